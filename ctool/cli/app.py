@@ -1,0 +1,82 @@
+"""The ``ctool`` command line: one Typer app, one module per command.
+
+Every command module is thin: parse options, call one service function, render. Errors
+raised below the CLI (``CtoolError``) are turned into one line on stderr and an exit code
+here, once, by :class:`CtoolGroup`. Nothing imported at module level here may import numpy,
+scipy or a profiler: ``ctool --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from ctool import __version__
+from ctool.errors import EXIT_INTERRUPTED, CtoolError
+
+
+class CtoolGroup(TyperGroup):
+    """Translates ``CtoolError`` into a one-line message and its exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except CtoolError as exc:
+            typer.echo(f"ctool: error: {exc.message}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("ctool: interrupted", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+app = typer.Typer(
+    name="ctool",
+    cls=CtoolGroup,
+    help="Profile and benchmark multi-stage (async) Python pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ctool {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Profile and benchmark multi-stage (async) Python pipelines."""
+
+
+def _register() -> None:
+    from ctool.cli import ab, compare, leakcheck, profile, profilers, report, suite
+
+    app.command("profile")(profile.profile_command)
+    app.command("compare")(compare.compare_command)
+    app.command("ab")(ab.ab_command)
+    app.command("leakcheck")(leakcheck.leakcheck_command)
+    app.command("profilers")(profilers.profilers_command)
+    app.command("suite")(suite.suite_command)
+    app.command("report")(report.report_command)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # outside a command (e.g. during import)
+        sys.stderr.write("ctool: interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,1 @@
+"""Drives any pipeline: spans, loading, load shapes, workers, resource sampling."""

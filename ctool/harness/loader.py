@@ -1,0 +1,181 @@
+"""Load a pipeline from a ``package.module:factory`` reference and adapt it to one interface.
+
+A pipeline is any object with an ``episode(index)`` method, sync or async. Optional hooks:
+``outputs(result) -> Mapping`` (behaviour digest), ``metrics() -> Mapping`` (the pipeline's
+own counters, copied into ``pipeline_metrics``), ``close()`` (sync or async).
+
+The factory is called with the keyword arguments it accepts among ``seed``, ``preset`` and
+the user's ``--set key=value`` settings. A setting or preset the factory does not accept is
+a usage error, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ctool.errors import PipelineLoadError, UsageError
+
+DEFAULT_PIPELINE = "ctool.pipeline:create"
+
+
+def parse_value(text: str) -> Any:
+    """``--set`` values: true/false, int, float, else the string itself."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_settings(pairs: list[str] | None) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set expects key=value, got {pair!r}")
+        settings[key] = parse_value(value)
+    return settings
+
+
+def load_factory(ref: str) -> Callable[..., Any]:
+    module_name, sep, attr_path = ref.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise PipelineLoadError(f"--pipeline expects 'package.module:factory', got {ref!r}")
+    if "" not in sys.path and "." not in sys.path:
+        # Like `python -m`, let users name modules in the current directory.
+        sys.path.insert(0, "")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise PipelineLoadError(f"cannot import pipeline module {module_name!r}: {exc}") from exc
+    except Exception as exc:  # a broken user module: report it in one line
+        raise PipelineLoadError(
+            f"importing pipeline module {module_name!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    target: Any = module
+    for part in attr_path.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise PipelineLoadError(
+                f"pipeline module {module_name!r} has no attribute {attr_path!r}"
+            ) from None
+    if not callable(target):
+        raise PipelineLoadError(f"pipeline factory {ref!r} is not callable")
+    return target  # type: ignore[no-any-return]
+
+
+@dataclass
+class PipelineAdapter:
+    """One uniform face over any pipeline object."""
+
+    target: Any
+    ref: str
+
+    def __post_init__(self) -> None:
+        episode = getattr(self.target, "episode", None)
+        if episode is None or not callable(episode):
+            raise PipelineLoadError(
+                f"pipeline from {self.ref!r} has no episode(index) method "
+                f"(got {type(self.target).__name__})"
+            )
+        self._episode = episode
+        self._is_async = inspect.iscoroutinefunction(episode)
+
+    @property
+    def is_async(self) -> bool:
+        return self._is_async
+
+    async def episode(self, index: int) -> Any:
+        if self._is_async:
+            return await self._episode(index)
+        result = self._episode(index)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+    def outputs(self, result: Any) -> Mapping[str, Any] | None:
+        hook = getattr(self.target, "outputs", None)
+        if hook is None:
+            return None
+        value = hook(result)
+        return value if isinstance(value, Mapping) else {"value": value}
+
+    def metrics(self) -> dict[str, Any]:
+        hook = getattr(self.target, "metrics", None)
+        if hook is None:
+            return {}
+        return dict(hook())
+
+    async def aclose(self) -> None:
+        hook = getattr(self.target, "close", None)
+        if hook is None:
+            return
+        result = hook()
+        if inspect.isawaitable(result):
+            await result
+
+
+def build_pipeline(
+    ref: str | None = None,
+    *,
+    seed: int | None = None,
+    preset: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> PipelineAdapter:
+    """Import the factory behind ``ref`` (default: the reference pipeline) and call it."""
+    ref = ref or DEFAULT_PIPELINE
+    factory = load_factory(ref)
+    kwargs = factory_kwargs(factory, ref, seed=seed, preset=preset, settings=settings or {})
+    try:
+        target = factory(**kwargs)
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise PipelineLoadError(
+            f"pipeline factory {ref!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    return PipelineAdapter(target, ref)
+
+
+def factory_kwargs(
+    factory: Callable[..., Any],
+    ref: str,
+    *,
+    seed: int | None,
+    preset: str | None,
+    settings: Mapping[str, Any],
+) -> dict[str, Any]:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+    def accepts(name: str) -> bool:
+        return takes_any or name in params
+
+    kwargs: dict[str, Any] = {}
+    if seed is not None and accepts("seed"):
+        kwargs["seed"] = seed
+    if preset is not None:
+        if not accepts("preset"):
+            raise UsageError(f"pipeline {ref!r} takes no preset (got --preset {preset})")
+        kwargs["preset"] = preset
+    for key, value in settings.items():
+        if not accepts(key):
+            raise UsageError(f"pipeline {ref!r} has no setting {key!r}")
+        kwargs[key] = value
+    return kwargs

@@ -1,0 +1,209 @@
+"""Stage spans: how a pipeline marks where an episode's time goes.
+
+Contract (DESIGN.md section 4):
+
+* ``with span("ESGT"): ...`` or ``@stage("ESGT")`` on a sync or async function marks a stage.
+  Spans nest; a nested span is named by the pipeline, conventionally ``"MCEA.phi"`` inside
+  ``"MCEA"``.
+* Nothing is recorded unless the harness has activated an :class:`EpisodeRecorder` in the
+  current context (a ``contextvars.ContextVar``, so concurrent asyncio episodes each record
+  into their own recorder). With no recorder a span costs two context-variable reads.
+* A ``span`` object holds only its name, so one instance may be reused, even concurrently:
+  the start times live on the recorder's stack.
+* In *locate* mode (used by leakcheck and the profilers, never on the hot path of a timed
+  run) each span also notes the file and the first and last line of its ``with`` block, so a
+  stack frame (file, line) can be attributed to the stage whose block contains it.
+
+This module must stay import-light: it is imported by ``import ctool``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from time import perf_counter_ns
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar, cast
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SpanRecord = tuple[str, int, int, int]
+"""(name, start_ns, end_ns, depth) with depth 0 for a top-level stage."""
+
+
+class EpisodeRecorder:
+    """Collects the spans of one episode. Created and activated by the harness."""
+
+    __slots__ = ("spans", "stack", "locate")
+
+    def __init__(self, *, locate: bool = False) -> None:
+        self.spans: list[SpanRecord] = []
+        self.stack: list[int] = []
+        self.locate = locate
+
+
+_current: ContextVar[EpisodeRecorder | None] = ContextVar("ctool_episode_recorder", default=None)
+
+
+def activate(recorder: EpisodeRecorder) -> Token[EpisodeRecorder | None]:
+    """Make ``recorder`` receive the spans of the current context (task or thread)."""
+    return _current.set(recorder)
+
+
+def deactivate(token: Token[EpisodeRecorder | None]) -> None:
+    _current.reset(token)
+
+
+def current_recorder() -> EpisodeRecorder | None:
+    return _current.get()
+
+
+class span:  # noqa: N801 - used like a function: ``with ctool.span("TIG"):``
+    """Context manager marking one stage (or sub-stage) of an episode."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> span:
+        rec = _current.get()
+        if rec is not None:
+            if rec.locate:
+                frame = sys._getframe(1)
+                LOCATOR.note_enter(self.name, frame.f_code.co_filename, frame.f_lineno)
+            rec.stack.append(perf_counter_ns())
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        rec = _current.get()
+        if rec is not None and rec.stack:
+            end = perf_counter_ns()
+            start = rec.stack.pop()
+            rec.spans.append((self.name, start, end, len(rec.stack)))
+
+
+def stage(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator form of :class:`span` for sync and async functions."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            lines = [line for _, _, line in code.co_lines() if line is not None]
+            if lines:
+                LOCATOR.add(name, code.co_filename, min(lines), max(lines))
+        if inspect.iscoroutinefunction(fn):
+            afn = cast(Callable[P, Awaitable[Any]], fn)
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                with span(name):
+                    return await afn(*args, **kwargs)
+
+            return cast(Callable[P, R], async_wrapper)
+
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with span(name):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@dataclass
+class _Block:
+    stage: str
+    filename: str
+    first: int
+    last: int
+
+
+@dataclass
+class StageLocator:
+    """Maps source locations to the stage whose span block contains them.
+
+    Filled by spans in locate mode and by ``@stage`` at decoration time. Lookups pick the
+    innermost (shortest) block containing the line.
+    """
+
+    _blocks: dict[tuple[str, str], _Block] = field(default_factory=dict)
+    _seen: set[tuple[str, str, int]] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, stage_name: str, filename: str, first: int, last: int) -> None:
+        key = (stage_name, filename)
+        with self._lock:
+            block = self._blocks.get(key)
+            if block is None:
+                self._blocks[key] = _Block(stage_name, filename, first, last)
+            else:
+                block.first = min(block.first, first)
+                block.last = max(block.last, last)
+
+    def note_enter(self, stage_name: str, filename: str, lineno: int) -> None:
+        """A span entered at ``filename:lineno``: record its ``with`` block's line range."""
+        key = (stage_name, filename, lineno)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.add(stage_name, filename, lineno, _with_block_end(filename, lineno))
+
+    def stage_at(self, filename: str, lineno: int) -> str | None:
+        best: _Block | None = None
+        for block in self._blocks.values():
+            if (
+                block.filename == filename
+                and block.first <= lineno <= block.last
+                and (best is None or block.last - block.first < best.last - best.first)
+            ):
+                best = block
+        return best.stage if best is not None else None
+
+    def stage_of_stack(self, frames: Iterable[tuple[str, int]]) -> str | None:
+        """The stage of the innermost frame (frames ordered innermost first) inside a block."""
+        for filename, lineno in frames:
+            found = self.stage_at(filename, lineno)
+            if found is not None:
+                return found
+        return None
+
+    def blocks(self) -> list[tuple[str, str, int, int]]:
+        return [(b.stage, b.filename, b.first, b.last) for b in self._blocks.values()]
+
+
+@functools.lru_cache(maxsize=256)
+def _with_blocks(filename: str) -> dict[int, int]:
+    """Start line -> end line of every ``with`` statement in a source file."""
+    import ast
+
+    try:
+        with open(filename, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), filename)
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    ends: dict[int, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                ends[item.context_expr.lineno] = node.end_lineno or node.lineno
+    return ends
+
+
+def _with_block_end(filename: str, lineno: int) -> int:
+    return _with_blocks(filename).get(lineno, lineno)
+
+
+LOCATOR = StageLocator()

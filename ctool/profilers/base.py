@@ -1,0 +1,60 @@
+"""The profiler backend protocol (DESIGN.md section 7).
+
+A backend is a small class, registered under the entry-point group ``ctool.profilers``
+(built-ins too). Its lifecycle, driven by the harness around the measured region:
+
+    backend = Backend()                      # cheap; no heavy import yet
+    why_not = backend.availability()         # Availability(ok, reason)
+    backend.start(options)                   # on the thread that runs the episodes
+    ...episodes run...
+    fragment = backend.stop()                # ProfilerFragment: hotspots + artifacts + metadata
+
+Heavy imports (line_profiler, memory_profiler, ...) happen in ``availability`` or ``start``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from ctool.reports.schema import Hotspot
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""
+
+
+@dataclass
+class ProfilerOptions:
+    """What every backend may read; unknown knobs go in ``extra``."""
+
+    output_dir: Path
+    pyspy_rate: int = 100
+    line_targets: list[str] = field(default_factory=list)
+    memory_targets: list[str] = field(default_factory=list)
+    top: int = 10
+    pid: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProfilerFragment:
+    name: str
+    hotspots: list[Hotspot] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Profiler(Protocol):
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def availability(self) -> Availability: ...
+
+    def start(self, options: ProfilerOptions) -> None: ...
+
+    def stop(self) -> ProfilerFragment: ...

@@ -1,0 +1,33 @@
+"""Shared fixtures. The autouse guard fails any test that leaves a profiler running."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import tracemalloc
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_profiler_left_running() -> Iterator[None]:
+    before_profile = sys.getprofile()
+    before_trace = sys.gettrace()
+    was_tracing = tracemalloc.is_tracing()
+    yield
+    leaks = []
+    if sys.getprofile() is not before_profile:
+        sys.setprofile(before_profile)
+        leaks.append("sys.setprofile hook")
+    if sys.gettrace() is not before_trace:
+        sys.settrace(before_trace)
+        leaks.append("sys.settrace hook")
+    if tracemalloc.is_tracing() and not was_tracing:
+        tracemalloc.stop()
+        leaks.append("tracemalloc")
+    if threading.gettrace() is not None:  # type: ignore[attr-defined]
+        threading.settrace(None)  # type: ignore[arg-type]
+        leaks.append("threading.settrace hook")
+    if leaks:
+        pytest.fail("test left profiling running: " + ", ".join(leaks))

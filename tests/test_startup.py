@@ -1,0 +1,43 @@
+"""`ctool --help` must be fast: it may not import numpy, scipy or any profiler."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ["numpy", "scipy", "line_profiler", "memory_profiler", "matplotlib", "pydantic"]
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys\nsys.argv=['ctool','--help']\nfrom ctool.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    loaded = _modules_after(code)
+    assert not {m for m in loaded if m.split(".")[0] in HEAVY}
+
+
+def test_import_ctool_is_light() -> None:
+    loaded = _modules_after("import ctool")
+    assert not {m for m in loaded if m.split(".")[0] in HEAVY}
+
+
+def test_version_and_help_exit_zero() -> None:
+    for args in (["--version"], ["--help"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "ctool", *args], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+    version = subprocess.run(
+        [sys.executable, "-m", "ctool", "--version"], capture_output=True, text=True
+    ).stdout
+    assert version.startswith("ctool ")
