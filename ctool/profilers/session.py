@@ -12,9 +12,12 @@ The harness does::
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ctool.profilers.base import Profiler, ProfilerFragment, ProfilerOptions
 from ctool.profilers.registry import select
@@ -83,12 +86,28 @@ class ProfilerSession:
         from the same interleaved sequence so machine drift affects both sides alike.
         """
         runs = {run.name: run for run in self.result.runs}
+        # Calibration artifacts are thrown away: they must not overwrite the run's own.
+        scratch = tempfile.TemporaryDirectory(prefix="ctool-calibrate-")
+        options = dataclasses.replace(self.options, output_dir=Path(scratch.name))
+        try:
+            await self._calibrate_each(run_episodes, options, runs, episodes_per_slice, slices)
+        finally:
+            scratch.cleanup()
+
+    async def _calibrate_each(
+        self,
+        run_episodes: Callable[[int], Awaitable[list[int]]],
+        options: ProfilerOptions,
+        runs: dict[str, ProfilerRun],
+        episodes_per_slice: int,
+        slices: int,
+    ) -> None:
         for profiler in self.profilers:
             without: list[int] = []
             with_profiler: list[int] = []
             for _ in range(slices):
                 without.extend(await run_episodes(episodes_per_slice))
-                profiler.start(self.options)
+                profiler.start(options)
                 try:
                     with_profiler.extend(await run_episodes(episodes_per_slice))
                 finally:
