@@ -648,3 +648,35 @@ def ratio_forest(rows: Sequence[RatioRow], threshold: float) -> str:
         ax.set_xlim(lo - pad, hi + (hi - lo) * 0.35)
 
     return _render(FULL_WIDTH_IN, 0.9 + 0.26 * len(rows), draw)
+
+
+# --- suite ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ScenarioBar:
+    label: str
+    ratio: float
+    """measured / target."""
+    status: str
+
+
+def scenario_chart(rows: Sequence[ScenarioBar]) -> str:
+    """Each scenario's measurement as a multiple of its target, coloured by verdict."""
+    colors = {"pass": GOOD, "fail": BAD, "error": BAD}
+
+    def draw(fig: Figure) -> None:
+        ax = fig.subplots()
+        for i, r in enumerate(rows):
+            ax.barh(i, r.ratio, height=0.7, color=colors.get(r.status, NEUTRAL), alpha=0.85)
+            ax.annotate(f"  ×{r.ratio:.2f} {r.status}", (r.ratio, i), va="center", fontsize=8.5)
+        ax.axvline(1.0, color="#1f2937", lw=1)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([r.label for r in rows])
+        ax.invert_yaxis()
+        ax.set_xlim(0, max(r.ratio for r in rows) * 1.25)
+        ax.set_xlabel("measured / target (the line is the target)")
+        ax.set_title("Scenarios against their targets")
+        ax.grid(axis="y", visible=False)
+
+    return _render(FULL_WIDTH_IN, 0.9 + 0.24 * len(rows), draw)

@@ -805,6 +805,10 @@ def _leak_page(report: LeakcheckReport) -> Page:
 _STATUS_TONE = {"pass": "good", "fail": "bad", "error": "bad", "skipped": "warn"}
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _suite_page(report: SuiteReport) -> Page:
     total = len(report.scenarios)
     errors = sum(1 for s in report.scenarios if s.status == "error")
@@ -834,6 +838,13 @@ def _suite_page(report: SuiteReport) -> Page:
                 _num_cell(s.duration_s, None if s.duration_s is None else f"{s.duration_s:.1f} s"),
             ]
         )
+    bars = [
+        charts.ScenarioBar(f"{s.id}. {s.name}", float(s.measured) / float(s.target), s.status)
+        for s in report.scenarios
+        if _is_number(s.measured) and _is_number(s.target) and float(s.target) > 0
+    ]
+    if bars:
+        sec.charts.append(Chart(charts.scenario_chart(bars), wide=True))
     cols = ["#", "name", "scenario", "status", "measured", "target", "detail", "took"]
     sec.tables.append(
         Table(cols, rows, numeric=[True, False, False, False, True, True, False, True])
