@@ -1,10 +1,72 @@
-"""`ctool report` (placeholder until its issue lands)."""
+"""`ctool report RUN.json`: render a saved report again (HTML, table, markdown or JSON)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
 from ctool.errors import UsageError
 
+if TYPE_CHECKING:
+    from ctool.reports.schema import Report
 
-def report_command() -> None:
-    """Not built yet."""
-    raise UsageError("'ctool report' is not built yet")
+
+class ReportFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+def report_command(
+    path: Annotated[str, typer.Argument(metavar="REPORT.json", help="A report ctool wrote.")],
+    *,
+    html: Annotated[
+        str | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write a self-contained HTML page (charts, tables, flame graph) to FILE.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat | None,
+        typer.Option(
+            "--format",
+            help="Print the report to the terminal as a table, markdown or JSON "
+            "(default: table, unless --html is given).",
+        ),
+    ] = None,
+) -> None:
+    """Render a saved report of any kind (profile, compare, leakcheck, suite).
+
+    A compare report's before/after files are loaded, when still there, for the HTML overlay.
+    """
+    from ctool.reports.related import load_with_related
+
+    if html is not None:
+        from ctool.reports.io import check_writable
+
+        check_writable(html)
+    loaded = load_with_related(path)
+    if html is not None:
+        from ctool.reports.html import write_html
+
+        write_html(loaded.report, html, related=loaded.related, base_dir=loaded.directory)
+        for warning in loaded.warnings:
+            typer.echo(f"ctool: warning: {warning}", err=True)
+    if fmt is None and html is None:
+        fmt = ReportFormat.table
+    if fmt is not None:
+        _print(loaded.report, fmt)
+
+
+def _print(report: Report, fmt: ReportFormat) -> None:
+    if fmt is ReportFormat.json:
+        typer.echo(report.model_dump_json(indent=1))
+        return
+    raise UsageError(
+        f"--format {fmt.value} is not available for {report.kind} reports yet; "
+        "use --format json or --html FILE"
+    )
