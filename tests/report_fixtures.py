@@ -322,6 +322,7 @@ def profile_report(
         errors=ErrorSummary(
             count=2,
             rate=2 / episodes,
+            by_type={"ValueError": 2},
             samples=[
                 ErrorSample(
                     episode=17,
@@ -353,6 +354,12 @@ def profile_report(
                     total_ms=310.0,
                     max_ms=104.0,
                     stage="MMEI",
+                    kind="blocking",
+                    callee="psutil.cpu_percent",
+                    stack=[
+                        "/usr/lib/python3/dist-packages/psutil/__init__.py:1780 in cpu_percent",
+                        "/src/ctool/pipeline/mmei.py:88 in probe",
+                    ],
                 )
             ],
             timeline=timeline,
@@ -399,6 +406,16 @@ def profile_report(
             "ratio": 1.01,
             "verdict": "no drift",
         },
+        bottleneck="ESGT",
+        load_verdict={
+            "verdict": "knee",
+            "knee_concurrency": 5,
+            "cliff_concurrency": None,
+            "detail": "knee at concurrency 5: beyond it latency grows with load and "
+            "throughput saturates near 1043.0 eps",
+        },
+        duration_s=episodes * lat.mean / 1000,
+        warnings=[f"py-spy sampled only 1 thread of 2 {XSS}"] if hostile else [],
         scaling=[
             {
                 "workers": w,
@@ -521,6 +538,10 @@ def compare_report(*, hostile: bool = False) -> CompareReport:
     ]
     metrics = [
         MetricComparison(
+            unit="ms" if ("latency" in m or "stage" in m) else None,
+            n_before=5,
+            n_after=5,
+            note="" if r is not None else "no ratio of a zero",
             metric=m,
             before=b,
             after=a,
@@ -555,6 +576,26 @@ def compare_report(*, hostile: bool = False) -> CompareReport:
         ],
         environment_diff=[{"field": "hostname", "before": "bench-01", "after": "bench-02"}],
         behaviour="outputs identical",
+        gate=["latency.p50"],
+        warnings=[f"hostname differs: {XSS}"] if hostile else [],
+        windows={
+            "latency.p50": {
+                "before": [2.08, 2.12, 2.1, 2.15, 2.11],
+                "after": [1.55, 1.52, 1.58, 1.56, 1.54],
+            },
+            "latency.p95": {
+                "before": [3.1, 3.0, 3.2, 3.15, 3.05],
+                "after": [2.4, 2.45, 2.38, 2.42, 2.41],
+            },
+            "throughput": {
+                "before": [470, 468, 475, 466, 472],
+                "after": [640, 636, 645, 639, 641],
+            },
+            XSS if hostile else "stage.TIG.p95": {
+                "before": [0.6, 0.61, 0.59, 0.6, 0.62],
+                "after": [0.7, 0.71, 0.69, 0.72, 0.7],
+            },
+        },
         behaviour_detail="output digests match (sha256 9f2c1d0b7a5e)",
         regressions=[f"{XSS if hostile else 'stage.TIG.p95'} slower by 17%"],
         changes=["latency.p50 faster by 26%", "throughput better by 36%"],

@@ -127,6 +127,8 @@ class LoadSeries:
     points: list[LoadPoint] = field(default_factory=list)
     dashed: bool = False
     color: str = PRIMARY
+    marks: list[tuple[float, str]] = field(default_factory=list)
+    """Vertical markers on the x axis, e.g. ``(8.0, "knee")``."""
 
 
 @dataclass
@@ -475,16 +477,37 @@ def load_curve(series: Sequence[LoadSeries]) -> str:
                 color=s.color,
                 label=s.label,
             )
+            if not categorical:
+                for at, name in s.marks:
+                    for ax in (lat_ax, tp_ax):
+                        ax.axvline(at, color=s.color if overlay else BAD, ls=":", lw=1.2)
+                        ax.annotate(
+                            f" {tag}{name}",
+                            (at, 1.0),
+                            xycoords=("data", "axes fraction"),
+                            va="top",
+                            fontsize=9,
+                            color=s.color if overlay else BAD,
+                        )
         xlabel = {"concurrency": "concurrency (episodes in flight)", "rate": "arrival rate (/s)"}
+        xs_all = sorted({float(p.x) for s in series for p in s.points if p.x is not None})
         for ax in (lat_ax, tp_ax):
             if categorical:
                 ax.set_xticks(range(len(labels)))
                 ax.set_xticklabels(labels, rotation=20 if len(labels) > 6 else 0)
+            elif xs_all and xs_all[0] > 0 and xs_all[-1] / xs_all[0] >= 10:
+                # Sweeps double or go 1, 5, 10, 50: a log axis spaces them evenly.
+                from matplotlib.ticker import FixedLocator, NullLocator
+
+                ax.set_xscale("log")
+                ax.xaxis.set_major_locator(FixedLocator(xs_all))
+                ax.xaxis.set_minor_locator(NullLocator())
+                ax.set_xticklabels([f"{x:g}" for x in xs_all])
             ax.set_xlabel(xlabel.get(axis, "load level"))
         if all_lat:
             _ms_axis(lat_ax, "y", min(all_lat), max(all_lat))
         lat_ax.set_title("Latency under load")
-        lat_ax.legend(ncol=2 if overlay else 1)
+        lat_ax.legend(ncol=2 if overlay else 1, loc="lower right")
         tp_ax.set_title("Throughput under load")
         tp_ax.set_ylabel("episodes / s")
         tp_ax.set_ylim(bottom=0)
@@ -648,6 +671,48 @@ def ratio_forest(rows: Sequence[RatioRow], threshold: float) -> str:
         ax.set_xlim(lo - pad, hi + (hi - lo) * 0.35)
 
     return _render(FULL_WIDTH_IN, 0.9 + 0.26 * len(rows), draw)
+
+
+@dataclass
+class Strip:
+    metric: str
+    before: list[float]
+    after: list[float]
+
+
+def window_strips(items: Sequence[Strip], mode: str) -> str:
+    """Small multiples: each window's value before (left) and after (right), medians marked."""
+    import numpy as np
+
+    cols = min(4, len(items))
+    rows = math.ceil(len(items) / cols)
+    unit = {"rounds": "round", "ab": "round", "batches": "batch"}.get(mode, "window")
+
+    def draw(fig: Figure) -> None:
+        axes = fig.subplots(rows, cols, squeeze=False)
+        rng = np.random.default_rng(0)  # jitter only; fixed so the page renders the same
+        for ax, item in zip(axes.flat, items, strict=False):
+            for pos, values, color in ((0, item.before, BEFORE), (1, item.after, AFTER)):
+                jitter = rng.uniform(-0.12, 0.12, size=len(values))
+                ax.plot(pos + jitter, values, "o", ms=4, color=color, alpha=0.75, mew=0)
+                median = float(np.median(values))
+                ax.plot([pos - 0.25, pos + 0.25], [median, median], color="#1f2937", lw=1.6)
+            ax.set_xticks([0, 1])
+            ax.set_xticklabels([f"before ({len(item.before)})", f"after ({len(item.after)})"])
+            ax.set_xlim(-0.6, 1.6)
+            ax.set_title(item.metric, fontsize=10)
+            ax.grid(axis="x", visible=False)
+        for ax in list(axes.flat)[len(items) :]:
+            ax.set_visible(False)
+        fig.suptitle(
+            f"What each test compared: one dot per {unit}, bar = median",
+            x=0.01,
+            ha="left",
+            fontsize=11,
+            fontweight="bold",
+        )
+
+    return _render(FULL_WIDTH_IN, 0.6 + 2.6 * rows, draw)
 
 
 # --- suite ---------------------------------------------------------------------------------

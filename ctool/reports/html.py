@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 MAX_TABLE_ROWS = 200
 HOTSPOTS_PER_PROFILER = 40
 MAX_FOREST_ROWS = 40
+MAX_STRIPS = 8
 
 
 # --- the view model ------------------------------------------------------------------------
@@ -122,6 +123,7 @@ class Page:
     complete: bool
     cards: list[Card]
     sections: list[Section]
+    warnings: list[str] = field(default_factory=list)
 
 
 # --- formatting ----------------------------------------------------------------------------
@@ -217,6 +219,17 @@ def _generic_table(
 
 
 # --- shared pieces -------------------------------------------------------------------------
+
+
+def _opt(model: Any, name: str, default: Any = None) -> Any:
+    """An optional field that a newer writer may have added (the schema keeps extras)."""
+    value = getattr(model, name, None)
+    return default if value is None else value
+
+
+def _warnings(report: Report) -> list[str]:
+    value = _opt(report, "warnings", [])
+    return [str(w) for w in value] if isinstance(value, list) else []
 
 
 def latencies_ms(summary: LatencySummary | None) -> npt.NDArray[np.float64] | None:
@@ -327,7 +340,14 @@ def _load_series(report: ProfileReport, label: str, color: str, dashed: bool) ->
                 x, name, level.p50_ms, level.p95_ms, level.p99_ms, level.throughput_eps
             )
         )
-    return charts.LoadSeries(label, axis, points, dashed=dashed, color=color)
+    series = charts.LoadSeries(label, axis, points, dashed=dashed, color=color)
+    verdict = _opt(report, "load_verdict", {})
+    if axis == "concurrency" and isinstance(verdict, Mapping):
+        for key, name in (("knee_concurrency", "knee"), ("cliff_concurrency", "cliff")):
+            at = verdict.get(key)
+            if isinstance(at, int | float) and not isinstance(at, bool):
+                series.marks.append((float(at), name))
+    return series
 
 
 def _load_table(report: ProfileReport, caption: str | None = None) -> Table:
@@ -483,6 +503,13 @@ def _profile_cards(report: ProfileReport) -> list[Card]:
     phi = report.pipeline_metrics.get("phi")
     if isinstance(phi, Mapping) and isinstance(phi.get("hit_rate"), int | float):
         cards.append(Card("Φ cache hit rate", fmt_pct(float(phi["hit_rate"]))))
+    bottleneck = _opt(report, "bottleneck")
+    if isinstance(bottleneck, str) and bottleneck in report.stages:
+        share = report.stages[bottleneck].share
+        cards.append(Card("bottleneck", bottleneck, f"{fmt_pct(share)} of episode time"))
+    duration = _opt(report, "duration_s")
+    if isinstance(duration, int | float):
+        cards.append(Card("measured for", f"{duration:.1f} s"))
     if report.output_digest:
         cards.append(
             Card("output digest", report.output_digest[:12], "sha256, first 12", small=True)
@@ -563,7 +590,13 @@ def _resources_section(report: ProfileReport) -> Section:
         rows = [
             [
                 Cell(b.function, "mono"),
-                Cell(f"{b.file}:{b.line}", "mono wrap path"),
+                Cell(
+                    f"{b.file}:{b.line}",
+                    "mono wrap path",
+                    details="\n".join(str(f) for f in _opt(b, "stack", [])) or None,
+                ),
+                Cell(str(_opt(b, "callee", "–")), "mono wrap"),
+                Cell(str(_opt(b, "kind", "–"))),
                 Cell(b.stage or "–", "mono"),
                 _num_cell(b.count),
                 _ms_cell(b.total_ms),
@@ -571,13 +604,13 @@ def _resources_section(report: ProfileReport) -> Section:
             ]
             for b in res.blocking_calls
         ]
-        cols = ["function", "where", "stage", "times", "total", "longest"]
+        cols = ["function", "where", "calling", "kind", "stage", "times", "total", "longest"]
         sec.tables.append(
             Table(
                 cols,
                 rows,
-                caption="Calls that blocked the event loop",
-                numeric=[False, False, False, True, True, True],
+                caption="Calls that stalled the event loop (watchdog)",
+                numeric=[False] * 5 + [True] * 3,
             )
         )
     return sec
@@ -597,6 +630,9 @@ def _profile_page(report: ProfileReport, base_dirs: Sequence[Path]) -> Page:
         sections.append(sec)
     if report.load:
         sec = Section("load", "Load curve")
+        verdict = _opt(report, "load_verdict", {})
+        if isinstance(verdict, Mapping) and verdict.get("detail"):
+            sec.intro = str(verdict["detail"])
         if len(report.load) >= 2:
             sec.charts.append(
                 Chart(
@@ -645,14 +681,21 @@ def _profile_page(report: ProfileReport, base_dirs: Sequence[Path]) -> Page:
     flame = _flame_section(report, base_dirs)
     if flame:
         sections.append(flame)
-    if report.errors.samples:
+    if report.errors.samples or report.errors.count:
         sec = Section("errors", "Errors")
+        sec.intro = (
+            f"{report.errors.count:,} episodes raised ({fmt_pct(report.errors.rate, 2)}); "
+            "the run went on. A sample of them:"
+        )
         rows = [
             [_num_cell(e.episode), Cell(e.type, "mono"), Cell(e.message, "wrap")]
             + [Cell("", details=e.stack or None)]
             for e in report.errors.samples
         ]
         sec.tables.append(Table(["episode", "type", "message", "stack"], rows))
+        by_type = _opt(report.errors, "by_type", {})
+        if isinstance(by_type, Mapping) and by_type:
+            sec.tables.insert(0, _kv_table(by_type.items(), caption="By exception type"))
         sections.append(sec)
     if report.scaling:
         sec = Section("scaling", "Scaling over worker processes")
@@ -672,6 +715,7 @@ def _profile_page(report: ProfileReport, base_dirs: Sequence[Path]) -> Page:
         complete=report.complete,
         cards=_profile_cards(report),
         sections=sections,
+        warnings=_warnings(report),
     )
 
 
@@ -870,6 +914,32 @@ def _suite_page(report: SuiteReport) -> Page:
 _VERDICT_TONE = {"faster": "good", "better": "good", "slower": "bad", "worse": "bad"}
 
 
+def _value_cell(value: float | None, unit: str | None) -> Cell:
+    if value is None:
+        return Cell("–", "num")
+    if unit == "ms":
+        return _ms_cell(value)
+    text = fmt_num(value) + (f" {unit}" if unit else "")
+    return Cell(text, "num", sort=value)
+
+
+def _window_strips(report: CompareReport) -> str | None:
+    """The per-window values each test worked on, before and after, for a few metrics."""
+    windows = _opt(report, "windows", {})
+    if not isinstance(windows, Mapping):
+        return None
+    items = []
+    for metric, sides in windows.items():
+        if not isinstance(sides, Mapping):
+            continue
+        b, a = sides.get("before") or [], sides.get("after") or []
+        if b and a and all(_is_number(v) for v in (*b, *a)):
+            items.append(charts.Strip(str(metric), [float(v) for v in b], [float(v) for v in a]))
+    if not items:
+        return None
+    return charts.window_strips(items[:MAX_STRIPS], report.mode)
+
+
 def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
     profiles = [r for r in related if isinstance(r, ProfileReport)]
     before, after = (profiles[0], profiles[1]) if len(profiles) >= 2 else (None, None)
@@ -900,6 +970,9 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
     )
     verdict = Section("verdict", "Verdict")
     verdict.intro = report.behaviour_detail or ""
+    gate = _opt(report, "gate", [])
+    if gate:
+        verdict.notes.append("Gated metrics: " + ", ".join(str(g) for g in gate) + ".")
     verdict.items = [f"regression: {r}" for r in report.regressions] + list(report.changes)
     if not verdict.items:
         verdict.items = ["No change beyond the threshold."]
@@ -919,26 +992,35 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
         metrics.charts.append(
             Chart(wide=True, svg=charts.ratio_forest(rows_for_chart, report.threshold))
         )
+    strips = _window_strips(report)
+    if strips:
+        metrics.charts.append(Chart(wide=True, svg=strips))
     metric_rows = []
     for m in report.metrics:
         ci = "–" if m.ci_low is None or m.ci_high is None else f"[{m.ci_low:.3f}, {m.ci_high:.3f}]"
+        unit = _opt(m, "unit")
+        n_before, n_after = _opt(m, "n_before"), _opt(m, "n_after")
+        how = " · ".join(x for x in (m.method, str(_opt(m, "note", ""))) if x)
         metric_rows.append(
             [
                 Cell(m.metric, "mono"),
-                _num_cell(m.before),
-                _num_cell(m.after),
+                _value_cell(m.before, unit),
+                _value_cell(m.after, unit),
                 _num_cell(m.ratio, None if m.ratio is None else f"×{m.ratio:.3f}"),
                 Cell(ci, "num"),
                 _num_cell(m.p_value, None if m.p_value is None else f"{m.p_value:.3g}"),
+                Cell(
+                    "–" if n_before is None else f"{n_before} / {n_after}",
+                    "num",
+                    title="windows (rounds or batches) before / after",
+                ),
                 Cell(m.verdict, "pill " + _VERDICT_TONE.get(m.verdict, "")),
-                Cell(m.method, "wrap"),
+                Cell(how, "wrap"),
                 Cell("gate" if m.gated else ""),
             ]
         )
-    cols = ["metric", "before", "after", "ratio", "95% CI", "p", "verdict", "method", ""]
-    metrics.tables.append(
-        Table(cols, metric_rows, numeric=[False, True, True, True, True, True, False, False, False])
-    )
+    cols = ["metric", "before", "after", "ratio", "95% CI", "p", "n", "verdict", "how", ""]
+    metrics.tables.append(Table(cols, metric_rows, numeric=[False] + [True] * 6 + [False] * 3))
     sections.append(metrics)
     if before is not None and after is not None:
         sections.append(
@@ -1013,6 +1095,7 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
         complete=report.complete,
         cards=cards,
         sections=sections,
+        warnings=_warnings(report),
     )
 
 
