@@ -21,6 +21,7 @@ jinja2, matplotlib and numpy are imported inside functions (never at import of c
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import math
@@ -69,6 +70,8 @@ class Cell:
     """0..1: a share drawn as a small bar behind the text."""
     details: str | None = None
     """Long text (JSON) shown collapsed under the cell."""
+    path: bool = False
+    """A file path: the page may break the line after a slash, and nowhere else."""
 
 
 @dataclass
@@ -193,9 +196,45 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
+LONG_VALUE = 120
+
+
 def _kv_table(pairs: Iterable[tuple[str, Any]], caption: str | None = None) -> Table:
-    rows = [[Cell(k, "key"), Cell(_text(v), "mono wrap")] for k, v in pairs]
+    rows = []
+    for key, value in pairs:
+        text = _text(value)
+        if len(text) > LONG_VALUE and isinstance(value, list | dict):
+            what = f"{len(value)} entries" if isinstance(value, list) else f"{len(value)} keys"
+            full = json.dumps(value, indent=1, default=str, sort_keys=True)
+            rows.append([Cell(key, "key"), Cell(what, "mono", details=full)])
+        else:
+            rows.append([Cell(key, "key"), Cell(text, "mono wrap")])
     return Table([], rows, caption=caption, kv=True)
+
+
+PATH_PARTS = 3
+_PACKAGE_ROOTS = ("site-packages/", "dist-packages/")
+
+
+def short_path(path: str) -> str:
+    """A path as short as still says where: from the package root, or its last parts."""
+    for root in _PACKAGE_ROOTS:
+        if root in path:
+            return path.rsplit(root, 1)[1]
+    cwd = str(Path.cwd()) + os.sep
+    if path.startswith(cwd):
+        return path[len(cwd) :]
+    parts = path.split("/")
+    if len(parts) > PATH_PARTS + 1:
+        return "…/" + "/".join(parts[-PATH_PARTS:])
+    return path
+
+
+def _where(file: str, line: int | None, details: str | None = None) -> Cell:
+    suffix = f":{line}" if line is not None else ""
+    return Cell(
+        short_path(file) + suffix, "mono path", title=file + suffix, details=details, path=True
+    )
 
 
 def _generic_table(
@@ -421,7 +460,7 @@ def _hotspot_tables(hotspots: Sequence[Hotspot]) -> list[Table]:
             body.append(
                 [
                     Cell(h.function, "mono"),
-                    Cell(f"{h.file}:{h.line}", "mono wrap path", title=h.file),
+                    _where(h.file, h.line),
                     Cell(h.stage or "–", "mono"),
                     _num_cell(h.calls),
                     _ms_cell(h.self_ms),
@@ -471,6 +510,14 @@ def _flame_section(report: ProfileReport, base_dirs: Sequence[Path]) -> Section 
         "width is time. Hover for details, click a frame to zoom, click the top bar to reset. "
         f"The full profile opens in speedscope: {resolved}"
     )
+    if graph.threads > 1:
+        threads = sorted(graph.root.children.values(), key=lambda n: -n.value)
+        listed = ", ".join(f"{t.name} {t.value / graph.total:.0%}" for t in threads)
+        sec.notes.append(
+            f"Threads: {listed}. py-spy samples waiting threads too, so helper threads "
+            "(samplers, watchdogs) take width while they sleep: click a thread's bar to see "
+            "it alone."
+        )
     sec.flame = flame_svg(graph)
     return sec
 
@@ -535,11 +582,26 @@ def _windows_section(report: ProfileReport) -> Section | None:
                     )
                 )
             )
+    if report.drift:
+        drift_windows = report.drift.get("windows")
+        if isinstance(drift_windows, list) and len(drift_windows) >= 2:
+            # An unexpected shape draws no chart; the table below still shows it.
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                sec.charts.append(
+                    Chart(
+                        charts.windows_chart(
+                            "Drift windows (equal slices of the run)",
+                            "window",
+                            [int(w["index"]) for w in drift_windows],
+                            [float(w["p50_ms"]) for w in drift_windows],
+                            [float(w["p95_ms"]) for w in drift_windows],
+                        )
+                    )
+                )
+        sec.tables.append(_kv_table(flatten(report.drift), caption="Drift between windows"))
     timeline = charts.timeline_chart(report.resources.timeline)
     if timeline:
         sec.charts.append(Chart(wide=True, svg=timeline))
-    if report.drift:
-        sec.tables.append(_kv_table(flatten(report.drift), caption="Drift between windows"))
     if report.rounds:
         rows = [
             [
@@ -590,11 +652,7 @@ def _resources_section(report: ProfileReport) -> Section:
         rows = [
             [
                 Cell(b.function, "mono"),
-                Cell(
-                    f"{b.file}:{b.line}",
-                    "mono wrap path",
-                    details="\n".join(str(f) for f in _opt(b, "stack", [])) or None,
-                ),
+                _where(b.file, b.line, "\n".join(str(f) for f in _opt(b, "stack", [])) or None),
                 Cell(str(_opt(b, "callee", "–")), "mono wrap"),
                 Cell(str(_opt(b, "kind", "–"))),
                 Cell(b.stage or "–", "mono"),
@@ -802,9 +860,7 @@ def _leak_page(report: LeakcheckReport) -> Page:
         sec = Section("sites", "Growing allocation sites")
         rows = [
             [
-                Cell(
-                    f"{s.file}:{s.line}", "mono wrap path", details="\n".join(s.traceback) or None
-                ),
+                _where(s.file, s.line, "\n".join(s.traceback) or None),
                 Cell(s.function or "–", "mono"),
                 Cell(s.stage or "–", "mono"),
                 Cell(fmt_bytes(s.size_diff_bytes), "num", sort=s.size_diff_bytes),
@@ -1102,6 +1158,13 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
 # --- rendering -----------------------------------------------------------------------------
 
 
+def _breakable_path(text: str) -> Any:
+    """Escape a path and allow line breaks after its slashes (``<wbr>``), nowhere else."""
+    from markupsafe import Markup, escape
+
+    return Markup("/<wbr>").join(escape(part) for part in text.split("/"))
+
+
 @cache
 def _environment() -> jinja2.Environment:
     import jinja2
@@ -1112,6 +1175,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
     )
+    env.filters["breakable_path"] = _breakable_path
     return env
 
 
