@@ -144,3 +144,65 @@ def test_dashboard_queries_only_exported_metrics(observer: PrometheusObserver) -
     for word in ("p50", "throughput", "error", "stage", "queue", "lag", "hit rate"):
         assert word in titles
     assert any("histogram_quantile(0.99" in e for e in exprs)
+
+
+def _profile_has_metrics_port() -> bool:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "ctool", "profile", "--help"], capture_output=True, text=True
+    )
+    return proc.returncode == 0 and "--metrics-port" in proc.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_real_profile_run_serves_moving_metrics(tmp_path: Path) -> None:
+    """`ctool profile --metrics-port` in a subprocess, scraped twice while it runs."""
+    import subprocess
+    import sys
+    import time
+
+    if not _profile_has_metrics_port():
+        pytest.skip("ctool profile has no --metrics-port here (the harness is not merged)")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    cmd = [sys.executable, "-m", "ctool", "profile", "--duration", "6", "--concurrency", "2",
+           "--metrics-port", str(port), "--quiet", "-o", str(tmp_path / "run.json")]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first: dict[str, float] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                first = scrape(url)
+            except OSError:
+                time.sleep(0.1)
+                continue
+            if first.get("ctool_episodes_total{}", 0) > 0:
+                break
+            time.sleep(0.1)
+        assert first.get("ctool_episodes_total{}", 0) > 0, "the run served metrics"
+        time.sleep(1.5)
+        second = scrape(url)
+    finally:
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert second["ctool_episodes_total{}"] > first["ctool_episodes_total{}"]
+    assert (
+        second["ctool_episode_latency_seconds_count{}"]
+        > first["ctool_episode_latency_seconds_count{}"]
+    )
+    for stage in ("TIG", "ESGT", "MEA", "MCEA", "MMEI"):
+        assert second[f"ctool_stage_latency_seconds_count{{stage={stage}}}"] > 0
+    assert second["ctool_phi_cache_hits_total{}"] + second["ctool_phi_cache_misses_total{}"] > 0
+    assert second["ctool_run_active{}"] == 1
+    assert second["ctool_throughput_episodes_per_second{}"] > 0
+    with pytest.raises(OSError):
+        scrape(url)  # stopped listening when the run finished
