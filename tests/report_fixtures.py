@@ -512,6 +512,29 @@ def suite_report(*, hostile: bool = False) -> SuiteReport:
         )
         for i, status in enumerate(statuses)
     ]
+    scenarios[2] = ScenarioResult(
+        id=3,
+        name="concurrency",
+        title="Latency at 1/5/10/20/50 concurrent (no cliff)",
+        status="pass",
+        measured="knee at 5",
+        target="no cliff, no errors",
+        detail="knee at concurrency 5; 0 errors",
+        data={
+            "levels": [
+                {
+                    "concurrency": c,
+                    "p50_ms": 2.0 * c**0.8,
+                    "p95_ms": 3.1 * c**0.8,
+                    "p99_ms": 4.5 * c**0.8,
+                    "throughput_eps": 480.0 * min(c, 2) / c**0.05,
+                    "errors": 0,
+                }
+                for c in (1, 5, 10, 20, 50)
+            ]
+        },  # fmt: skip
+        duration_s=3.4,
+    )
     return SuiteReport(
         created_at="2025-01-15T12:00:00+00:00",
         environment=environment(hostile),

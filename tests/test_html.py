@@ -154,6 +154,15 @@ def test_profile_page_has_every_part(rendered: Callable[[str, bool], Path]) -> N
     assert len(ids) == len(set(ids)), "ids are unique across all inline SVGs"
 
 
+def test_suite_page_charts_targets_and_scenario_curves(
+    rendered: Callable[[str, bool], Path],
+) -> None:
+    page = rendered("suite", False).read_text(encoding="utf-8")
+    assert "Scenarios against their targets" in page
+    assert "Scenario load curves" in page and "3. Latency at 1/5/10/20/50" in page
+    assert "no cliff, no errors" in page and " ms ms" not in page
+
+
 def test_compare_overlays_before_and_after(rendered: Callable[[str, bool], Path]) -> None:
     page = rendered("compare", False).read_text(encoding="utf-8")
     assert "Latency, before and after" in page

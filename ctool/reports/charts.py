@@ -443,7 +443,7 @@ def stage_bars(groups: Sequence[StageGroup]) -> str:
 # --- load ----------------------------------------------------------------------------------
 
 
-def load_curve(series: Sequence[LoadSeries]) -> str:
+def load_curve(series: Sequence[LoadSeries], title: str | None = None) -> str:
     """Latency percentiles (left) and throughput (right) against concurrency or rate."""
     axis = series[0].axis
     categorical = axis == "level" or any(p.x is None for s in series for p in s.points)
@@ -513,8 +513,10 @@ def load_curve(series: Sequence[LoadSeries]) -> str:
         tp_ax.set_ylim(bottom=0)
         if overlay:
             tp_ax.legend()
+        if title:
+            fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
 
-    return _render(FULL_WIDTH_IN, 3.6, draw)
+    return _render(FULL_WIDTH_IN, 3.9 if title else 3.6, draw)
 
 
 # --- resources and windows -----------------------------------------------------------------
@@ -664,11 +666,21 @@ def ratio_forest(rows: Sequence[RatioRow], threshold: float) -> str:
         ax.set_xlabel(f"after / before (shaded: ±{threshold * 100:.0f}% threshold)")
         ax.set_title("Change per metric, with 95% intervals")
         ax.grid(axis="y", visible=False)
-        lo = min([r.ratio for r in rows] + [r.ci_low for r in rows if r.ci_low is not None])
-        hi = max([r.ratio for r in rows] + [r.ci_high for r in rows if r.ci_high is not None])
-        lo, hi = min(lo, 1 - threshold), max(hi, 1 + threshold)
-        pad = (hi - lo) * 0.08
-        ax.set_xlim(lo - pad, hi + (hi - lo) * 0.35)
+        values = [r.ratio for r in rows]
+        values += [v for r in rows for v in (r.ci_low, r.ci_high) if v is not None]
+        lo = min(min(v for v in values if v > 0) if any(v > 0 for v in values) else 1.0,
+                 1 - threshold)  # fmt: skip
+        hi = max(max(values), 1 + threshold)
+        if hi / lo > 2.5:
+            # Ratios of 0.02 and 10 on one page: a log axis keeps both, and 1 in the middle.
+            from matplotlib.ticker import FuncFormatter
+
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"×{v:g}"))
+            ax.set_xlim(lo / 1.6, hi * 4.0)
+        else:
+            pad = (hi - lo) * 0.08
+            ax.set_xlim(lo - pad, hi + (hi - lo) * 0.35)
 
     return _render(FULL_WIDTH_IN, 0.9 + 0.26 * len(rows), draw)
 

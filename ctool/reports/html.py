@@ -909,6 +909,34 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _with_unit(value: Any, unit: str | None) -> str:
+    text = _text(value)
+    if value is None or not unit or text.endswith(unit):
+        return text
+    return f"{text} {unit}"
+
+
+def _levels_series(levels: Any, label: str) -> charts.LoadSeries | None:
+    """A scenario's ``data["levels"]`` (concurrency rows) as a load curve, when it is one."""
+    if not isinstance(levels, list) or len(levels) < 2:
+        return None
+    keys = ("concurrency", "p50_ms", "p95_ms", "p99_ms", "throughput_eps")
+    if not all(isinstance(r, Mapping) and all(_is_number(r.get(k)) for k in keys) for r in levels):
+        return None
+    points = [
+        charts.LoadPoint(
+            float(r["concurrency"]),
+            f"c={r['concurrency']:g}",
+            float(r["p50_ms"]),
+            float(r["p95_ms"]),
+            float(r["p99_ms"]),
+            float(r["throughput_eps"]),
+        )
+        for r in levels
+    ]
+    return charts.LoadSeries(label, "concurrency", points)
+
+
 def _suite_page(report: SuiteReport) -> Page:
     total = len(report.scenarios)
     errors = sum(1 for s in report.scenarios if s.status == "error")
@@ -924,8 +952,8 @@ def _suite_page(report: SuiteReport) -> Page:
     rows = []
     for s in report.scenarios:
         data = json.dumps(s.data, indent=1, default=str, sort_keys=True) if s.data else None
-        measured = _text(s.measured) + (f" {s.unit}" if s.unit and s.measured is not None else "")
-        target = _text(s.target) + (f" {s.unit}" if s.unit and s.target is not None else "")
+        measured = _with_unit(s.measured, s.unit)
+        target = _with_unit(s.target, s.unit)
         rows.append(
             [
                 _num_cell(s.id),
@@ -950,6 +978,13 @@ def _suite_page(report: SuiteReport) -> Page:
         Table(cols, rows, numeric=[True, False, False, False, True, True, False, True])
     )
     sections = [sec]
+    curves = []
+    for s in report.scenarios:
+        series = _levels_series(s.data.get("levels"), s.title)
+        if series is not None:
+            curves.append(Chart(charts.load_curve([series], title=f"{s.id}. {s.title}"), wide=True))
+    if curves:
+        sections.append(Section("scenario-charts", "Scenario load curves", charts=curves))
     if report.targets:
         sections.append(Section("targets", "Targets", tables=[_kv_table(report.targets.items())]))
     sections.append(_environment_section(report))
@@ -1031,7 +1066,22 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
         verdict.notes.append("Gated metrics: " + ", ".join(str(g) for g in gate) + ".")
     verdict.items = [f"regression: {r}" for r in report.regressions] + list(report.changes)
     if not verdict.items:
-        verdict.items = ["No change beyond the threshold."]
+        verdict.items = ["No gated metric changed beyond the threshold."]
+    loose = [m for m in report.metrics if not m.gated and m.verdict in _VERDICT_TONE]
+    if loose:
+        verdict.items.append(
+            "Not gated, but "
+            + ", ".join(
+                f"{m.metric} {m.verdict}" + (f" (×{m.ratio:.3g})" if m.ratio is not None else "")
+                for m in loose
+            )
+        )
+    why: dict[str, list[str]] = {}
+    for m in report.metrics:
+        if m.verdict == "inconclusive":
+            why.setdefault(str(_opt(m, "note", "")) or "no reason given", []).append(m.metric)
+    for reason, names in why.items():
+        verdict.items.append(f"Inconclusive ({len(names)} metrics): {reason}")
     if report.blind_to_drift:
         verdict.notes.append(
             "Both files come from single runs: the test works on batch medians and cannot see "
@@ -1051,12 +1101,15 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
     strips = _window_strips(report)
     if strips:
         metrics.charts.append(Chart(wide=True, svg=strips))
+    methods = [m.method for m in report.metrics if m.method]
+    common_method = max(set(methods), key=methods.count) if methods else ""
     metric_rows = []
     for m in report.metrics:
         ci = "–" if m.ci_low is None or m.ci_high is None else f"[{m.ci_low:.3f}, {m.ci_high:.3f}]"
         unit = _opt(m, "unit")
         n_before, n_after = _opt(m, "n_before"), _opt(m, "n_after")
-        how = " · ".join(x for x in (m.method, str(_opt(m, "note", ""))) if x)
+        method = "" if m.method == common_method else m.method
+        how = " · ".join(x for x in (method, str(_opt(m, "note", ""))) if x)
         metric_rows.append(
             [
                 Cell(m.metric, "mono"),
@@ -1076,7 +1129,16 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
             ]
         )
     cols = ["metric", "before", "after", "ratio", "95% CI", "p", "n", "verdict", "how", ""]
-    metrics.tables.append(Table(cols, metric_rows, numeric=[False] + [True] * 6 + [False] * 3))
+    metrics.tables.append(
+        Table(
+            cols,
+            metric_rows,
+            numeric=[False] + [True] * 6 + [False] * 3,
+            note=f"Method, unless the row says otherwise: {common_method}."
+            if common_method
+            else None,
+        )
+    )
     sections.append(metrics)
     if before is not None and after is not None:
         sections.append(
