@@ -212,6 +212,14 @@ def _kv_table(pairs: Iterable[tuple[str, Any]], caption: str | None = None) -> T
     return Table([], rows, caption=caption, kv=True)
 
 
+def _kv_tables(pairs: Sequence[tuple[str, Any]], per_table: int = 12) -> list[Table]:
+    """A long name/value list as side-by-side tables, read down then across."""
+    if len(pairs) <= per_table:
+        return [_kv_table(pairs)]
+    half = math.ceil(len(pairs) / 2)
+    return [_kv_table(pairs[:half]), _kv_table(pairs[half:])]
+
+
 PATH_PARTS = 3
 _PACKAGE_ROOTS = ("site-packages/", "dist-packages/")
 
@@ -709,7 +717,7 @@ def _profile_page(report: ProfileReport, base_dirs: Sequence[Path]) -> Page:
     if report.pipeline_metrics:
         sec = Section("metrics", "Pipeline metrics")
         sec.intro = "What the pipeline's own metrics() hook reported."
-        sec.tables.append(_kv_table(flatten(report.pipeline_metrics)))
+        sec.tables.extend(_kv_tables(flatten(report.pipeline_metrics)))
         sections.append(sec)
     if report.hotspots or report.profilers:
         sec = Section("hotspots", "Hotspots")
@@ -986,7 +994,9 @@ def _suite_page(report: SuiteReport) -> Page:
     if curves:
         sections.append(Section("scenario-charts", "Scenario load curves", charts=curves))
     if report.targets:
-        sections.append(Section("targets", "Targets", tables=[_kv_table(report.targets.items())]))
+        sections.append(
+            Section("targets", "Targets", tables=_kv_tables(list(report.targets.items())))
+        )
     sections.append(_environment_section(report))
     return Page(
         title=f"Performance suite: {report.config.pipeline}",
