@@ -24,8 +24,8 @@ rounding differs in the last bits.
 Two implementations give the same numbers (to ~1e-12): :func:`phi_loop` iterates over the
 bipartitions in Python with a matrix inverse per part (the honest "before");
 :func:`phi_vectorized` computes the conditional entropy of every non-empty proper subset at
-once, each subset's matrices padded with the identity to ``k x k`` so that one batched
-``solve`` and one batched Cholesky factorisation cover all of them.
+at once: one batched Cholesky factorisation of the joint covariance of ``(x_M, x'_M)`` per
+subset size covers every subset of that size.
 """
 
 from __future__ import annotations
@@ -68,18 +68,31 @@ class PhiResult:
 
 def ar1_matrix(weights: FloatArray, radius: float = 0.9) -> FloatArray:
     """``weights`` scaled to spectral radius ``radius`` (all zeros stay all zeros)."""
-    rho = float(np.max(np.abs(np.linalg.eigvals(weights)))) if weights.size else 0.0
+    if not weights.size:
+        return np.zeros_like(weights, dtype=np.float64)
+    if np.array_equal(weights, weights.T):
+        rho = float(np.max(np.abs(np.linalg.eigvalsh(weights))))
+    else:
+        rho = float(np.max(np.abs(np.linalg.eigvals(weights))))
     if rho <= 0.0:
         return np.zeros_like(weights, dtype=np.float64)
     return np.asarray(weights, dtype=np.float64) * (radius / rho)
 
 
 def stationary_covariance(a: FloatArray) -> FloatArray:
-    """Solve ``S = A S A^T + I`` (discrete Lyapunov) through ``(I - A (x) A) vec S = vec I``."""
+    """Solve ``S = A S A^T + I`` (discrete Lyapunov).
+
+    Symmetric ``A = V diag(l) V^T`` (the pipeline's case: TIG weights are symmetric) has the
+    closed form ``S = V diag(1 / (1 - l^2)) V^T``; any other ``A`` goes through the
+    Kronecker form ``(I - A (x) A) vec S = vec I``.
+    """
     k = a.shape[0]
-    eye = np.eye(k)
-    system = np.eye(k * k) - np.kron(a, a)
-    sigma = np.linalg.solve(system, eye.reshape(-1)).reshape(k, k)
+    if np.array_equal(a, a.T):
+        eigenvalues, vectors = np.linalg.eigh(a)
+        sigma: FloatArray = (vectors / (1.0 - eigenvalues * eigenvalues)) @ vectors.T
+    else:
+        system = np.eye(k * k) - np.kron(a, a)
+        sigma = np.linalg.solve(system, np.eye(k).reshape(-1)).reshape(k, k)
     return 0.5 * (sigma + sigma.T)
 
 
@@ -132,16 +145,17 @@ def phi_loop(a: FloatArray) -> PhiResult:
 
 
 @dataclass(frozen=True, slots=True)
+class _SizeGroup:
+    size: int
+    rows: IntArray  # positions (mask - 1) of this size's subsets in the entropy vector
+    gather: IntArray  # (count, 2 size, 2 size) indices into the flattened 2k x 2k joint
+
+
+@dataclass(frozen=True, slots=True)
 class _SubsetTable:
-    """Gather indices that pad every non-empty proper subset's block to k x k.
+    """Per subset size: which subsets, and where their joint covariance blocks sit."""
 
-    Row ``m - 1`` describes subset mask ``m``: position (a, b) inside the subset's block
-    takes element ``(members[a], members[b])`` of a flattened k x k matrix; padding takes
-    the extra element ``k*k`` (1.0 on the diagonal, via ``diagonal_pad``) or ``k*k + 1``
-    (always 0.0). A covariance padded this way is ``blockdiag(S_MM, I)``: same log det.
-    """
-
-    gather: IntArray  # (2^k - 2, k, k) indices into the extended flat matrix
+    groups: tuple[_SizeGroup, ...]
     first: IntArray  # bipartition masks 1 .. 2^(k-1) - 1
     second: IntArray  # their complements
     smaller: FloatArray  # min(|M1|, |M2|) per bipartition
@@ -149,33 +163,49 @@ class _SubsetTable:
 
 @functools.lru_cache(maxsize=16)
 def _subset_table(k: int) -> _SubsetTable:
-    count = (1 << k) - 2
-    one, zero = k * k, k * k + 1
-    gather = np.full((count, k, k), zero, dtype=np.intp)
-    for row, mask in enumerate(range(1, (1 << k) - 1)):
-        members = np.asarray([i for i in range(k) if mask >> i & 1], dtype=np.intp)
-        size = len(members)
-        gather[row, :size, :size] = members[:, None] * k + members[None, :]
-        pad = np.arange(size, k)
-        gather[row, pad, pad] = one
+    width = 2 * k
+    by_size: dict[int, tuple[list[int], list[IntArray]]] = {}
+    for mask in range(1, (1 << k) - 1):
+        members = [i for i in range(k) if mask >> i & 1]
+        joint = np.asarray(members + [i + k for i in members], dtype=np.intp)
+        rows, blocks = by_size.setdefault(len(members), ([], []))
+        rows.append(mask - 1)
+        blocks.append(joint[:, None] * width + joint[None, :])
+    groups = tuple(
+        _SizeGroup(size, np.asarray(rows, dtype=np.intp), np.stack(blocks))
+        for size, (rows, blocks) in sorted(by_size.items())
+    )
     first = np.arange(1, 1 << (k - 1), dtype=np.intp)
     second = ((1 << k) - 1) ^ first
     popcount = np.array([bin(int(m)).count("1") for m in first])
     smaller = np.minimum(popcount, k - popcount).astype(np.float64)
-    return _SubsetTable(gather, first, second, smaller)
+    return _SubsetTable(groups, first, second, smaller)
+
+
+def _subset_entropies(sigma: FloatArray, cross: FloatArray, table: _SubsetTable) -> FloatArray:
+    """``1/2 log det R_M`` for every subset mask ``M`` (at position ``M - 1``).
+
+    The joint covariance of ``(x_M, x'_M)`` is ``[[S_MM, C_MM^T], [C_MM, S_MM]]``. Its
+    Cholesky factor's first ``|M|`` diagonal entries factor ``S_MM``; the last ``|M|``
+    factor the Schur complement ``S_MM - C_MM S_MM^{-1} C_MM^T = R_M``. So one batched
+    Cholesky per subset size (one gather, one LAPACK call over all subsets of that size)
+    gives every conditional entropy.
+    """
+    joint = np.block([[sigma, cross.T], [cross, sigma]]).reshape(-1)
+    entropy = np.empty((1 << sigma.shape[0]) - 2)
+    for group in table.groups:
+        factor = np.linalg.cholesky(joint.take(group.gather))
+        diagonal = np.diagonal(factor, axis1=1, axis2=2)[:, group.size :]
+        entropy[group.rows] = np.log(diagonal).sum(axis=1)
+    return entropy
 
 
 def phi_vectorized(a: FloatArray) -> PhiResult:
-    """Φ with every subset's conditional entropy in one batched solve and Cholesky."""
+    """Φ with every subset's conditional entropy computed in one vectorised pass."""
     k = _check_system(a)
     table = _subset_table(k)
     sigma = stationary_covariance(a)
-    cross = a @ sigma
-    s_pad = np.concatenate((sigma.reshape(-1), (1.0, 0.0))).take(table.gather)
-    c_pad = np.concatenate((cross.reshape(-1), (0.0, 0.0))).take(table.gather)
-    residual = s_pad - c_pad @ np.linalg.solve(s_pad, c_pad.transpose(0, 2, 1))
-    # 1/2 log det R = sum(log diag(chol R)); entropy[m - 1] belongs to subset mask m.
-    entropy = np.log(np.diagonal(np.linalg.cholesky(residual), axis1=1, axis2=2)).sum(axis=1)
+    entropy = _subset_entropies(sigma, a @ sigma, table)
     values = entropy[table.first - 1] + entropy[table.second - 1]
     normalised = values / table.smaller
     best = float(normalised.min())
