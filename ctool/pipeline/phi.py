@@ -89,11 +89,12 @@ def stationary_covariance(a: FloatArray) -> FloatArray:
     k = a.shape[0]
     if np.array_equal(a, a.T):
         eigenvalues, vectors = np.linalg.eigh(a)
-        sigma: FloatArray = (vectors / (1.0 - eigenvalues * eigenvalues)) @ vectors.T
+        sigma = (vectors / (1.0 - eigenvalues * eigenvalues)) @ vectors.T
     else:
         system = np.eye(k * k) - np.kron(a, a)
         sigma = np.linalg.solve(system, np.eye(k).reshape(-1)).reshape(k, k)
-    return 0.5 * (sigma + sigma.T)
+    symmetric: FloatArray = 0.5 * (sigma + sigma.T)
+    return symmetric
 
 
 def _check_system(a: FloatArray) -> int:
