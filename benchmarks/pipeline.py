@@ -33,7 +33,7 @@ import random
 import statistics
 import sys
 from collections.abc import Sequence
-from time import perf_counter_ns
+from time import perf_counter_ns, thread_time_ns
 
 from ctool.pipeline import create
 from ctool.pipeline.config import PRESETS
@@ -105,6 +105,7 @@ async def interleave(a: Runner, b: Runner, *, warmup: int, blocks: int, block: i
 
 
 def phi_misses(seed: int, subsets: int) -> dict[str, list[float]]:
+    """Wall and CPU (this thread) milliseconds per Φ miss, for each implementation."""
     pipeline = create(seed)
     pipeline.close()
     weights = pipeline.tig.weights
@@ -118,13 +119,14 @@ def phi_misses(seed: int, subsets: int) -> dict[str, list[float]]:
     }
     for calc in calculators.values():  # warm the code paths on a key outside the sample
         calc.compute(tuple(range(8)))
-    times: dict[str, list[float]] = {method: [] for method in calculators}
+    times: dict[str, list[float]] = {}
     for i, key in enumerate(sorted(keys)):
         methods = ("loop", "vectorized") if i % 2 == 0 else ("vectorized", "loop")
         for method in methods:
-            start = perf_counter_ns()
+            wall, cpu = perf_counter_ns(), thread_time_ns()
             calculators[method].compute(key)
-            times[method].append((perf_counter_ns() - start) / 1e6)
+            times.setdefault(method, []).append((perf_counter_ns() - wall) / 1e6)
+            times.setdefault(f"{method} cpu", []).append((thread_time_ns() - cpu) / 1e6)
     for calc in calculators.values():
         assert calc.hits == 0 and calc.misses == subsets + 1, "every sampled key is a miss"
     return times
@@ -202,13 +204,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, float]:
     print(f"== 2. Φ on cache misses: {args.phi_subsets} distinct 8-node coalitions ==")
     times = phi_misses(args.seed, args.phi_subsets)
     for method in ("loop", "vectorized"):
-        ms = times[method]
+        wall, cpu = times[method], times[f"{method} cpu"]
         print(
-            f"  {method:<11} p50 {percentile(ms, 50):.3f} ms  p95 {percentile(ms, 95):.3f} ms  "
-            f"mean {statistics.fmean(ms):.3f} ms"
+            f"  {method:<11} wall p50 {percentile(wall, 50):.3f} ms  p95 "
+            f"{percentile(wall, 95):.3f} ms  mean {statistics.fmean(wall):.3f} ms   "
+            f"CPU p50 {percentile(cpu, 50):.3f} ms  p95 {percentile(cpu, 95):.3f} ms"
         )
     print(
-        "  ratio loop/vectorized (p50): "
+        "  ratio loop/vectorized (wall p50): "
         f"{percentile(times['loop'], 50) / percentile(times['vectorized'], 50):.1f}x"
     )
     results["Φ 8-node miss p95, vectorized (ms)"] = percentile(times["vectorized"], 95)
@@ -282,9 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{platform.platform()}"
     )
     print("command: python " + " ".join([sys.argv[0], *sys.argv[1:]]))
+    print("load average at start: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     print()
     results = asyncio.run(main_async(args))
     print()
+    print("load average at end: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     print("== targets (benchmark, not test) ==")
     for name, (op, bound) in TARGETS.items():
         value = results[name]

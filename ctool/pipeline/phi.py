@@ -192,12 +192,19 @@ def _subset_entropies(sigma: FloatArray, cross: FloatArray, table: _SubsetTable)
     Cholesky per subset size (one gather, one LAPACK call over all subsets of that size)
     gives every conditional entropy.
     """
-    joint = np.block([[sigma, cross.T], [cross, sigma]]).reshape(-1)
-    entropy = np.empty((1 << sigma.shape[0]) - 2)
+    k = sigma.shape[0]
+    joint = np.empty((2 * k, 2 * k))
+    joint[:k, :k] = sigma
+    joint[k:, k:] = sigma
+    joint[:k, k:] = cross.T
+    joint[k:, :k] = cross
+    flat = joint.reshape(-1)
+    # Row m - 1 holds the diagonal of R_M's Cholesky factor, padded with ones (log 1 = 0).
+    diagonals = np.ones(((1 << k) - 2, k - 1))
     for group in table.groups:
-        factor = np.linalg.cholesky(joint.take(group.gather))
-        diagonal = np.diagonal(factor, axis1=1, axis2=2)[:, group.size :]
-        entropy[group.rows] = np.log(diagonal).sum(axis=1)
+        factor = np.linalg.cholesky(flat.take(group.gather))
+        diagonals[group.rows, : group.size] = np.diagonal(factor, axis1=1, axis2=2)[:, group.size :]
+    entropy: FloatArray = np.log(diagonals).sum(axis=1)
     return entropy
 
 
@@ -269,7 +276,7 @@ class PhiCalculator:
 
     def system(self, nodes: Sequence[int]) -> FloatArray:
         ordered = sorted(set(nodes))
-        return ar1_matrix(self._weights[np.ix_(ordered, ordered)], self._radius)
+        return ar1_matrix(self._weights[ordered][:, ordered], self._radius)
 
     def _evaluate(self, key: frozenset[int]) -> PhiResult:
         ordered = sorted(key)
