@@ -155,13 +155,16 @@ class ReferencePipeline:
         phi = 0.0
         phi_nodes: tuple[int, ...] = ()
         mib: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
-        with _MCEA, _PHI:
-            if outcome.ignited:
-                # The coalition is ranked by activation: its k most active nodes.
-                phi_nodes = tuple(sorted(outcome.coalition[: self.config.phi_max_nodes]))
-                result = self.phi.compute(phi_nodes)
-                phi, mib = result.phi, result.mib
-                self.mcea.ignited(stimulus.time_ms, phi)
+        # Two lines, not one combined ``with``: the stage locator (leakcheck, profilers)
+        # tells nested stages apart by the line ranges of their ``with`` blocks.
+        with _MCEA:  # noqa: SIM117
+            with _PHI:
+                if outcome.ignited:
+                    # The coalition is ranked by activation: take its k most active nodes.
+                    phi_nodes = tuple(sorted(outcome.coalition[: self.config.phi_max_nodes]))
+                    result = self.phi.compute(phi_nodes)
+                    phi, mib = result.phi, result.mib
+                    self.mcea.ignited(stimulus.time_ms, phi)
         self.episodes += 1
         self._last_time_ms = max(self._last_time_ms, stimulus.time_ms + self.config.episode_ms)
         return EpisodeResult(
