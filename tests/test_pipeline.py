@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import tracemalloc
 from typing import Any
 
 import psutil
@@ -14,7 +15,7 @@ import pytest
 
 from ctool.harness.digest import output_digest
 from ctool.harness.loader import DEFAULT_PIPELINE, build_pipeline
-from ctool.harness.spans import EpisodeRecorder, activate, deactivate
+from ctool.harness.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 from ctool.pipeline import create
 from ctool.pipeline.engine import EpisodeResult, ReferencePipeline
 
@@ -151,6 +152,31 @@ def test_leak_knob_retains_bytes_in_mea_only() -> None:
     assert output_digest([leaky_again.outputs(r) for r in leaky_results]) == output_digest(
         [clean.outputs(r) for r in clean_results]
     )
+
+
+def test_leak_is_attributed_to_the_mea_stage() -> None:
+    """What leakcheck does: the largest retained allocation site maps to the MEA span."""
+    pipeline = create(0, leak_bytes=50_000)
+
+    async def go() -> None:
+        for index in range(20):
+            token = activate(EpisodeRecorder(locate=True))
+            try:
+                await pipeline.episode(index)
+            finally:
+                deactivate(token)
+
+    tracemalloc.start(25)
+    try:
+        asyncio.run(go())
+        snapshot = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+        pipeline.close()
+    top = snapshot.statistics("traceback")[0]
+    assert top.size >= 20 * 50_000
+    frames = [(frame.filename, frame.lineno) for frame in reversed(top.traceback)]
+    assert LOCATOR.stage_of_stack(frames) == "MEA"
 
 
 def test_concurrent_episodes_run_and_sequential_order_is_reproducible() -> None:
