@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--phi-subsets", type=int, default=300)
     parser.add_argument("--cache-warmup", type=int, default=1000)
     parser.add_argument("--cache-episodes", type=int, default=3000)
-    parser.add_argument("--ablation-blocks", type=int, default=4, help="0 skips part 4")
+    parser.add_argument("--ablation-blocks", type=int, default=8, help="0 skips part 4")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     args = parser.parse_args(argv)
     if args.quick:
