@@ -9,7 +9,9 @@ Parts:
    ``--block`` episodes alternate A B A B ... (the first of each pair alternates too), so
    machine drift hits both presets alike. Per preset: mean / p50 / p95 / p99 episode time
    and throughput (episodes / wall time of its blocks); the baseline/optimized ratio of the
-   means, and the median of the per-block-pair ratios (robust to drift).
+   means, and the median of the per-block-pair ratios (robust to drift). ``CPU ms`` is the
+   mean CPU time of the event-loop thread per episode: it leaves out time spent waiting
+   for a core on a busy machine (and the inline probe's sleep, which is wall time).
 2. Φ on cache misses, 8-node coalitions: distinct random 8-node subsets of the fabric, each
    computed once (a miss) by the loop and by the vectorised implementation, alternating.
 3. Φ cache hit rate on the default stimulus stream after warm-up: a fresh optimized
@@ -63,15 +65,17 @@ class Runner:
         self.pipeline = pipeline
         self.next_index = 0
         self.times_ns: list[int] = []
+        self.cpu_ns: list[int] = []
         self.wall_ns = 0
 
     async def run(self, episodes: int, *, record: bool) -> None:
         start_block = perf_counter_ns()
         for _ in range(episodes):
-            start = perf_counter_ns()
+            start, cpu = perf_counter_ns(), thread_time_ns()
             await self.pipeline.episode(self.next_index)
             if record:
                 self.times_ns.append(perf_counter_ns() - start)
+                self.cpu_ns.append(thread_time_ns() - cpu)
             self.next_index += 1
         if record:
             self.wall_ns += perf_counter_ns() - start_block
@@ -85,6 +89,7 @@ class Runner:
             "p95": percentile(ms, 95),
             "p99": percentile(ms, 99),
             "throughput": len(ms) / (self.wall_ns / 1e9),
+            "cpu": statistics.fmean(self.cpu_ns) / 1e6,
         }
 
 
@@ -149,13 +154,13 @@ async def hit_rate(seed: int, warmup: int, episodes: int) -> tuple[float, int, i
 def fmt_row(name: str, s: dict[str, float]) -> str:
     return (
         f"  {name:<24} {s['episodes']:>6.0f} {s['mean']:>9.3f} {s['p50']:>9.3f} "
-        f"{s['p95']:>9.3f} {s['p99']:>9.3f} {s['throughput']:>11.1f}"
+        f"{s['p95']:>9.3f} {s['p99']:>9.3f} {s['throughput']:>11.1f} {s['cpu']:>9.3f}"
     )
 
 
 HEADER = (
     f"  {'':<24} {'n':>6} {'mean ms':>9} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9} "
-    f"{'episodes/s':>11}"
+    f"{'episodes/s':>11} {'CPU ms':>9}"
 )
 
 
