@@ -302,3 +302,56 @@ def test_rendering_module_imports_nothing_heavy() -> None:
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     heavy = {"matplotlib", "jinja2", "prometheus_client"}
     assert not {m for m in loaded if m.split(".")[0] in heavy}
+
+
+def _minimal(kind: str) -> Report:
+    from ctool.reports.io import parse_report
+
+    base = {
+        "schema_version": 1,
+        "kind": kind,
+        "created_at": "2025-01-01T00:00:00+00:00",
+        "environment": F.environment().model_dump(),
+        "config": {"pipeline": "m:f"},
+    }
+    zero = dict.fromkeys(("mean", "stdev", "min", "p50", "p90", "p95", "p99", "p999", "max"), 0.0)
+    fit = {"slope": 0.0, "ci_low": 0.0, "ci_high": 0.0, "intercept": 0.0, "growth_pct": 0.0}
+    extra: dict[str, object] = {
+        "profile": {"latency_ms": {"count": 0, **zero}, "throughput_eps": 0.0},
+        "leakcheck": {
+            "episodes": 0,
+            "warmup": 0,
+            "every": 1,
+            "threshold_bytes_per_episode": 1,
+            "growth_floor_pct": 1,
+            "verdict": "inconclusive",
+            "reason": "",
+            "traced": fit,
+            "rss": fit,
+        },
+        "suite": {},
+        "compare": {
+            "before": "b.json",
+            "after": "a.json",
+            "mode": "batches",
+            "blind_to_drift": True,
+            "threshold": 0.05,
+            "behaviour": "not comparable",
+        },
+    }[kind]  # type: ignore[assignment]
+    return parse_report({**base, **extra})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reports_with_only_required_fields_render(kind: str) -> None:
+    page = render_html(_minimal(kind))
+    assert page.startswith("<!DOCTYPE html>") and "Environment and command" in page
+
+
+def test_single_episode_and_zero_latencies_render() -> None:
+    one = F.profile_report(50)
+    one.latency_ms = F.summary_of(np.array([2_500_000], dtype=np.int64))
+    assert 'id="latency"' in render_html(one)
+    flat = F.profile_report(50)
+    flat.latency_ms = F.summary_of(np.full(50, 1_000_000, dtype=np.int64))
+    assert "Cumulative distribution" in render_html(flat)
