@@ -85,3 +85,30 @@ def test_bad_input_is_one_line_and_exit_2(saved: Path, args: list[str], message:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "module"),
+    [
+        ("a", "table", "ctool.reports.terminal"),
+        ("a", "markdown", "ctool.reports.markdown"),
+        ("cmp", "table", "ctool.reports.compare_terminal"),
+        ("cmp", "markdown", "ctool.reports.compare_markdown"),
+        ("leak", "table", "ctool.reports.leak_view"),
+        ("suite", "table", "ctool.reports.suite_terminal"),
+        ("suite", "markdown", "ctool.reports.suite_terminal"),
+    ],
+)
+def test_format_uses_the_commands_own_renderers(
+    saved: Path, name: str, fmt: str, module: str
+) -> None:
+    pytest.importorskip(module, reason=f"{module} is not merged here")
+    result = runner.invoke(app, ["report", str(saved / f"{name}.json"), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) > 3
+
+
+def test_format_without_a_renderer_is_one_line(saved: Path) -> None:
+    result = runner.invoke(app, ["report", str(saved / "leak.json"), "--format", "markdown"])
+    assert result.exit_code == 2
+    assert "not available for leakcheck reports" in result.output

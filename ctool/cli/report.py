@@ -62,11 +62,41 @@ def report_command(
         _print(loaded.report, fmt)
 
 
+# The renderers each command uses for its own output: (module, function) per kind and format.
+# A table renderer returns a Rich renderable, a markdown one a string.
+_RENDERERS: dict[tuple[str, str], tuple[str, str]] = {
+    ("profile", "table"): ("ctool.reports.terminal", "render_profile"),
+    ("profile", "markdown"): ("ctool.reports.markdown", "profile_markdown"),
+    ("compare", "table"): ("ctool.reports.compare_terminal", "render_compare"),
+    ("compare", "markdown"): ("ctool.reports.compare_markdown", "render_markdown"),
+    ("leakcheck", "table"): ("ctool.reports.leak_view", "render_leakcheck"),
+    ("suite", "table"): ("ctool.reports.suite_terminal", "render_suite"),
+    ("suite", "markdown"): ("ctool.reports.suite_terminal", "render_suite_markdown"),
+}
+
+
 def _print(report: Report, fmt: ReportFormat) -> None:
+    import importlib
+
     if fmt is ReportFormat.json:
         typer.echo(report.model_dump_json(indent=1))
         return
-    raise UsageError(
-        f"--format {fmt.value} is not available for {report.kind} reports yet; "
-        "use --format json or --html FILE"
-    )
+    where = _RENDERERS.get((report.kind, fmt.value))
+    renderer = None
+    if where is not None:
+        try:
+            renderer = getattr(importlib.import_module(where[0]), where[1])
+        except (ImportError, AttributeError):
+            renderer = None
+    if renderer is None:
+        raise UsageError(
+            f"--format {fmt.value} is not available for {report.kind} reports; "
+            "use --format json or --html FILE"
+        )
+    rendered = renderer(report)
+    if isinstance(rendered, str):
+        typer.echo(rendered, nl=not rendered.endswith("\n"))
+        return
+    from ctool.cli.console import make_console
+
+    make_console().print(rendered)

@@ -1041,6 +1041,45 @@ def _window_strips(report: CompareReport) -> str | None:
     return charts.window_strips(items[:MAX_STRIPS], report.mode)
 
 
+def _share_cell(value: Any) -> Cell:
+    if not _is_number(value):
+        return Cell("–", "num")
+    return Cell(fmt_pct(float(value)), "num", sort=float(value))
+
+
+_CHANGE_TONE = {"appeared": "warn", "grew": "bad", "shrank": "good", "vanished": "good"}
+
+
+def _hotspot_changes(report: CompareReport) -> Table:
+    """Hotspots whose share of their profiler's time changed, or a generic table."""
+    rows = report.hotspots
+    if not all("share_before" in r and "share_after" in r for r in rows):
+        return _generic_table(rows)
+    body = []
+    for r in rows[:MAX_TABLE_ROWS]:
+        before, after = r.get("share_before"), r.get("share_after")
+        change = str(r.get("change", ""))
+        body.append(
+            [
+                Cell(change, "pill " + _CHANGE_TONE.get(change, "")),
+                Cell(str(r.get("profiler", "")), "mono"),
+                Cell(str(r.get("function", "")), "mono"),
+                _where(
+                    str(r.get("file", "")), r.get("line") if _is_number(r.get("line")) else None
+                ),
+                _share_cell(before),
+                _share_cell(after),
+            ]
+        )
+    cols = ["change", "profiler", "function", "where", "share before", "share after"]
+    return Table(
+        cols,
+        body,
+        numeric=[False] * 4 + [True] * 2,
+        note="Share of the profiler's time in each run (runs of different lengths compare).",
+    )
+
+
 def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
     profiles = [r for r in related if isinstance(r, ProfileReport)]
     before, after = (profiles[0], profiles[1]) if len(profiles) >= 2 else (None, None)
@@ -1074,7 +1113,23 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
     gate = _opt(report, "gate", [])
     if gate:
         verdict.notes.append("Gated metrics: " + ", ".join(str(g) for g in gate) + ".")
-    verdict.items = [f"regression: {r}" for r in report.regressions] + list(report.changes)
+    rows = {m.metric: m for m in report.metrics}
+
+    def described(name: str) -> str:
+        m = rows.get(name)
+        if m is None or m.ratio is None:
+            return name
+        ci = (
+            ""
+            if m.ci_low is None or m.ci_high is None
+            else f", 95% CI ×{m.ci_low:.3f}–×{m.ci_high:.3f}"
+        )
+        return f"{name} {m.verdict}: ×{m.ratio:.3f}{ci}"
+
+    verdict.items = [f"Regression: {described(r)}" for r in report.regressions]
+    verdict.items += [
+        f"Changed: {described(c)}" for c in report.changes if c not in report.regressions
+    ]
     if not verdict.items:
         verdict.items = ["No gated metric changed beyond the threshold."]
     loose = [m for m in report.metrics if not m.gated and m.verdict in _VERDICT_TONE]
@@ -1201,9 +1256,7 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
         )
     if report.hotspots:
         sections.append(
-            Section(
-                "hotspots", "Hotspots, before and after", tables=[_generic_table(report.hotspots)]
-            )
+            Section("hotspots", "Hotspots, before and after", tables=[_hotspot_changes(report)])
         )
     env_tables = []
     if report.environment_diff:
