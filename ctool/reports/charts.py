@@ -418,12 +418,18 @@ def stage_bars(groups: Sequence[StageGroup]) -> str:
                 ax.barh(y, st.mean_ms, height=height * 0.85, color=g.color, alpha=alpha)
                 ax.plot([st.mean_ms, st.p95_ms], [y, y], color="#94a3b8", lw=0.9)
                 ax.plot([st.p95_ms], [y], "|", color="#1f2937", ms=9 / k + 3, mew=1.6)
+                # The label sits at the bar's end, over the p95 whisker (white box), so it
+                # reads with its bar however long the tail is.
                 ax.annotate(
-                    f"  {fmt_ms(st.mean_ms)} · {st.share * 100:.1f}%",
-                    (max(st.p95_ms, st.mean_ms), y),
+                    f"{fmt_ms(st.mean_ms)} · {st.share * 100:.1f}%",
+                    (st.mean_ms, y),
+                    xytext=(4, 0),
+                    textcoords="offset points",
                     va="center",
                     fontsize=9 if k == 1 else 8,
                     color="#334155",
+                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+                    zorder=5,
                 )
         ax.set_yticks(ypos)
         ax.set_yticklabels([("↳ " if depth[n] else "") + n for n in names])
