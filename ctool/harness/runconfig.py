@@ -21,10 +21,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctool.errors import UsageError
 from ctool.harness.loader import DEFAULT_PIPELINE
+
+if TYPE_CHECKING:
+    from ctool.config import Defaults
 
 DEFAULT_EPISODES = 200
 DEFAULT_WARMUP = 5
@@ -112,9 +115,6 @@ class RunConfig:
         if (self.workers > 1 or self.rounds > 1) and not self.runs_sequential:
             raise UsageError("--workers and --rounds run the sequential part; --episodes is 0")
 
-    def as_settings_dict(self) -> dict[str, Any]:
-        return dict(self.settings)
-
 
 def _at_least(option: str, value: int, low: int, high: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -150,3 +150,90 @@ def parse_levels(text: str) -> tuple[int, ...]:
     if not levels:
         raise UsageError(f"--concurrency expects comma-separated positive integers, got {text!r}")
     return tuple(sorted(levels))
+
+
+@dataclass
+class ProfileOptions:
+    """``ctool profile``'s options exactly as typed (None: not given), before defaults apply."""
+
+    pipeline: str | None = None
+    preset: str | None = None
+    settings: list[str] = field(default_factory=list)
+    seed: str | None = None
+    episodes: str | None = None
+    warmup: str | None = None
+    concurrency: str | None = None
+    rate: str | None = None
+    duration: str | None = None
+    burst: str | None = None
+    workers: str | None = None
+    rounds: str | None = None
+    profilers: list[str] = field(default_factory=list)
+    require: bool | None = None
+    pyspy_rate: str | None = None
+    line_targets: list[str] = field(default_factory=list)
+    memory_targets: list[str] = field(default_factory=list)
+    top: str | None = None
+    block_threshold_ms: str | None = None
+    command: str | None = None
+
+
+def parse_int(option: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text.strip().replace("_", ""))
+    except ValueError:
+        raise UsageError(f"{option} must be an integer, got {text!r}") from None
+
+
+def parse_float(option: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise UsageError(f"{option} must be a number, got {text!r}") from None
+
+
+def resolve(options: ProfileOptions, defaults: Defaults | None = None) -> RunConfig:
+    """Command line first, then ``[tool.ctool]`` defaults, then built-ins; validated."""
+    from ctool.config import Defaults, pick
+    from ctool.harness.loader import parse_settings
+
+    d = defaults or Defaults()
+    levels_text = pick(options.concurrency, d.get_levels("concurrency"), "")
+    settings = {**d.get_settings(), **parse_settings(options.settings)}
+    profilers = options.profilers or d.get_str_list("profilers") or []
+    return RunConfig(
+        pipeline=pick(options.pipeline, d.get_str("pipeline"), DEFAULT_PIPELINE),
+        preset=pick(options.preset, d.get_str("preset"), None),
+        seed=pick(parse_int("--seed", options.seed), d.get_int("seed"), 0),
+        settings=settings,
+        episodes=pick(
+            parse_int("--episodes", options.episodes), d.get_int("episodes"), DEFAULT_EPISODES
+        ),
+        warmup=pick(parse_int("--warmup", options.warmup), d.get_int("warmup"), DEFAULT_WARMUP),
+        concurrency=parse_levels(levels_text) if levels_text else (),
+        rate=pick(parse_float("--rate", options.rate), d.get_float("rate"), None),
+        duration_s=pick(parse_float("--duration", options.duration), d.get_float("duration"), None),
+        burst=pick(parse_int("--burst", options.burst), d.get_int("burst"), None),
+        workers=pick(parse_int("--workers", options.workers), d.get_int("workers"), 1),
+        rounds=pick(parse_int("--rounds", options.rounds), d.get_int("rounds"), 1),
+        profilers=tuple(profilers),
+        require=pick(options.require, d.get_bool("require"), False),
+        pyspy_rate=pick(
+            parse_int("--pyspy-rate", options.pyspy_rate),
+            d.get_int("pyspy_rate"),
+            DEFAULT_PYSPY_RATE,
+        ),
+        line_targets=tuple(options.line_targets or d.get_str_list("line_target") or ()),
+        memory_targets=tuple(options.memory_targets or d.get_str_list("memory_target") or ()),
+        top=pick(parse_int("--top", options.top), d.get_int("top"), DEFAULT_TOP),
+        block_threshold_ms=pick(
+            parse_float("--block-threshold-ms", options.block_threshold_ms),
+            d.get_float("block_threshold_ms"),
+            DEFAULT_BLOCK_THRESHOLD_MS,
+        ),
+        command=options.command,
+    )

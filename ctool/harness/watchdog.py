@@ -12,8 +12,8 @@ How the watchdog works:
   own code (not the standard library, not an installed third-party package, not ctool's
   harness). The innermost frame is kept too, as the ``callee`` (say ``psutil.cpu_percent``),
   and the stage comes from ``LOCATOR`` (span blocks seen in locate mode, ``@stage``).
-* Samples in which no frame of the pipeline's code is on the stack (the loop idling in
-  ``select``, ctool's own bookkeeping between episodes) are not attributed to anything.
+* Samples in which no frame of the pipeline's code is on the stack above ctool's own frames
+  (the loop idling in ``select``, ctool's bookkeeping between episodes) are not attributed.
 * Each sample is classed ``blocking`` (the loop thread was waiting: sleep, I/O, a lock) or
   ``cpu`` (it computed, or was runnable but pre-empted on a busy machine). On Linux the
   kernel says so at the moment of the sample (``/proc/self/task/<tid>/stat`` state and
@@ -332,8 +332,16 @@ class LoopWatchdog:
         del frame
         if not frames:
             return None
-        kinds = [self._classifier.kind(f.file) for f in frames]
-        site_at = next((i for i, k in enumerate(kinds) if k == "user"), None)
+        # The episode's frames are those inside (innermost from) ctool's own: beyond the
+        # first harness frame lie the event loop and the program that started the run.
+        site_at: int | None = None
+        for i, f in enumerate(frames):
+            kind = self._classifier.kind(f.file)
+            if kind == "tool":
+                break
+            if kind == "user":
+                site_at = i
+                break
         if site_at is None:
             return None  # the loop is idle or in ctool's own code: no pipeline call to blame
         site = frames[site_at]
