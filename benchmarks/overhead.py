@@ -1,0 +1,192 @@
+"""What does ``ctool.span`` cost? Targets: <= 1 us per span, <= 1 % of an optimized episode.
+
+Two measurements, each a ratio taken side by side in one run (this machine is noisy):
+
+1. micro: ``with span("x"): pass`` in a tight loop, with a recorder active (the harness is
+   recording) and without one (a pipeline used outside ctool), interleaved in blocks;
+2. pipeline: the same pipeline's episodes, interleaved in blocks (A B C A B C ...), with
+   A: no recorder (spans cost two context-variable reads: "recording off"),
+   B: a recorder per episode (what spans cost when the harness records), and
+   C: the harness's full per-episode bookkeeping (``LoadDriver.episode``: recorder, stage
+   aggregation, output digest).
+   Per round, the ratio of block medians B/A and C/A; the median over rounds is reported.
+
+Run:  python benchmarks/overhead.py [--pipeline ctool.pipeline:create --preset optimized]
+Without the reference pipeline installed it falls back to examples.etl_pipeline:create.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import statistics
+import sys
+from pathlib import Path
+from time import perf_counter_ns
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ctool.harness.digest import OutputDigest  # noqa: E402
+from ctool.harness.loader import PipelineAdapter, build_pipeline  # noqa: E402
+from ctool.harness.records import PartRecorder  # noqa: E402
+from ctool.harness.shapes import LoadDriver  # noqa: E402
+from ctool.harness.spans import EpisodeRecorder, activate, deactivate, span  # noqa: E402
+
+
+class _NoOp:
+    """The cheapest Python context manager: the machine's yardstick for a ``with`` block."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> _NoOp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _per_iteration(cm: object, iterations: int, rec: EpisodeRecorder | None) -> float:
+    token = activate(rec) if rec is not None else None
+    t = perf_counter_ns()
+    for _ in range(iterations):
+        with cm:  # type: ignore[attr-defined]
+            pass
+    elapsed = perf_counter_ns() - t
+    if token is not None:
+        deactivate(token)
+        rec.spans.clear()  # type: ignore[union-attr]
+    return elapsed / iterations
+
+
+def micro(iterations: int, blocks: int) -> tuple[float, float, float]:
+    """ns per ``with``: a no-op context manager, a span unrecorded, a span recorded."""
+    sp = span("x")
+    noop: list[float] = []
+    on: list[float] = []
+    off: list[float] = []
+    for _ in range(blocks):
+        noop.append(_per_iteration(_NoOp(), iterations, None))
+        off.append(_per_iteration(sp, iterations, None))
+        on.append(_per_iteration(sp, iterations, EpisodeRecorder()))
+    return statistics.median(noop), statistics.median(on), statistics.median(off)
+
+
+async def pipeline_rounds(
+    adapter: PipelineAdapter, episodes: int, rounds: int
+) -> tuple[list[float], list[float], list[float], int, float]:
+    driver = LoadDriver(adapter)
+    index = 0
+
+    async def raw() -> list[int]:
+        nonlocal index
+        out = []
+        for _ in range(episodes):
+            t = perf_counter_ns()
+            await adapter.episode(index)
+            out.append(perf_counter_ns() - t)
+            index += 1
+        return out
+
+    async def recorded() -> list[int]:
+        nonlocal index
+        out = []
+        for _ in range(episodes):
+            rec = EpisodeRecorder()
+            token = activate(rec)
+            t = perf_counter_ns()
+            await adapter.episode(index)
+            out.append(perf_counter_ns() - t)
+            deactivate(token)
+            index += 1
+        return out
+
+    async def harness() -> list[int]:
+        part = PartRecorder("bench", perf_counter_ns())
+        digest = OutputDigest()
+        driver.next_index = index
+        out = [await driver.episode(part, None, digest) for _ in range(episodes)]
+        return out
+
+    # Spans per episode, counted on one recorded episode.
+    rec = EpisodeRecorder()
+    token = activate(rec)
+    await adapter.episode(index)
+    deactivate(token)
+    index += 1
+    spans = len(rec.spans)
+    for _ in range(3):  # warm-up of all three paths
+        await raw()
+        await recorded()
+        await harness()
+        index = driver.next_index
+    a_med: list[float] = []
+    b_ratio: list[float] = []
+    c_ratio: list[float] = []
+    for _ in range(rounds):
+        a = statistics.median(await raw())
+        b = statistics.median(await recorded())
+        c = statistics.median(await harness())
+        index = driver.next_index
+        a_med.append(a)
+        b_ratio.append(b / a)
+        c_ratio.append(c / a)
+    return a_med, b_ratio, c_ratio, spans, statistics.median(a_med)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    default = (
+        "ctool.pipeline:create"
+        if importlib.util.find_spec("ctool.pipeline")
+        else "examples.etl_pipeline:create"
+    )
+    parser.add_argument("--pipeline", default=default)
+    parser.add_argument("--preset", default=None)
+    parser.add_argument("--episodes", type=int, default=50, help="episodes per block")
+    parser.add_argument("--rounds", type=int, default=30, help="A B C rounds")
+    args = parser.parse_args()
+    preset = args.preset
+    if preset is None and args.pipeline == "ctool.pipeline:create":
+        preset = "optimized"
+
+    noop, on, off = micro(100_000, 21)
+    print("micro: `with ...: pass` in a tight loop, median of 21 interleaved blocks of 100k")
+    print(f"  no-op context manager    : {noop:6.0f} ns  (this machine's yardstick)")
+    print(f"  span, no recorder        : {off:6.0f} ns  (a pipeline used outside ctool)")
+    print(f"  span, recorder active    : {on:6.0f} ns")
+    print(
+        f"  cost of recording a span : {on - off:6.0f} ns = {(on - off) / noop:.2f} no-op "
+        "`with` blocks (target <= 1000 ns)"
+    )
+
+    adapter = build_pipeline(args.pipeline, seed=0, preset=preset)
+    a_med, b_ratio, c_ratio, spans, episode_ns = asyncio.run(
+        pipeline_rounds(adapter, args.episodes, args.rounds)
+    )
+    b = statistics.median(b_ratio)
+    c = statistics.median(c_ratio)
+    q = statistics.quantiles(b_ratio, n=4)
+    label = args.pipeline + (f" --preset {preset}" if preset else "")
+    print(f"\npipeline: {label}")
+    print(f"  {spans} spans per episode, median episode {episode_ns / 1e3:.1f} us")
+    print(f"  {args.rounds} rounds x 3 interleaved blocks of {args.episodes} episodes")
+    print(
+        f"  spans recorded / recording off : x{b:.4f} (IQR {q[0]:.4f}..{q[2]:.4f}) "
+        f"= {100 * (b - 1):+.2f}% of episode time (target <= 1%)"
+    )
+    per_span = (b - 1) * episode_ns / spans if spans else float("nan")
+    print(f"  = {per_span:.0f} ns per span, within this machine's noise (the IQR above)")
+    bound = 100 * spans * (on - off) / episode_ns
+    print(
+        f"  from the micro cost: {spans} spans x {on - off:.0f} ns = {bound:.3f}% of the "
+        "episode (target <= 1%)"
+    )
+    print(
+        f"  full harness bookkeeping / off : x{c:.4f} = {100 * (c - 1):+.2f}% "
+        f"({(c - 1) * episode_ns / 1e3:.1f} us per episode: recorder, stage columns, digest)"
+    )
+
+
+if __name__ == "__main__":
+    main()
