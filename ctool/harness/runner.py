@@ -323,7 +323,7 @@ class ProfileRun:
 
     async def _stop_monitors(self) -> None:
         if self.watchdog is not None:
-            self.monitor = await self.watchdog.stop()
+            self.monitor = self.watchdog.stop()
             self.watchdog = None
         if self.sampler is not None:
             self.sampler_result = self.sampler.stop()
@@ -333,7 +333,7 @@ class ProfileRun:
         """After the loop, whatever happened: no thread, hook or profiler left running."""
         self._stop_profilers()
         if self.watchdog is not None:
-            self.monitor = self.watchdog.stop_sync()
+            self.monitor = self.watchdog.stop()
             self.watchdog = None
         if self.sampler is not None:
             self.sampler_result = self.sampler.stop()

@@ -251,7 +251,7 @@ async def _serve(spec: dict[str, Any], out: IO[bytes]) -> None:
                     digest=first,
                 )
             finally:
-                monitor = await watchdog.stop()
+                monitor = watchdog.stop()
             part.monitor = monitor
             part.metrics = adapter.metrics()
             part.pid = os.getpid()
