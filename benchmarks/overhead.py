@@ -8,8 +8,9 @@ Two measurements, each a ratio taken side by side in one run (this machine is no
    A: no recorder (spans cost two context-variable reads: "recording off"),
    B: a recorder per episode (what spans cost when the harness records), and
    C: the harness's full per-episode bookkeeping (``LoadDriver.episode``: recorder, stage
-   aggregation, output digest).
-   Per round, the ratio of block medians B/A and C/A; the median over rounds is reported.
+   aggregation, output digest), and
+   D: C with the run's monitors on (loop heartbeat and watchdog, CPU/RSS sampler thread).
+   Per round, the ratio of block medians to A's; the median over rounds is reported.
 
 Run:  python benchmarks/overhead.py [--pipeline ctool.pipeline:create --preset optimized]
 Without the reference pipeline installed it falls back to examples.etl_pipeline:create.
@@ -30,8 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ctool.harness.digest import OutputDigest  # noqa: E402
 from ctool.harness.loader import PipelineAdapter, build_pipeline  # noqa: E402
 from ctool.harness.records import PartRecorder  # noqa: E402
+from ctool.harness.sampler import ResourceSampler  # noqa: E402
 from ctool.harness.shapes import LoadDriver  # noqa: E402
 from ctool.harness.spans import EpisodeRecorder, activate, deactivate, span  # noqa: E402
+from ctool.harness.watchdog import LoopWatchdog  # noqa: E402
 
 
 class _NoOp:
@@ -74,7 +77,7 @@ def micro(iterations: int, blocks: int) -> tuple[float, float, float]:
 
 async def pipeline_rounds(
     adapter: PipelineAdapter, episodes: int, rounds: int
-) -> tuple[list[float], list[float], list[float], int, float]:
+) -> tuple[list[float], list[float], list[float], list[float], int, float]:
     driver = LoadDriver(adapter)
     index = 0
 
@@ -108,6 +111,17 @@ async def pipeline_rounds(
         out = [await driver.episode(part, None, digest) for _ in range(episodes)]
         return out
 
+    async def monitored() -> list[int]:
+        watchdog = LoopWatchdog()
+        watchdog.start()
+        sampler = ResourceSampler(queue_depth=lambda: 1, loop_lag_ms=lambda: 0.0)
+        sampler.start()
+        try:
+            return await harness()
+        finally:
+            sampler.stop()
+            watchdog.stop()
+
     # Spans per episode, counted on one recorded episode.
     rec = EpisodeRecorder()
     token = activate(rec)
@@ -115,23 +129,28 @@ async def pipeline_rounds(
     deactivate(token)
     index += 1
     spans = len(rec.spans)
-    for _ in range(3):  # warm-up of all three paths
+    for _ in range(3):  # warm-up of all four paths
         await raw()
         await recorded()
         await harness()
+        await monitored()
         index = driver.next_index
     a_med: list[float] = []
     b_ratio: list[float] = []
     c_ratio: list[float] = []
+    d_ratio: list[float] = []
     for _ in range(rounds):
         a = statistics.median(await raw())
         b = statistics.median(await recorded())
         c = statistics.median(await harness())
         index = driver.next_index
+        d = statistics.median(await monitored())
+        index = driver.next_index
         a_med.append(a)
         b_ratio.append(b / a)
         c_ratio.append(c / a)
-    return a_med, b_ratio, c_ratio, spans, statistics.median(a_med)
+        d_ratio.append(d / a)
+    return a_med, b_ratio, c_ratio, d_ratio, spans, statistics.median(a_med)
 
 
 def main() -> None:
@@ -161,7 +180,7 @@ def main() -> None:
     )
 
     adapter = build_pipeline(args.pipeline, seed=0, preset=preset)
-    a_med, b_ratio, c_ratio, spans, episode_ns = asyncio.run(
+    a_med, b_ratio, c_ratio, d_ratio, spans, episode_ns = asyncio.run(
         pipeline_rounds(adapter, args.episodes, args.rounds)
     )
     b = statistics.median(b_ratio)
@@ -170,7 +189,7 @@ def main() -> None:
     label = args.pipeline + (f" --preset {preset}" if preset else "")
     print(f"\npipeline: {label}")
     print(f"  {spans} spans per episode, median episode {episode_ns / 1e3:.1f} us")
-    print(f"  {args.rounds} rounds x 3 interleaved blocks of {args.episodes} episodes")
+    print(f"  {args.rounds} rounds x 4 interleaved blocks of {args.episodes} episodes")
     print(
         f"  spans recorded / recording off : x{b:.4f} (IQR {q[0]:.4f}..{q[2]:.4f}) "
         f"= {100 * (b - 1):+.2f}% of episode time (target <= 1%)"
@@ -185,6 +204,10 @@ def main() -> None:
     print(
         f"  full harness bookkeeping / off : x{c:.4f} = {100 * (c - 1):+.2f}% "
         f"({(c - 1) * episode_ns / 1e3:.1f} us per episode: recorder, stage columns, digest)"
+    )
+    d = statistics.median(d_ratio)
+    print(
+        f"  ... plus monitors on / off      : x{d:.4f} = {100 * (d - 1):+.2f}% (watchdog, sampler)"
     )
 
 

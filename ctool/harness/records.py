@@ -78,12 +78,17 @@ class MonitorSummary:
 
     gc_pause_ns: int = 0
     gc_collections: int = 0
+    stalls: int = 0
+    """Heartbeats at least the threshold late (exact, unlike the sampled sites)."""
+    stalled_ns: int = 0
     lag_ns: array[int] = field(default_factory=_ns)
     sites: dict[tuple[str, int, str, str | None], BlockingSite] = field(default_factory=dict)
 
     def merge(self, other: MonitorSummary) -> None:
         self.gc_pause_ns += other.gc_pause_ns
         self.gc_collections += other.gc_collections
+        self.stalls += other.stalls
+        self.stalled_ns += other.stalled_ns
         self.lag_ns.extend(other.lag_ns)
         for key, site in other.sites.items():
             mine = self.sites.get(key)

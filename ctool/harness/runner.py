@@ -398,6 +398,10 @@ class ProfileRun:
             gc_collections=monitor.gc_collections,
             loop_lag_ms_max=float(lags.max()) / 1e6 if lags.size else None,
             loop_lag_ms_p99=float(np.percentile(lags, 99)) / 1e6 if lags.size else None,
+            loop_stalls=monitor.stalls if self.config.block_threshold_ms > 0 else None,
+            loop_stalled_ms=monitor.stalled_ns / 1e6
+            if self.config.block_threshold_ms > 0
+            else None,
             blocking_calls=summary.blocking_calls(monitor),
             timeline=sampled.timeline,
         )

@@ -163,6 +163,9 @@ class Resources(_Model):
     gc_collections: int | None = None
     loop_lag_ms_max: float | None = None
     loop_lag_ms_p99: float | None = None
+    loop_stalls: int | None = None
+    """Times the event loop fell behind by at least the block threshold (every one counted)."""
+    loop_stalled_ms: float | None = None
     blocking_calls: list[BlockingCall] = Field(default_factory=list)
     timeline: list[dict[str, float]] = Field(default_factory=list)
     """Sampler points: t_s, cpu_percent, rss_mb, queue_depth, loop_lag_ms."""

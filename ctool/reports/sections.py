@@ -249,6 +249,14 @@ def resources_section(report: ProfileReport) -> Section:
     section.add(
         ["Event-loop lag ms (max / p99)", f"{ms(r.loop_lag_ms_max)} / {ms(r.loop_lag_ms_p99)}"]
     )
+    if r.loop_stalls is not None:
+        threshold = report.config.block_threshold_ms or 0
+        section.add(
+            [
+                f"Event-loop stalls >= {threshold:g} ms",
+                f"{r.loop_stalls:,} ({ms(r.loop_stalled_ms)} ms)",
+            ]
+        )
     return section
 
 
@@ -280,7 +288,8 @@ def blocking_section(report: ProfileReport) -> Section | None:
         )
     section.notes.append(
         "blocking: the loop thread waited (sleep, I/O, lock) - move the call off the loop "
-        "(an executor or an async API). cpu: it computed without yielding."
+        "(an executor or an async API). cpu: it computed without yielding. count: stalls in "
+        "which the watchdog saw the call (it samples; short stalls may pass unseen)."
     )
     return section
 
