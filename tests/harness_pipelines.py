@@ -7,6 +7,7 @@ PYTHONPATH). Not a test module.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,6 +34,7 @@ class Quick:
         stall_ms: int,
         block_every: int,
         block_ms: int,
+        lock_every: int,
         marker: str,
     ) -> None:
         self.seed = seed
@@ -43,6 +45,7 @@ class Quick:
         self.stall_ms = stall_ms
         self.block_every = block_every
         self.block_ms = block_ms
+        self.lock_every = lock_every
         self.marker = marker
         self.calls = 0
         self.closed = False
@@ -65,6 +68,8 @@ class Quick:
                 self._stall(self.stall_ms)
             if self.block_every and index % self.block_every == 0:
                 self._blocking_probe()
+            if self.lock_every and index % self.lock_every == 0:
+                self._wait_for_lock()
         return value + index
 
     def _stall(self, ms: int) -> None:
@@ -72,6 +77,12 @@ class Quick:
 
     def _blocking_probe(self) -> None:
         time.sleep(self.block_ms / 1000)  # a synchronous wait on the loop: the watchdog's prey
+
+    def _wait_for_lock(self) -> None:
+        lock = threading.Lock()
+        lock.acquire()
+        threading.Timer(self.block_ms / 1000, lock.release).start()
+        lock.acquire()  # the loop thread waits on a lock another thread holds: blocking
 
     def outputs(self, result: int) -> dict[str, Any]:
         return {"value": result, "parity": result % 2 == 0}
@@ -92,10 +103,20 @@ def create(
     stall_ms: int = 0,
     block_every: int = 0,
     block_ms: int = 0,
+    lock_every: int = 0,
     marker: str = "",
 ) -> Quick:
     return Quick(
-        seed, fail_every, fail_all, work, stall_at, stall_ms, block_every, block_ms, marker
+        seed,
+        fail_every,
+        fail_all,
+        work,
+        stall_at,
+        stall_ms,
+        block_every,
+        block_ms,
+        lock_every,
+        marker,
     )
 
 

@@ -139,6 +139,17 @@ def test_watchdog_names_the_blocking_call_with_its_stage() -> None:
     assert top.stage == "emit"
     assert 1 <= top.count <= 3 and top.max_ms <= top.total_ms
     assert top.callee is None  # time.sleep is C: the site is the innermost Python frame
+    stalls = report.resources.loop_stalls
+    assert stalls is not None and top.count <= stalls <= 12
+
+
+def test_watchdog_classes_a_lock_wait_as_blocking() -> None:
+    report = run_profile(
+        RunConfig(pipeline=QUICK, episodes=6, warmup=1, settings={"lock_every": 2, "block_ms": 50})
+    )
+    seen = [b for b in report.resources.blocking_calls if b.function == "Quick._wait_for_lock"]
+    assert seen and seen[0].kind == "blocking" and seen[0].stage == "emit"
+    assert "waits on a lock" in Path(seen[0].file).read_text().splitlines()[seen[0].line - 1]
 
 
 def test_watchdog_stays_quiet_without_blocking_calls() -> None:

@@ -34,6 +34,17 @@ YIELD_EVERY_NS = 2_000_000
 """The sequential loop lets the event loop run (heartbeat, sampler hand-offs) this often."""
 
 
+async def let_loop_run() -> None:
+    """Give the event loop a full pass before the next episode.
+
+    One ``sleep(0)`` is not enough: asyncio runs the timers that fell due *after* the
+    callbacks already queued, i.e. after our own resumption, which would start the next
+    episode first. The second yield lets those timers (the loop heartbeat) run in between.
+    """
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 class LoadDriver:
     """Runs episodes of one pipeline under the load shapes, feeding part recorders."""
 
@@ -161,7 +172,7 @@ class LoadDriver:
             if deadline is not None and now >= deadline:
                 break
             if now - last_yield > YIELD_EVERY_NS:
-                await asyncio.sleep(0)
+                await let_loop_run()
                 last_yield = perf_counter_ns()
         if dig is not None:
             rec.records.digest = dig.hexdigest()

@@ -19,9 +19,10 @@ How the watchdog works:
   ``cpu`` (it computed, or was runnable but pre-empted on a busy machine). On Linux the
   kernel says so at the moment of the sample (``/proc/self/task/<tid>/stat`` state and
   ``wchan``; the watchdog releases the GIL while reading them, so a thread that only waits
-  for the GIL shows as running). For a futex wait (the GIL or a lock: ambiguous) and on
-  other systems, the sample is classed by the thread's time asleep until the next sample
-  (neither on a CPU nor queued for one, from ``schedstat`` or the thread's CPU clock).
+  for the GIL shows as running; a futex wait that outlasts a few reads is a lock). Where
+  the kernel hides this (other systems), the sample is classed by the thread's time asleep
+  until the next sample (neither on a CPU nor queued for one, from ``schedstat`` or the
+  thread's CPU clock).
 
 A stall is a heartbeat at least ``threshold`` late; the heartbeat counts every one exactly
 (``stalls``, ``stalled_ns``). The time credited is that lateness, a lower bound: a call that
@@ -176,10 +177,23 @@ class ThreadClock:
         except (OSError, ValueError):
             return None
 
-    def state(self) -> str | None:
-        """``running``, ``sleeping`` (in a syscall other than a futex) or None (unknown)."""
+    def state(self, rereads: int = 3) -> str | None:
+        """``running``, ``sleeping`` (waiting in the kernel) or None (unknown).
+
+        A futex wait is the GIL or a lock. Each /proc read releases the GIL, so a thread that
+        only waited for the GIL holds it again a read or two later; a futex wait that lasts
+        over ``rereads`` reads is a lock (or a condition, a queue): a blocking wait.
+        """
         if self._task_dir is None:
             return None
+        for _ in range(rereads):
+            kind = self._read_state()
+            if kind != "futex":
+                return kind
+        return "sleeping"
+
+    def _read_state(self) -> str | None:
+        assert self._task_dir is not None
         try:
             with open(self._task_dir + "stat", "rb") as handle:
                 stat = handle.read()
@@ -192,8 +206,10 @@ class ThreadClock:
                 wchan = handle.read()
         except (OSError, ValueError):
             return None
-        if not wchan or wchan == b"0" or b"futex" in wchan:
-            return None
+        if b"futex" in wchan:
+            return "futex"
+        if not wchan or wchan == b"0":
+            return None  # the kernel hides wchan here: fall back to the CPU-time estimate
         return "sleeping"
 
     def busy_ns(self) -> int:
