@@ -157,7 +157,7 @@ def profile_command(
         typer.Option(
             metavar="MS",
             help="Name the calls that block the event loop at least this long "
-            "\\[default: 10; 0 turns the watchdog off].",
+            "\\[default: 5; 0 turns the watchdog off].",
         ),
     ] = None,
     output_format: Annotated[

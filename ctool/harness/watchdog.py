@@ -27,10 +27,11 @@ How the watchdog works:
 A stall is a heartbeat at least ``threshold`` late; the heartbeat counts every one exactly
 (``stalls``, ``stalled_ns``). The time credited is that lateness, a lower bound: a call that
 starts just after a beat holds the loop up to one ``period`` longer (with the defaults,
-period 5 ms and threshold 10 ms, a call holding the loop 15 ms or more always stalls it).
+period 2 ms and threshold 5 ms, a call holding the loop 7 ms or more always stalls it).
 Naming the call is sampling: the watchdog thread looks at most every 10 ms while the loop
-keeps time (each look takes the GIL), so a short stall may pass unseen and a site's
-``count`` is the stalls in which it was *seen*. Costs: a timer callback every 5 ms on the
+keeps time (each look takes the GIL), and at every heartbeat deadline for 250 ms after a
+stall; a short stall may pass unseen, so a site's ``count`` is the stalls in which it was
+*seen*. Costs: a timer callback every 2 ms on the
 loop (microseconds); a GIL hand-off per look.
 """
 
@@ -54,13 +55,16 @@ from typing import Any
 from ctool.harness.records import BlockingSite, MonitorSummary
 from ctool.harness.spans import LOCATOR, StageLocator
 
-DEFAULT_THRESHOLD_MS = 10.0
-DEFAULT_PERIOD_MS = 5.0
+DEFAULT_THRESHOLD_MS = 5.0
+DEFAULT_PERIOD_MS = 2.0
 DEFAULT_SLACK_MS = 3.0
 DEFAULT_SAMPLE_MS = 2.0
 IDLE_CHECK_MS = 10.0
 """While the loop keeps time the watchdog looks at most this often: each look takes the GIL,
 and on a busy machine a GIL hand-off can cost the loop thread far more than the look."""
+ALERT_MS = 250.0
+"""For this long after a stall the watchdog looks at every heartbeat deadline instead: a
+pipeline that stalls once tends to stall again, and then every stall is worth seeing."""
 FAST_SAMPLES = 5
 SLOW_SAMPLE_MS = 10.0
 """After FAST_SAMPLES in one stall, sample this often: enough to attribute a long stall."""
@@ -332,15 +336,19 @@ class LoopWatchdog:
         stall: int | None = None
         samples: list[tuple[BlockingSite | None, str | None, int, int]] = []
         idle_ns = int(IDLE_CHECK_MS * 1e6)
+        alert_ns = int(ALERT_MS * 1e6)
+        last_stall = -alert_ns
         while not self._stop.is_set():
             beat = self._beat
             if stall is not None and beat != stall:
-                self._finish(stall, beat, samples, self._busy_ns())
+                if self._finish(stall, beat, samples, self._busy_ns()):
+                    last_stall = beat
                 stall, samples = None, []
             now = perf_counter_ns()
             due = beat + self._period + self._slack
             if now < due:
-                self._stop.wait(max(due - now, idle_ns) / 1e9)
+                alert = now - last_stall < alert_ns
+                self._stop.wait((due - now if alert else max(due - now, idle_ns)) / 1e9)
                 continue
             stall = beat
             site = self._sample()
@@ -386,10 +394,13 @@ class LoopWatchdog:
         end_ns: int,
         samples: list[tuple[BlockingSite | None, str | None, int, int]],
         busy_end: int,
-    ) -> None:
+    ) -> bool:
+        """Credit a finished stall to its sampled sites; True if it was a stall at all."""
         stalled = end_ns - beat_ns - self._period
-        if stalled < self._threshold or not samples:
-            return
+        if stalled < self._threshold:
+            return False
+        if not samples:
+            return True
         share = stalled // len(samples)
         per_key: dict[tuple[str, int, str, str | None], tuple[BlockingSite, int]] = {}
         now = perf_counter_ns()
@@ -418,3 +429,4 @@ class LoopWatchdog:
             known.total_ns += attributed
             known.max_ns = max(known.max_ns, attributed)
             known.stage = known.stage or site.stage
+        return True
