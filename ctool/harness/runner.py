@@ -427,6 +427,9 @@ class ProfileRun:
     def _config_model(self) -> RunConfigModel:
         cfg = self.config
         settings = _resolved_settings(self.adapter.target if self.adapter else None)
+        published = self.metrics.get("settings")
+        if not settings and isinstance(published, Mapping):
+            settings = {str(k): v for k, v in _jsonable(dict(published)).items()}
         settings.update(cfg.settings)
         return RunConfigModel(
             pipeline=cfg.pipeline,
@@ -492,7 +495,9 @@ class ProfileRun:
 
 
 def _resolved_settings(target: Any) -> dict[str, Any]:
-    """The pipeline's own view of its settings, if it shows one (``settings`` attribute)."""
+    """The pipeline's own view of its settings, if it shows one: a ``settings`` attribute
+    (or, see the caller, a ``settings`` group in its metrics), e.g. what a preset resolved to.
+    """
     value = getattr(target, "settings", None)
     if callable(value):
         with contextlib.suppress(Exception):

@@ -147,7 +147,9 @@ def _walk(frame: FrameType | None) -> list[_Frame]:
     while frame is not None and len(frames) < STACK_DEPTH:
         code = frame.f_code
         module = frame.f_globals.get("__name__", "?")
-        frames.append(_Frame(code.co_filename, frame.f_lineno or 0, code.co_qualname, str(module)))
+        # f_lineno is None between instructions that carry no line (e.g. a RESUME).
+        line = frame.f_lineno or code.co_firstlineno
+        frames.append(_Frame(code.co_filename, line, code.co_qualname, str(module)))
         frame = frame.f_back
     return frames
 

@@ -313,19 +313,31 @@ def _metric_value(key: str, value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+METRIC_ORDER = ("phi", "messages", "ignitions")
+"""Groups shown first (the reference pipeline's headline metrics); the rest follow as given."""
+METRIC_SKIP = ("settings", "preset")
+"""Already in the headline (config.settings, config.preset)."""
+
+
+def _metric_label(group: str, key: str) -> str:
+    pretty = key.replace("_per_s", "/s").replace("_ms", " (ms)").replace("_", " ")
+    return f"{'Φ' if group == 'phi' else group} {pretty}".strip()
+
+
 def metrics_section(report: ProfileReport) -> Section | None:
-    metrics = report.pipeline_metrics
+    metrics = {k: v for k, v in report.pipeline_metrics.items() if k not in METRIC_SKIP}
     if not metrics:
         return None
     section = Section("Pipeline metrics", [("metric", LEFT), ("value", RIGHT)])
-    for group, value in metrics.items():
-        label = "Φ" if group == "phi" else group
+    first = [k for k in METRIC_ORDER if k in metrics]
+    for group in first + [k for k in metrics if k not in METRIC_ORDER]:
+        value = metrics[group]
         if isinstance(value, dict):
             for key, inner in value.items():
                 if not isinstance(inner, (dict, list)):
-                    section.add([f"{label} {key}", _metric_value(key, inner)])
+                    section.add([_metric_label(group, key), _metric_value(key, inner)])
         elif not isinstance(value, list):
-            section.add([label, _metric_value(group, value)])
+            section.add([_metric_label(group, ""), _metric_value(group, value)])
     return section
 
 
