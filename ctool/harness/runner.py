@@ -324,6 +324,8 @@ class ProfileRun:
     async def _stop_monitors(self) -> None:
         if self.watchdog is not None:
             self.monitor = self.watchdog.stop()
+            if self.watchdog.error:
+                self._warn(self.watchdog.error)
             self.watchdog = None
         if self.sampler is not None:
             self.sampler_result = self.sampler.stop()

@@ -27,12 +27,12 @@ How the watchdog works:
 A stall is a heartbeat at least ``threshold`` late; the heartbeat counts every one exactly
 (``stalls``, ``stalled_ns``). The time credited is that lateness, a lower bound: a call that
 starts just after a beat holds the loop up to one ``period`` longer (with the defaults,
-period 2 ms and threshold 5 ms, a call holding the loop 7 ms or more always stalls it).
-Naming the call is sampling: the watchdog thread looks at most every 10 ms while the loop
+period 3 ms and threshold 5 ms, a call holding the loop 8 ms or more always stalls it).
+Naming the call is sampling: the watchdog thread looks at most every 20 ms while the loop
 keeps time (each look takes the GIL), and at every heartbeat deadline for 250 ms after a
-stall; a short stall may pass unseen, so a site's ``count`` is the stalls in which it was
-*seen*. Costs: a timer callback every 2 ms on the
-loop (microseconds); a GIL hand-off per look.
+stall in which it saw a blocking call; a short stall may pass unseen, so a site's ``count``
+is the stalls in which it was *seen*. Costs: a timer callback every 3 ms on the loop
+(microseconds) and a GIL hand-off per look while the loop thread computes.
 """
 
 from __future__ import annotations
@@ -56,18 +56,21 @@ from ctool.harness.records import BlockingSite, MonitorSummary
 from ctool.harness.spans import LOCATOR, StageLocator
 
 DEFAULT_THRESHOLD_MS = 5.0
-DEFAULT_PERIOD_MS = 2.0
+DEFAULT_PERIOD_MS = 3.0
 DEFAULT_SLACK_MS = 3.0
 DEFAULT_SAMPLE_MS = 2.0
-IDLE_CHECK_MS = 10.0
-"""While the loop keeps time the watchdog looks at most this often: each look takes the GIL,
-and on a busy machine a GIL hand-off can cost the loop thread far more than the look."""
+IDLE_CHECK_MS = 20.0
+"""While the loop keeps time the watchdog looks at most this often. Each look takes the GIL:
+while the loop thread computes, that forces a GIL hand-off, and on a busy machine a hand-off
+can cost the loop thread far more than the look itself."""
 ALERT_MS = 250.0
-"""For this long after a stall the watchdog looks at every heartbeat deadline instead: a
-pipeline that stalls once tends to stall again, and then every stall is worth seeing."""
+"""For this long after a stall in which a *blocking* call was seen, the watchdog looks at
+every heartbeat deadline: such calls recur, and a loop thread that waits in one has released
+the GIL, so looking then costs it nothing."""
 FAST_SAMPLES = 5
 SLOW_SAMPLE_MS = 10.0
-"""After FAST_SAMPLES in one stall, sample this often: enough to attribute a long stall."""
+"""Within a stall, samples every ``sample`` ms while the loop thread waits (cheap, see
+above), at most ``FAST_SAMPLES`` of them; every SLOW_SAMPLE_MS while it computes."""
 BLOCKED_RATIO = 0.5
 STACK_DEPTH = 64
 STACK_KEEP = 8
@@ -283,6 +286,7 @@ class LoopWatchdog:
         self._due = 0
         self._tid = 0
         self._clock: ThreadClock | None = None
+        self.error: str | None = None
 
     # -- loop side ---------------------------------------------------------------------------
 
@@ -296,7 +300,7 @@ class LoopWatchdog:
         self._due = self._beat + self._period
         self._handle = self._loop.call_later(self._period / 1e9, self._tick)
         if self.enabled:
-            self._thread = threading.Thread(target=self._watch, name="ctool-watchdog", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="ctool-watchdog", daemon=True)
             self._thread.start()
 
     def stop(self) -> MonitorSummary:
@@ -334,29 +338,36 @@ class LoopWatchdog:
 
     # -- watchdog thread ---------------------------------------------------------------------
 
+    def _run(self) -> None:
+        try:
+            self._watch()
+        except Exception as exc:  # never take the run down; say so in the report
+            self.error = f"the loop watchdog stopped: {type(exc).__name__}: {exc}"
+
     def _watch(self) -> None:
         stall: int | None = None
         samples: list[tuple[BlockingSite | None, str | None, int, int]] = []
         idle_ns = int(IDLE_CHECK_MS * 1e6)
         alert_ns = int(ALERT_MS * 1e6)
-        last_stall = -alert_ns
+        last_alert = -alert_ns
         while not self._stop.is_set():
             beat = self._beat
             if stall is not None and beat != stall:
                 if self._finish(stall, beat, samples, self._busy_ns()):
-                    last_stall = beat
+                    last_alert = beat
                 stall, samples = None, []
             now = perf_counter_ns()
             due = beat + self._period + self._slack
             if now < due:
-                alert = now - last_stall < alert_ns
+                alert = now - last_alert < alert_ns
                 self._stop.wait((due - now if alert else max(due - now, idle_ns)) / 1e9)
                 continue
             stall = beat
             site = self._sample()
             state = self._clock.state() if self._clock is not None and site is not None else None
             samples.append((site, state, perf_counter_ns(), self._busy_ns()))
-            fast = len(samples) < FAST_SAMPLES
+            waiting = state == "sleeping" or (state is None and self._clock is None)
+            fast = waiting and len(samples) < FAST_SAMPLES
             self._stop.wait(self._sample_s if fast else SLOW_SAMPLE_MS / 1e3)
         # A stall still open at stop is the harness's own shutdown (the heartbeat is being
         # cancelled by the loop thread itself): not the pipeline's doing, so it is dropped.
@@ -397,12 +408,10 @@ class LoopWatchdog:
         samples: list[tuple[BlockingSite | None, str | None, int, int]],
         busy_end: int,
     ) -> bool:
-        """Credit a finished stall to its sampled sites; True if it was a stall at all."""
+        """Credit a finished stall to its sampled sites; True if a blocking call was seen."""
         stalled = end_ns - beat_ns - self._period
-        if stalled < self._threshold:
+        if stalled < self._threshold or not samples:
             return False
-        if not samples:
-            return True
         share = stalled // len(samples)
         per_key: dict[tuple[str, int, str, str | None], tuple[BlockingSite, int]] = {}
         now = perf_counter_ns()
@@ -431,4 +440,4 @@ class LoopWatchdog:
             known.total_ns += attributed
             known.max_ns = max(known.max_ns, attributed)
             known.stage = known.stage or site.stage
-        return True
+        return any(site.kind == "blocking" for site, _ in per_key.values())
