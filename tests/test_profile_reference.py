@@ -63,9 +63,7 @@ def test_pipeline_metrics_are_reported(optimized: ProfileReport) -> None:
 
 def test_baseline_names_the_blocking_health_probe(baseline: ProfileReport) -> None:
     probe = [
-        b
-        for b in baseline.resources.blocking_calls
-        if b.kind == "blocking" and _names_the_probe(b)
+        b for b in baseline.resources.blocking_calls if b.kind == "blocking" and _names_the_probe(b)
     ]
     assert probe, baseline.resources.blocking_calls
     assert probe[0].stage == "MMEI"
