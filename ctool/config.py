@@ -21,7 +21,7 @@ one-line usage error naming the file.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,37 +51,27 @@ class Defaults:
         where = self._sources.get(_norm(key), "config")
         return UsageError(f"{where}: '{key}' must be {expected}, got {self.raw(key)!r}")
 
-    def get_int(self, key: str) -> int | None:
+    def _typed(self, key: str, ok: Callable[[Any], bool], expected: str) -> Any:
         value = self.raw(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._bad(key, "an integer")
+        if value is not None and not ok(value):
+            raise self._bad(key, expected)
         return value
+
+    def get_int(self, key: str) -> int | None:
+        value = self._typed(key, _is_int, "an integer")
+        return None if value is None else int(value)
 
     def get_float(self, key: str) -> float | None:
-        value = self.raw(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self._bad(key, "a number")
-        return float(value)
+        value = self._typed(key, lambda v: _is_int(v) or isinstance(v, float), "a number")
+        return None if value is None else float(value)
 
     def get_str(self, key: str) -> str | None:
-        value = self.raw(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self._bad(key, "a string")
-        return value
+        value = self._typed(key, lambda v: isinstance(v, str), "a string")
+        return None if value is None else str(value)
 
     def get_bool(self, key: str) -> bool | None:
-        value = self.raw(key)
-        if value is None:
-            return None
-        if not isinstance(value, bool):
-            raise self._bad(key, "true or false")
-        return value
+        value = self._typed(key, lambda v: isinstance(v, bool), "true or false")
+        return None if value is None else bool(value)
 
     def get_str_list(self, key: str) -> list[str] | None:
         """A list of strings, or one string (``profilers = "cprofile"``)."""
@@ -101,11 +91,9 @@ class Defaults:
             return None
         if isinstance(value, str):
             return value
-        if isinstance(value, int) and not isinstance(value, bool):
+        if _is_int(value):
             return str(value)
-        if isinstance(value, list) and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        ):
+        if isinstance(value, list) and all(_is_int(v) for v in value):
             return ",".join(str(v) for v in value)
         raise self._bad(key, "a list of integers or a string like '1,5,10'")
 
@@ -119,6 +107,10 @@ class Defaults:
         if not isinstance(value, dict):
             raise self._bad("set", "a table of key = value")
         return dict(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _norm(key: str) -> str:

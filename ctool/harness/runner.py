@@ -31,7 +31,7 @@ from ctool.harness.loader import PipelineAdapter, build_pipeline
 from ctool.harness.observer import RunObserver
 from ctool.harness.records import MonitorSummary, PartRecords, merge_parts
 from ctool.harness.runconfig import DEFAULT_EPISODES, RunConfig
-from ctool.harness.sampler import ResourceSampler, SamplerResult
+from ctool.harness.sampler import ResourceSampler
 from ctool.harness.shapes import LoadDriver
 from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
 from ctool.harness.workers import WorkerSpec, WorkersResult, run_rounds, run_workers
@@ -88,7 +88,7 @@ class ProfileRun:
         self.driver: LoadDriver | None = None
         self.watchdog: LoopWatchdog | None = None
         self.sampler: ResourceSampler | None = None
-        self.sampler_result: SamplerResult | None = None
+        self.sampled: dict[str, Any] = {}
         self.monitor: MonitorSummary | None = None
         self.sequential: PartRecords | None = None
         self.rounds: list[PartRecords] = []
@@ -328,7 +328,7 @@ class ProfileRun:
                 self._warn(self.watchdog.error)
             self.watchdog = None
         if self.sampler is not None:
-            self.sampler_result = self.sampler.stop()
+            self.sampled = self.sampler.stop()
             self.sampler = None
 
     def cleanup(self) -> None:
@@ -338,7 +338,7 @@ class ProfileRun:
             self.monitor = self.watchdog.stop()
             self.watchdog = None
         if self.sampler is not None:
-            self.sampler_result = self.sampler.stop()
+            self.sampled = self.sampler.stop()
             self.sampler = None
         for observer in list(self.observers):
             try:
@@ -386,16 +386,10 @@ class ProfileRun:
     def _resources(self) -> Resources:
         import numpy as np
 
-        sampled = self.sampler_result or SamplerResult()
         monitor = self._monitors()
         lags = summary.as_array(monitor.lag_ns)
         return Resources(
-            cpu_percent_mean=sampled.cpu_percent_mean,
-            cpu_percent_max=sampled.cpu_percent_max,
-            cpu_percent_total_mean=sampled.cpu_percent_total_mean,
-            rss_mb_start=sampled.rss_mb_start,
-            rss_mb_end=sampled.rss_mb_end,
-            rss_mb_peak=sampled.rss_mb_peak,
+            **self.sampled,
             gc_pause_ms_total=monitor.gc_pause_ns / 1e6,
             gc_collections=monitor.gc_collections,
             loop_lag_ms_max=float(lags.max()) / 1e6 if lags.size else None,
@@ -405,7 +399,6 @@ class ProfileRun:
             if self.config.block_threshold_ms > 0
             else None,
             blocking_calls=summary.blocking_calls(monitor),
-            timeline=sampled.timeline,
         )
 
     def _load_rows(self) -> tuple[list[LoadLevel], dict[str, Any] | None]:

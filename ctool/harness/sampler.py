@@ -15,7 +15,6 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from time import perf_counter_ns
 from typing import Any
 
@@ -23,17 +22,6 @@ from ctool.harness.observer import RunObserver
 
 DEFAULT_INTERVAL_S = 0.1
 MAX_TIMELINE_POINTS = 600
-
-
-@dataclass
-class SamplerResult:
-    cpu_percent_mean: float | None = None
-    cpu_percent_max: float | None = None
-    cpu_percent_total_mean: float | None = None
-    rss_mb_start: float | None = None
-    rss_mb_end: float | None = None
-    rss_mb_peak: float | None = None
-    timeline: list[dict[str, float]] = field(default_factory=list)
 
 
 class ResourceSampler:
@@ -133,14 +121,14 @@ class ResourceSampler:
                     self._on_observer_error(observer, exc)
         return point
 
-    def stop(self) -> SamplerResult:
+    def stop(self) -> dict[str, Any]:
+        """What was sampled, keyed by the report's ``Resources`` field names."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         end = self._tick()
         wall = (perf_counter_ns() - self._t0) / 1e9
-        cpu_now = self._last[1]
-        mean = 100.0 * (cpu_now - self._cpu0) / wall if wall > 0 else None
+        mean = 100.0 * (self._last[1] - self._cpu0) / wall if wall > 0 else None
         peak = self._peak
         with contextlib.suppress(ImportError, AttributeError, OSError):
             import resource
@@ -150,15 +138,15 @@ class ResourceSampler:
             if not self._children:
                 peak = max(peak, own_peak)
         cpus = os.cpu_count() or 1
-        return SamplerResult(
-            cpu_percent_mean=mean,
-            cpu_percent_max=max(self._cpu_max, mean or 0.0),
-            cpu_percent_total_mean=mean / cpus if mean is not None else None,
-            rss_mb_start=self._rss0 / 2**20,
-            rss_mb_end=end.get("rss_mb", self._rss0 / 2**20),
-            rss_mb_peak=peak / 2**20,
-            timeline=downsample(self._points, MAX_TIMELINE_POINTS),
-        )
+        return {
+            "cpu_percent_mean": mean,
+            "cpu_percent_max": max(self._cpu_max, mean or 0.0),
+            "cpu_percent_total_mean": mean / cpus if mean is not None else None,
+            "rss_mb_start": self._rss0 / 2**20,
+            "rss_mb_end": end.get("rss_mb", self._rss0 / 2**20),
+            "rss_mb_peak": peak / 2**20,
+            "timeline": downsample(self._points, MAX_TIMELINE_POINTS),
+        }
 
 
 def downsample(points: list[dict[str, Any]], limit: int) -> list[dict[str, float]]:
