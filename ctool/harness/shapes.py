@@ -20,6 +20,7 @@ sampled by the part's recorder and the run goes on.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Sequence
 from time import monotonic_ns, perf_counter_ns
 from typing import Any
@@ -65,6 +66,10 @@ class LoadDriver:
         self._open: list[PartRecorder] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._has_outputs = getattr(adapter.target, "outputs", None) is not None
+        episode = getattr(adapter.target, "episode", None)
+        self._episode_coro: Callable[[int], Any] | None = (
+            episode if inspect.iscoroutinefunction(episode) else None
+        )
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -102,6 +107,38 @@ class LoadDriver:
                 if self._on_observer_error is not None:
                     self._on_observer_error(observer, exc)
 
+    async def _timed(
+        self, index: int, recorder: EpisodeRecorder
+    ) -> tuple[int, int, Any, Exception | None]:
+        """One episode, timed, in its own task: (start, end, result, exception)."""
+        episode = self._episode_coro
+        assert episode is not None
+        activate(recorder)  # this task's own context: nothing to reset afterwards
+        start = perf_counter_ns()
+        try:
+            result = await episode(index)
+        except Exception as exc:
+            return start, perf_counter_ns(), None, exc
+        return start, perf_counter_ns(), result, None
+
+    async def _run_one(
+        self, index: int, recorder: EpisodeRecorder
+    ) -> tuple[int, int, Any, Exception | None]:
+        if self._episode_coro is not None:
+            # Its own task: when the pipeline yields (between stages, say), only this short
+            # chain of frames is suspended and resumed, not the harness's whole await chain;
+            # that walk would otherwise be timed as part of every yielding episode.
+            return await asyncio.get_running_loop().create_task(self._timed(index, recorder))
+        token = activate(recorder)
+        start = perf_counter_ns()
+        try:
+            result = await self.adapter.episode(index)
+        except Exception as exc:
+            return start, perf_counter_ns(), None, exc
+        finally:
+            deactivate(token)
+        return start, perf_counter_ns(), result, None
+
     async def episode(
         self, rec: PartRecorder, intended_ns: int | None = None, digest: OutputDigest | None = None
     ) -> int:
@@ -109,25 +146,22 @@ class LoadDriver:
         index = self.next_index
         self.next_index += 1
         er = EpisodeRecorder()
-        token = activate(er)
-        start = perf_counter_ns()
-        try:
-            result = await self.adapter.episode(index)
-            end = perf_counter_ns()
-            outputs = self.adapter.outputs(result) if digest is not None else None
-        except Exception as exc:
-            end = perf_counter_ns()
-            deactivate(token)
-            self.completed += 1
-            rec.add_error(index, exc)
-            if digest is not None:
-                digest.update({"__error__": type(exc).__name__})
-            if self.observers:
-                self._notify(index, end - (intended_ns or start), er.spans, exc)
-            return -1
-        deactivate(token)
+        start, end, result, error = await self._run_one(index, er)
+        outputs = None
+        if error is None and digest is not None:
+            try:
+                outputs = self.adapter.outputs(result)
+            except Exception as exc:
+                error = exc
         self.completed += 1
         intended = start if intended_ns is None else intended_ns
+        if error is not None:
+            rec.add_error(index, error)
+            if digest is not None:
+                digest.update({"__error__": type(error).__name__})
+            if self.observers:
+                self._notify(index, end - intended, er.spans, error)
+            return -1
         rec.add(intended, start, end, er.spans)
         if outputs is not None and digest is not None:
             digest.update(outputs)
