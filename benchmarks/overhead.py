@@ -9,7 +9,9 @@ Two measurements, each a ratio taken side by side in one run (this machine is no
    B: a recorder per episode (what spans cost when the harness records), and
    C: the harness's full per-episode bookkeeping (``LoadDriver.episode``: recorder, stage
    aggregation, output digest), and
-   D: C with the run's monitors on (loop heartbeat and watchdog, CPU/RSS sampler thread).
+   D: C with the run's monitors on (loop heartbeat and watchdog, CPU/RSS sampler thread),
+   compared with C in long alternating blocks (starting the monitors' threads must not
+   weigh on a short block).
    Each round runs four short blocks in a rotated order (A B C D, B C D A, ...). The
    reference pipeline's work depends on the episode (an ignition costs milliseconds, most
    episodes a fraction of one), so the blocks are short and many, and each variant's median
@@ -80,7 +82,7 @@ def micro(iterations: int, blocks: int) -> tuple[float, float, float]:
 
 async def pipeline_rounds(
     adapter: PipelineAdapter, episodes: int, rounds: int
-) -> tuple[list[float], int]:
+) -> tuple[list[float], int, float]:
     driver = LoadDriver(adapter)
     index = 0
 
@@ -107,21 +109,20 @@ async def pipeline_rounds(
             index += 1
         return out
 
-    async def harness() -> list[int]:
+    async def harness(count: int = episodes) -> list[int]:
         part = PartRecorder("bench", perf_counter_ns())
         digest = OutputDigest()
         driver.next_index = index
-        out = [await driver.episode(part, None, digest) for _ in range(episodes)]
+        out = [await driver.episode(part, None, digest) for _ in range(count)]
         return out
 
-    async def monitored() -> list[int]:
+    async def monitored(count: int = episodes) -> list[int]:
         watchdog = LoopWatchdog()
         watchdog.start()
         sampler = ResourceSampler(queue_depth=lambda: 1, loop_lag_ms=lambda: 0.0)
         sampler.start()
-        await asyncio.sleep(0.01)  # let both threads start before the block is timed
         try:
-            return await harness()
+            return await harness(count)
         finally:
             sampler.stop()
             watchdog.stop()
@@ -139,15 +140,29 @@ async def pipeline_rounds(
         await harness()
         await monitored()
         index = driver.next_index
-    pooled: list[list[int]] = [[], [], [], []]
-    variants = [raw, recorded, harness, monitored]
+    pooled: list[list[int]] = [[], [], []]
+    variants = [raw, recorded, harness]
     for r in range(rounds):
-        for k in range(4):  # rotate the order each round: no variant always runs first
-            which = (r + k) % 4
+        for k in range(3):  # rotate the order each round: no variant always runs first
+            which = (r + k) % 3
             pooled[which].extend(await variants[which]())
             index = driver.next_index = max(index, driver.next_index)
+    long_off: list[int] = []
+    long_on: list[int] = []
+    for r in range(8):
+        for on in (r % 2 == 0, r % 2 == 1):
+            block = await (
+                monitored(episodes_long(episodes)) if on else harness(episodes_long(episodes))
+            )
+            (long_on if on else long_off).extend(block)
+            index = driver.next_index
+    pooled += [long_off, long_on]
     medians = [statistics.median(p) for p in pooled]
-    return medians, spans
+    return medians, spans, statistics.mean(pooled[0])
+
+
+def episodes_long(episodes: int) -> int:
+    return episodes * 30
 
 
 def main() -> None:
@@ -177,12 +192,12 @@ def main() -> None:
     )
 
     adapter = build_pipeline(args.pipeline, seed=0, preset=preset)
-    medians, spans = asyncio.run(pipeline_rounds(adapter, args.episodes, args.rounds))
-    a, b, c, d = medians
+    medians, spans, mean_off = asyncio.run(pipeline_rounds(adapter, args.episodes, args.rounds))
+    a, b, c, c_long, d = medians
     label = args.pipeline + (f" --preset {preset}" if preset else "")
     print(f"\npipeline: {label}")
     print(
-        f"  {spans} spans per episode; {args.rounds} rounds x 4 rotated blocks of {args.episodes}"
+        f"  {spans} spans per episode; {args.rounds} rounds x 3 rotated blocks of {args.episodes}"
     )
     print(f"  median episode, recording off        : {a / 1e3:8.1f} us")
     print(
@@ -194,13 +209,13 @@ def main() -> None:
         f"({100 * (c / a - 1):+.2f}%)"
     )
     print(
-        f"  + monitors (watchdog, sampler)       : {d / 1e3:8.1f} us  x{d / a:.4f} "
-        f"({100 * (d / a - 1):+.2f}%)"
+        f"  monitors on / off, 16 alternating blocks of {episodes_long(args.episodes)}: "
+        f"{d / 1e3:.1f} / {c_long / 1e3:.1f} us  x{d / c_long:.4f} ({100 * (d / c_long - 1):+.2f}%)"
     )
     bound = 100 * spans * (on - off) / a
     print(
         f"  from the micro cost: {spans} spans x {on - off:.0f} ns = {bound:.2f}% of the median "
-        "episode"
+        f"episode, {100 * spans * (on - off) / mean_off:.2f}% of the mean ({mean_off / 1e3:.0f} us)"
     )
 
 
