@@ -46,6 +46,13 @@ def real_run(workdir: Path, profilers: list[str]) -> Path:
     raise SystemExit("ctool profile failed; see above")
 
 
+def _pyspy() -> list[str]:
+    """py-spy when its backend is installed here (it also needs ptrace permission)."""
+    import importlib.util
+
+    return ["pyspy"] if importlib.util.find_spec("ctool.profilers.pyspy") else []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--report", type=Path, help="a saved report to shoot instead")
@@ -67,7 +74,7 @@ def main() -> int:
             page = workdir / "report.html"
             write_html(loaded.report, page, related=loaded.related, base_dir=loaded.directory)
         else:
-            page = real_run(workdir, args.profiler if args.profiler is not None else ["pyspy"])
+            page = real_run(workdir, args.profiler if args.profiler is not None else _pyspy())
         driver = start_chromium(workdir / "chromium", width=1280, height=1000)
         try:
             driver.get(page.as_uri())
