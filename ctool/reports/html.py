@@ -642,6 +642,8 @@ _RESOURCE_LABELS: dict[str, tuple[str, Any]] = {
     "gc_collections": ("GC collections", fmt_num),
     "loop_lag_ms_max": ("event-loop lag, max", fmt_ms),
     "loop_lag_ms_p99": ("event-loop lag, p99", fmt_ms),
+    "loop_stalls": ("event-loop stalls", fmt_num),
+    "loop_stalled_ms": ("event loop stalled, total", fmt_ms),
 }
 
 
