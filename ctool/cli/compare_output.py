@@ -25,7 +25,7 @@ ALPHA_HELP = "Significance level of the tests; intervals have confidence 1 - alp
 GATE_HELP = (
     "Metrics the --fail-on-* options look at: p50, p95, p99, mean, throughput, rss, cpu, "
     "phi, all (every timing) or metric names such as stage.ESGT.p95 (* matches). "
-    "Default: p50,p95,throughput."
+    "Default: p50."
 )
 REGRESSION_HELP = "Exit 1 when a gated metric is significantly worse beyond the threshold."
 CHANGE_HELP = "Exit 1 when a gated metric changed significantly beyond the threshold, either way."

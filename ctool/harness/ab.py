@@ -215,11 +215,15 @@ def _analyse(
 def run_ab(
     plan: ABPlan,
     *,
-    runner: Runner = subprocess_runner,
+    runner: Runner | None = None,
     progress: Progress | None = None,
 ) -> CompareReport:
-    """Run the rounds A B A B ... and compare them. Ctrl-C raises :class:`ABInterrupted`."""
+    """Run the rounds A B A B ... and compare them. Ctrl-C raises :class:`ABInterrupted`.
+
+    ``runner`` runs one half round (default: :func:`subprocess_runner`).
+    """
     plan.check()
+    runner = runner or subprocess_runner
     a_runs: list[ProfileReport] = []
     b_runs: list[ProfileReport] = []
     with tempfile.TemporaryDirectory(prefix="ctool-ab-") as scratch:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ctool.reports.schema import CompareReport, MetricComparison
+from ctool.reports.statistics import CHANGED_VERDICTS
 
 _LABELS = {
     "latency.p50": "latency p50",
@@ -90,7 +91,7 @@ BLIND = (
 
 
 def headline(report: CompareReport) -> str:
-    """One sentence: the gated outcome, then the behaviour."""
+    """One sentence: the gated outcome, other changes, then the behaviour."""
     rows = {row.metric: row for row in report.metrics}
 
     def listing(names: list[str]) -> str:
@@ -102,4 +103,11 @@ def headline(report: CompareReport) -> str:
         text = f"{rows[report.changes[0]].verdict}: {listing(report.changes)}"
     else:
         text = f"no gated change beyond ±{100 * report.threshold:g} %"
+    others = [
+        row.metric
+        for row in report.metrics
+        if not row.gated and row.verdict in CHANGED_VERDICTS and not is_stage(row)
+    ]
+    if others:
+        text += f" (not gated: {listing(others)})"
     return f"{text}; {report.behaviour}"

@@ -165,7 +165,7 @@ def profile_report(
     )
     batch_windows = [
         window(chunk, i, stage_parts(chunk))
-        for i, chunk in enumerate(np.array_split(everything, batches))
+        for i, chunk in enumerate(np.array_split(everything, min(batches, everything.size)))
     ]
     stages = {
         name: StageStats(
