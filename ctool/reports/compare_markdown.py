@@ -56,8 +56,7 @@ def render_markdown(report: CompareReport) -> str:
     conf = f"{100 * (1 - report.alpha):g} % interval"
     mark = "🔴" if report.regressions else ("🟢" if report.changes else "⚪")
     lines = [
-        f"### {mark} ctool {'ab' if report.mode == 'ab' else 'compare'}: "
-        f"{_cell(fmt.headline(report))}",
+        f"### {mark} {fmt.title(report)}: {_cell(fmt.headline(report))}",
         "",
         f"`{_cell(report.before)}` → `{_cell(report.after)}` · {fmt.mode_line(report)}",
         "",

@@ -22,7 +22,7 @@ HOTSPOT_ROWS = 10
 
 def render_compare(report: CompareReport) -> RenderableType:
     parts: list[RenderableType] = [
-        Text.assemble(("ctool compare  ", "bold"), f"{report.before}  →  {report.after}"),
+        Text.assemble((f"{fmt.title(report)}  ", "bold"), f"{report.before}  →  {report.after}"),
         Text(fmt.mode_line(report), style="dim"),
     ]
     if report.blind_to_drift:
@@ -40,15 +40,17 @@ def render_compare(report: CompareReport) -> RenderableType:
         ("p", "right"),
         ("verdict", "left"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=name == "verdict")  # type: ignore[arg-type]
     for row in report.metrics:
-        name = ("* " if row.gated else "  ") + fmt.label(row.metric)
+        name = Text(("* " if row.gated else "  ") + fmt.label(row.metric))
+        if row.unit:
+            name.append(f" ({row.unit})", style="dim")
         table.add_row(
             name,
-            fmt.number(row.before, row.unit),
-            fmt.number(row.after, row.unit),
+            fmt.number(row.before),
+            fmt.number(row.after),
             fmt.ratio(row.ratio),
-            fmt.interval(row.ci_low, row.ci_high),
+            fmt.interval(row.ci_low, row.ci_high, compact=True),
             fmt.p_value(row.p_value),
             Text(row.verdict, style=_STYLES.get(row.verdict, "")),
         )

@@ -53,18 +53,29 @@ def ratio(value: float | None) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value:.3f}x"
 
 
-def interval(low: float | None, high: float | None) -> str:
+def change(value: float | None) -> str:
+    """A ratio as a signed percentage: 0.29 -> "-71.0 %"."""
+    if value is None or not math.isfinite(value):
+        return "(new)" if value is None else "-"
+    return f"{100 * (value - 1):+.1f} %"
+
+
+def interval(low: float | None, high: float | None, *, compact: bool = False) -> str:
     if low is None or high is None:
         return "-"
     lo = f"{low:.3f}" if math.isfinite(low) else "0"
     hi = f"{high:.3f}" if math.isfinite(high) else "inf"
-    return f"{lo} – {hi}"
+    return f"{lo}–{hi}" if compact else f"{lo} – {hi}"
 
 
 def p_value(value: float | None) -> str:
     if value is None:
         return "-"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def title(report: CompareReport) -> str:
+    return "ctool ab" if report.mode == "ab" else "ctool compare"
 
 
 def mode_line(report: CompareReport) -> str:
@@ -95,7 +106,7 @@ def headline(report: CompareReport) -> str:
     rows = {row.metric: row for row in report.metrics}
 
     def listing(names: list[str]) -> str:
-        return ", ".join(f"{label(n)} {ratio(rows[n].ratio)}" for n in names)
+        return ", ".join(f"{label(n)} {change(rows[n].ratio)}" for n in names)
 
     if report.regressions:
         text = f"regression: {listing(report.regressions)}"
