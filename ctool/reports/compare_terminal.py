@@ -42,11 +42,11 @@ def render_compare(report: CompareReport) -> RenderableType:
     ):
         table.add_column(name, justify=justify, no_wrap=name == "verdict")  # type: ignore[arg-type]
     for row in report.metrics:
-        name = Text(("* " if row.gated else "  ") + fmt.label(row.metric))
+        metric = Text(("* " if row.gated else "  ") + fmt.label(row.metric))
         if row.unit:
-            name.append(f" ({row.unit})", style="dim")
+            metric.append(f" ({row.unit})", style="dim")
         table.add_row(
-            name,
+            metric,
             fmt.number(row.before),
             fmt.number(row.after),
             fmt.ratio(row.ratio),
