@@ -11,11 +11,14 @@ from ctool.reports.statistics import (
     beyond,
     classify,
     describe_single,
+    mann_whitney_p,
+    mann_whitney_pmf,
     min_p_mann_whitney,
     min_p_signed_rank,
     min_rounds_for,
     paired_ratio,
     signed_rank_cdf,
+    signed_rank_p,
     two_sample_ratio,
     walsh_interval,
 )
@@ -150,3 +153,38 @@ def test_describe_single_values() -> None:
     assert describe_single(math.nan, 1.0, threshold=0.05, lower_is_better=True)[1] == (
         "inconclusive"
     )
+
+
+def _samples(rng: np.random.Generator, n: int, ties: bool) -> np.ndarray:
+    values = rng.normal(size=n)
+    return np.round(values, 1) if ties else values
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize(("n1", "n2"), [(2, 3), (4, 4), (5, 9), (8, 40), (10, 10), (20, 35)])
+def test_mann_whitney_matches_scipy(n1: int, n2: int, ties: bool) -> None:
+    rng = np.random.default_rng(n1 * 100 + n2)
+    for shift in (0.0, 0.5, 1.5):
+        a = _samples(rng, n1, ties)
+        b = _samples(rng, n2, ties) + shift
+        expected = stats.mannwhitneyu(b, a, alternative="two-sided").pvalue
+        assert mann_whitney_p(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("n", [6, 9, 13, 14, 30, 60])
+def test_signed_rank_matches_scipy(n: int, ties: bool) -> None:
+    rng = np.random.default_rng(n)
+    for shift in (0.0, 0.3, 1.0):
+        d = _samples(rng, n, ties) + shift
+        if ties:
+            d[0] = 0.0  # a zero difference, dropped as scipy's zero_method="wilcox" does
+        expected = stats.wilcoxon(d).pvalue
+        assert signed_rank_p(d) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_mann_whitney_null_distribution_sums_to_one() -> None:
+    pmf = mann_whitney_pmf(3, 4)
+    assert pmf.sum() == pytest.approx(1.0)
+    # U for sizes 3 and 4: 35 arrangements, symmetric, one way to reach 0 and 12.
+    assert pmf[0] * 35 == pytest.approx(1) and np.allclose(pmf, pmf[::-1])
