@@ -19,12 +19,10 @@ from ctool.reports.compare import (
 )
 from ctool.reports.schema import (
     Hotspot,
-    LeakcheckReport,
     ProfileReport,
-    SlopeFit,
     WindowStats,
 )
-from ctool.reports.synthetic import LatencyModel, profile_report
+from ctool.reports.synthetic import LatencyModel, leakcheck_report, profile_report
 
 MODEL = LatencyModel()
 STAGES = {"TIG": 0.2, "ESGT": 0.5, "MCEA": 0.3}
@@ -228,12 +226,7 @@ def test_incomplete_report_warns() -> None:
 def test_require_profile_rejects_bad_inputs() -> None:
     good = _report(1)
     assert require_profile(good, "x") is good
-    leak = LeakcheckReport(
-        created_at="now", environment=good.environment, config=good.config, episodes=10,
-        warmup=0, every=1, threshold_bytes_per_episode=1.0, growth_floor_pct=1.0,
-        verdict="clean", reason="", traced=SlopeFit(slope=0, ci_low=0, ci_high=0, intercept=0,
-        growth_pct=0), rss=SlopeFit(slope=0, ci_low=0, ci_high=0, intercept=0, growth_pct=0),
-    )  # fmt: skip
+    leak = leakcheck_report()
     with pytest.raises(ReportError, match="is a leakcheck report"):
         require_profile(leak, "leak.json")
     empty = good.model_copy(update={"latency_ms": good.latency_ms.model_copy(update={"count": 0})})

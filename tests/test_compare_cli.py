@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from ctool.cli.app import app
 from ctool.reports.io import load_report, write_report
-from ctool.reports.schema import CompareReport, LeakcheckReport, SlopeFit
-from ctool.reports.synthetic import LatencyModel, profile_report
+from ctool.reports.schema import CompareReport
+from ctool.reports.synthetic import LatencyModel, leakcheck_report, profile_report
 
 MODEL = LatencyModel()
 
@@ -143,13 +143,7 @@ def _bad_files(files: dict[str, Path], root: Path) -> dict[str, tuple[Path, str]
                 node[leaf] = value
         return put(name, json.dumps(data))
 
-    report = profile_report([np.ones(10)])
-    leak = LeakcheckReport(
-        created_at="now", environment=report.environment, config=report.config, episodes=10,
-        warmup=0, every=1, threshold_bytes_per_episode=1.0, growth_floor_pct=1.0,
-        verdict="clean", reason="", traced=SlopeFit(slope=0, ci_low=0, ci_high=0, intercept=0,
-        growth_pct=0), rss=SlopeFit(slope=0, ci_low=0, ci_high=0, intercept=0, growth_pct=0),
-    )  # fmt: skip
+    leak = leakcheck_report()
     leak_path = root / "leak.json"
     write_report(leak, leak_path)
     return {

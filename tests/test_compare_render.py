@@ -15,7 +15,8 @@ from rich.console import Console
 
 from ctool.reports.compare_markdown import render_markdown
 from ctool.reports.compare_terminal import render_compare
-from ctool.reports.schema import CompareReport, Environment, MetricComparison, RunConfigModel
+from ctool.reports.schema import CompareReport, MetricComparison, RunConfigModel
+from ctool.reports.synthetic import environment
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -45,14 +46,7 @@ def sample_report(mode: str = "rounds") -> CompareReport:
     ]  # fmt: skip
     return CompareReport(
         created_at="2026-01-01T00:00:00+00:00",
-        environment=Environment(
-            python="3.11.9",
-            implementation="CPython",
-            platform="Linux",
-            cpu_model="CPU",
-            cpu_count=2,
-            hostname="box",
-        ),  # fmt: skip
+        environment=environment(),
         config=RunConfigModel(pipeline="ctool.pipeline:create"),
         before="baseline.json",
         after="optimized.json",

@@ -36,21 +36,17 @@ def ab_command(
     episodes: Annotated[int, typer.Option(help="Episodes per half round.")] = 200,
     warmup: Annotated[int, typer.Option(help="Warm-up episodes per half round.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of every half round.")] = 0,
-    threshold: Annotated[str, typer.Option(help=out.THRESHOLD_HELP)] = "5",
-    alpha: Annotated[float, typer.Option(help=out.ALPHA_HELP)] = 0.05,
-    gate: Annotated[str | None, typer.Option(help=out.GATE_HELP, show_default=False)] = None,
-    output_format: Annotated[
-        out.CompareFormat, typer.Option("--format", help="Output on stdout.")
-    ] = out.CompareFormat.table,
-    output: Annotated[
-        str | None, typer.Option("-o", "--output", help="Write the CompareReport (JSON) here.")
-    ] = None,
-    html: Annotated[str | None, typer.Option(help="Write an HTML report here.")] = None,
+    threshold: out.ThresholdOption = "5",
+    alpha: out.AlphaOption = 0.05,
+    gate: out.GateOption = None,
+    output_format: out.FormatOption = out.CompareFormat.table,
+    output: out.OutputOption = None,
+    html: out.HtmlOption = None,
     keep: Annotated[
         str | None, typer.Option(help="Keep every half round's profile report in this directory.")
     ] = None,
-    fail_on_regression: Annotated[bool, typer.Option(help=out.REGRESSION_HELP)] = False,
-    fail_on_change: Annotated[bool, typer.Option(help=out.CHANGE_HELP)] = False,
+    fail_on_regression: out.RegressionOption = False,
+    fail_on_change: out.ChangeOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     """Run A and B alternately in fresh processes (A B A B ...) and test the per-round ratios

@@ -17,18 +17,14 @@ def compare_command(
         str, typer.Argument(help="Profile report of the code after.", show_default=False)
     ],
     *,
-    threshold: Annotated[str, typer.Option(help=out.THRESHOLD_HELP)] = "5",
-    alpha: Annotated[float, typer.Option(help=out.ALPHA_HELP)] = 0.05,
-    gate: Annotated[str | None, typer.Option(help=out.GATE_HELP, show_default=False)] = None,
-    output_format: Annotated[
-        out.CompareFormat, typer.Option("--format", help="Output on stdout.")
-    ] = out.CompareFormat.table,
-    output: Annotated[
-        str | None, typer.Option("-o", "--output", help="Write the CompareReport (JSON) here.")
-    ] = None,
-    html: Annotated[str | None, typer.Option(help="Write an HTML report here.")] = None,
-    fail_on_regression: Annotated[bool, typer.Option(help=out.REGRESSION_HELP)] = False,
-    fail_on_change: Annotated[bool, typer.Option(help=out.CHANGE_HELP)] = False,
+    threshold: out.ThresholdOption = "5",
+    alpha: out.AlphaOption = 0.05,
+    gate: out.GateOption = None,
+    output_format: out.FormatOption = out.CompareFormat.table,
+    output: out.OutputOption = None,
+    html: out.HtmlOption = None,
+    fail_on_regression: out.RegressionOption = False,
+    fail_on_change: out.ChangeOption = False,
 ) -> None:
     """Compare two profile reports: latency, throughput, stages, Φ, resources, hotspots,
     environment and behaviour, with a verdict per metric (docs/compare.md). Reports made

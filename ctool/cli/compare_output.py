@@ -10,7 +10,7 @@ import importlib
 import importlib.util
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -35,6 +35,19 @@ class CompareFormat(StrEnum):
     table = "table"
     markdown = "markdown"
     json = "json"
+
+
+# The options compare and ab share, declared once.
+ThresholdOption = Annotated[str, typer.Option(help=THRESHOLD_HELP)]
+AlphaOption = Annotated[float, typer.Option(help=ALPHA_HELP)]
+GateOption = Annotated[str | None, typer.Option(help=GATE_HELP, show_default=False)]
+FormatOption = Annotated[CompareFormat, typer.Option("--format", help="Output on stdout.")]
+OutputOption = Annotated[
+    str | None, typer.Option("-o", "--output", help="Write the CompareReport (JSON) here.")
+]
+HtmlOption = Annotated[str | None, typer.Option(help="Write an HTML report here.")]
+RegressionOption = Annotated[bool, typer.Option(help=REGRESSION_HELP)]
+ChangeOption = Annotated[bool, typer.Option(help=CHANGE_HELP)]
 
 
 def parse_threshold(text: str) -> float:

@@ -30,7 +30,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctool.errors import ReportError, UsageError
 from ctool.harness.environment import now_iso
@@ -41,6 +41,7 @@ from ctool.reports.schema import (
     ProfileReport,
     Report,
     RunConfigModel,
+    Verdict,
     WindowStats,
 )
 from ctool.reports.statistics import (
@@ -48,12 +49,17 @@ from ctool.reports.statistics import (
     CHANGED_VERDICTS,
     WORSE_VERDICTS,
     RatioTest,
-    Verdict,
     classify,
     describe_single,
     paired_ratio,
     two_sample_ratio,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_ALPHA = 0.05
@@ -230,6 +236,36 @@ def window_values(window: WindowStats) -> dict[str, float]:
     return values
 
 
+def window_from_latencies(
+    ms: FloatArray, index: int, stages: Mapping[str, FloatArray] | None = None
+) -> WindowStats:
+    """A :class:`WindowStats` of consecutive sequential episodes (latencies in ms; per-stage
+    times optional). Sequential episodes: throughput is episodes over summed latency."""
+    import numpy as np
+
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    stage_rows = {
+        name: {
+            "mean_ms": float(values.mean()),
+            "p50_ms": float(np.percentile(values, 50)),
+            "p95_ms": float(np.percentile(values, 95)),
+        }
+        for name, values in (stages or {}).items()
+    }
+    total = float(ms.sum())
+    return WindowStats(
+        index=index,
+        episodes=int(ms.size),
+        mean_ms=float(ms.mean()),
+        p50_ms=float(p50),
+        p95_ms=float(p95),
+        p99_ms=float(p99),
+        max_ms=float(ms.max()),
+        throughput_eps=1000.0 * ms.size / total if total > 0 else None,
+        stages=stage_rows,
+    )
+
+
 def windows_from_samples(report: ProfileReport, source: str) -> list[WindowStats]:
     """Rebuild ``SAMPLE_BATCHES`` consecutive batches from the raw latencies, if stored."""
     samples = report.latency_ms.samples
@@ -246,21 +282,10 @@ def windows_from_samples(report: ProfileReport, source: str) -> list[WindowStats
     if raw.size and int(raw.min()) < 0:
         raise ReportError(f"{source}: latency samples hold negative values")
     ms = raw.astype(np.float64) / 1e6
-    windows = []
-    for index, chunk in enumerate(np.array_split(ms, SAMPLE_BATCHES)):
-        p50, p95, p99 = np.percentile(chunk, [50, 95, 99])
-        windows.append(
-            WindowStats(
-                index=index,
-                episodes=int(chunk.size),
-                mean_ms=float(chunk.mean()),
-                p50_ms=float(p50),
-                p95_ms=float(p95),
-                p99_ms=float(p99),
-                max_ms=float(chunk.max()),
-            )
-        )
-    return windows
+    return [
+        window_from_latencies(chunk, index)
+        for index, chunk in enumerate(np.array_split(ms, SAMPLE_BATCHES))
+    ]
 
 
 def metric_specs(names: Iterable[str]) -> list[MetricSpec]:
@@ -424,6 +449,49 @@ def _row(
 
 def _series(windows: Sequence[Mapping[str, float]], name: str) -> list[float]:
     return [w[name] for w in windows if name in w]
+
+
+def _names(*groups: Iterable[Mapping[str, float]]) -> list[str]:
+    names: list[str] = []
+    for group in groups:
+        for values in group:
+            names.extend(k for k in values if k not in names)
+    return names
+
+
+Series = Callable[[str], tuple[list[float], list[float]]]
+Summaries = Callable[[str], tuple[float | None, float | None]]
+
+
+def _rows(
+    names: Sequence[str],
+    series: Series,
+    summaries: Summaries,
+    *,
+    tester: Callable[[Sequence[float], Sequence[float]], RatioTest],
+    method: str,
+    alpha: float,
+    threshold: float,
+) -> tuple[list[MetricComparison], dict[str, dict[str, list[float]]]]:
+    """One row per metric; also the per-window values each test used."""
+    rows: list[MetricComparison] = []
+    windows: dict[str, dict[str, list[float]]] = {}
+    for spec in metric_specs(names):
+        before, after = series(spec.name)
+        row = _row(
+            spec,
+            before,
+            after,
+            *summaries(spec.name),
+            tester=tester,
+            method=method,
+            alpha=alpha,
+            threshold=threshold,
+        )
+        rows.append(row)
+        if row.method != "single value":
+            windows[spec.name] = {"before": before, "after": after}
+    return rows, windows
 
 
 # ---------------------------------------------------------------- diffs
@@ -646,31 +714,19 @@ def compare_reports(
     values_b = [window_values(w) for w in win_b]
     values_a = [window_values(w) for w in win_a]
     sum_b, sum_a = summary_values(before), summary_values(after)
-    names = [*sum_b, *(k for k in sum_a if k not in sum_b)]
-    for values in (*values_b, *values_a):
-        names.extend(k for k in values if k not in names)
 
     def tester(b: Sequence[float], a: Sequence[float]) -> RatioTest:
         return two_sample_ratio(b, a, alpha=alpha, resamples=resamples)
 
-    rows: list[MetricComparison] = []
-    windows: dict[str, dict[str, list[float]]] = {}
-    for spec in metric_specs(names):
-        sb, sa = _series(values_b, spec.name), _series(values_a, spec.name)
-        row = _row(
-            spec,
-            sb,
-            sa,
-            sum_b.get(spec.name),
-            sum_a.get(spec.name),
-            tester=tester,
-            method=method,
-            alpha=alpha,
-            threshold=threshold,
-        )
-        rows.append(row)
-        if row.method != "single value":
-            windows[spec.name] = {"before": sb, "after": sa}
+    rows, windows = _rows(
+        _names([sum_b, sum_a], values_b, values_a),
+        lambda name: (_series(values_b, name), _series(values_a, name)),
+        lambda name: (sum_b.get(name), sum_a.get(name)),
+        tester=tester,
+        method=method,
+        alpha=alpha,
+        threshold=threshold,
+    )
     env_rows, env_warnings = environment_diff(before, after)
     verdict, detail = behaviour(before, after)
     return _finish(
@@ -731,42 +787,25 @@ def compare_paired(
     gate = parse_gate(gate)
     values_a = [summary_values(r) for r in a_reports]
     values_b = [summary_values(r) for r in b_reports]
-    names: list[str] = []
-    for values in (*values_a, *values_b):
-        names.extend(k for k in values if k not in names)
     method = f"Wilcoxon signed-rank on paired log ratios, {100 * (1 - alpha):g} % interval"
-    rows: list[MetricComparison] = []
-    windows: dict[str, dict[str, list[float]]] = {}
-    for spec in metric_specs(names):
-        paired = [
-            (a[spec.name], b[spec.name])
-            for a, b in zip(values_a, values_b, strict=True)
-            if spec.name in a and spec.name in b
-        ]
-        sa = [p[0] for p in paired]
-        sb = [p[1] for p in paired]
-        summary_a, summary_b = (
-            _median(_series(values_a, spec.name)),
-            _median(_series(values_b, spec.name)),
-        )
 
-        def tester(x: Sequence[float], y: Sequence[float]) -> RatioTest:
-            return paired_ratio(x, y, alpha=alpha)
+    def pairs(name: str) -> tuple[list[float], list[float]]:
+        both = [(a[name], b[name]) for a, b in zip(values_a, values_b, strict=True)
+                if name in a and name in b]  # fmt: skip
+        return [p[0] for p in both], [p[1] for p in both]
 
-        row = _row(
-            spec,
-            sa,
-            sb,
-            summary_a,
-            summary_b,
-            tester=tester,
-            method=method,
-            alpha=alpha,
-            threshold=threshold,
-        )
-        rows.append(row)
-        if row.method != "single value":
-            windows[spec.name] = {"before": sa, "after": sb}
+    def tester(a: Sequence[float], b: Sequence[float]) -> RatioTest:
+        return paired_ratio(a, b, alpha=alpha)
+
+    rows, windows = _rows(
+        _names(values_a, values_b),
+        pairs,
+        lambda name: (_median(_series(values_a, name)), _median(_series(values_b, name))),
+        tester=tester,
+        method=method,
+        alpha=alpha,
+        threshold=threshold,
+    )
     env_rows, warnings = environment_diff(a_reports[0], b_reports[0])
     for label, reports in (("A", a_reports), ("B", b_reports)):
         if any(not r.complete for r in reports):

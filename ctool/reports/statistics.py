@@ -39,24 +39,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from ctool.reports.schema import Verdict
+
     FloatArray = npt.NDArray[np.float64]
 
-Verdict = Literal[
-    "faster",
-    "slower",
-    "no significant change",
-    "within noise",
-    "inconclusive",
-    "better",
-    "worse",
-    "same",
-]
 
 CHANGED_VERDICTS: frozenset[str] = frozenset({"faster", "slower", "better", "worse"})
 WORSE_VERDICTS: frozenset[str] = frozenset({"slower", "worse"})

@@ -21,14 +21,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ctool.reports.compare import window_from_latencies
 from ctool.reports.schema import (
     Environment,
     LatencySummary,
+    LeakcheckReport,
     ProfileReport,
     RunConfigModel,
     Samples,
+    SlopeFit,
     StageStats,
-    WindowStats,
 )
 
 if TYPE_CHECKING:
@@ -71,7 +73,8 @@ class LatencyModel:
         return result
 
 
-def _environment() -> Environment:
+def environment() -> Environment:
+    """A fixed machine description for synthetic reports."""
     return Environment(
         python="3.11.9",
         implementation="CPython",
@@ -79,34 +82,6 @@ def _environment() -> Environment:
         cpu_model="Synthetic CPU",
         cpu_count=2,
         hostname="model",
-    )
-
-
-def window(
-    ms: FloatArray, index: int, stages: Mapping[str, FloatArray] | None = None
-) -> WindowStats:
-    """A :class:`WindowStats` of consecutive sequential episodes (latencies in ms)."""
-    import numpy as np
-
-    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    stage_rows = {
-        name: {
-            "mean_ms": float(values.mean()),
-            "p50_ms": float(np.percentile(values, 50)),
-            "p95_ms": float(np.percentile(values, 95)),
-        }
-        for name, values in (stages or {}).items()
-    }
-    return WindowStats(
-        index=index,
-        episodes=int(ms.size),
-        mean_ms=float(ms.mean()),
-        p50_ms=float(p50),
-        p95_ms=float(p95),
-        p99_ms=float(p99),
-        max_ms=float(ms.max()),
-        throughput_eps=float(1000.0 * ms.size / ms.sum()),
-        stages=stage_rows,
     )
 
 
@@ -161,10 +136,12 @@ def profile_report(
 
     everything = np.concatenate([np.asarray(r, dtype=np.float64) for r in rounds])
     round_windows = (
-        [window(r, i, stage_parts(r)) for i, r in enumerate(rounds)] if len(rounds) >= 2 else []
+        [window_from_latencies(r, i, stage_parts(r)) for i, r in enumerate(rounds)]
+        if len(rounds) >= 2
+        else []
     )
     batch_windows = [
-        window(chunk, i, stage_parts(chunk))
+        window_from_latencies(chunk, i, stage_parts(chunk))
         for i, chunk in enumerate(np.array_split(everything, min(batches, everything.size)))
     ]
     stages = {
@@ -182,7 +159,7 @@ def profile_report(
     }
     return ProfileReport(
         created_at="2026-01-01T00:00:00+00:00",
-        environment=_environment(),
+        environment=environment(),
         config=RunConfigModel(
             pipeline="ctool.pipeline:create",
             preset=preset,
@@ -198,4 +175,23 @@ def profile_report(
         output_digest=digest,
         batches=batch_windows,
         rounds=round_windows,
+    )
+
+
+def leakcheck_report() -> LeakcheckReport:
+    """A minimal valid leakcheck report (for "wrong kind of report" checks)."""
+    flat = SlopeFit(slope=0.0, ci_low=0.0, ci_high=0.0, intercept=0.0, growth_pct=0.0)
+    return LeakcheckReport(
+        created_at="2026-01-01T00:00:00+00:00",
+        environment=environment(),
+        config=RunConfigModel(pipeline="ctool.pipeline:create"),
+        episodes=10,
+        warmup=0,
+        every=1,
+        threshold_bytes_per_episode=1.0,
+        growth_floor_pct=1.0,
+        verdict="clean",
+        reason="",
+        traced=flat,
+        rss=flat,
     )
