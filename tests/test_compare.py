@@ -261,3 +261,19 @@ def test_paired_compare_and_its_behaviour() -> None:
     assert "not deterministic" in again.behaviour_detail
     with pytest.raises(ValueError):
         compare_paired(a, b[:-1])
+
+
+def test_resources_steady_compare_as_is_noisy_need_windows() -> None:
+    before, after = _report(1), _report(2)
+    before.resources = before.resources.model_copy(
+        update={"rss_mb_peak": 80.0, "cpu_percent_mean": 99.0}
+    )
+    after.resources = after.resources.model_copy(
+        update={"rss_mb_peak": 120.0, "cpu_percent_mean": 50.0}
+    )
+    report = compare_reports(before, after)
+    rss = _row(report, "rss.peak_mb")
+    assert (rss.verdict, rss.method, rss.ratio) == ("worse", "single value", 1.5)
+    cpu = _row(report, "cpu.ms_per_episode")
+    assert cpu.verdict == "inconclusive" and cpu.note == "no per-window values"
+    assert cpu.before == pytest.approx(99.0 * 10 / before.throughput_eps)

@@ -14,9 +14,9 @@ CPU time per episode. Which values a test sees (the *mode*):
 * ``ab`` -- :func:`compare_paired`: ``ctool ab``'s interleaved rounds, one report per half
   round; the Wilcoxon signed-rank test on per-round log ratios B/A.
 
-Metrics with no per-window values are compared descriptively when they are not timings
-(better / worse / same beyond the threshold; RSS, hit rate) and are ``inconclusive`` when they
-are (a single timing says nothing about noise).
+Metrics with no per-window values are compared descriptively when they are steady (better /
+worse / same beyond the threshold: RSS, the Φ cache hit rate) and are ``inconclusive`` when
+they are noisy (timings, CPU time): one value per side says nothing about the noise.
 
 Besides the rows: a hotspot diff, an environment and configuration diff with warnings, and
 the behaviour check on the output digests. The gate (``--gate``) marks which rows decide the
@@ -96,7 +96,9 @@ class MetricSpec:
     unit: str | None
     lower_is_better: bool = True
     timing: bool = True
-    """Timings get faster/slower and need per-window values; others better/worse."""
+    """Timings are worded faster/slower, other metrics better/worse."""
+    noisy: bool = True
+    """Noisy metrics need per-window values for a verdict; steady ones compare as is."""
 
 
 _CORE: tuple[MetricSpec, ...] = (
@@ -109,8 +111,8 @@ _CORE: tuple[MetricSpec, ...] = (
 _TAIL: tuple[MetricSpec, ...] = (
     MetricSpec("phi.p50", "ms"),
     MetricSpec("phi.p95", "ms"),
-    MetricSpec("phi.hit_rate", None, lower_is_better=False, timing=False),
-    MetricSpec("rss.peak_mb", "MB", timing=False),
+    MetricSpec("phi.hit_rate", None, lower_is_better=False, timing=False, noisy=False),
+    MetricSpec("rss.peak_mb", "MB", timing=False, noisy=False),
     MetricSpec("cpu.ms_per_episode", "ms/episode", timing=False),
 )
 
@@ -395,7 +397,7 @@ def _row(
             threshold=threshold,
             lower_is_better=spec.lower_is_better,
         )
-        if spec.timing:
+        if spec.noisy:
             verdict = "inconclusive"
         return MetricComparison(
             metric=spec.name,
@@ -413,8 +415,8 @@ def _row(
         if summary_before is None or summary_after is None:
             side = "before" if summary_before is None else "after"
             return single(f"missing in {side}")
-        return single("no per-window values" if spec.timing else "")
-    if not spec.timing and (_no_spread(before) or _no_spread(after)):
+        return single("no per-window values" if spec.noisy else "")
+    if not spec.noisy and (_no_spread(before) or _no_spread(after)):
         # A deterministic counter (hit rate): one value per side says it all.
         summary_before, summary_after = _median(before), _median(after)
         return single("")
@@ -428,7 +430,7 @@ def _row(
     )
     note = test.reason
     if verdict == "inconclusive" and not note:
-        note = "interval reaches beyond the threshold; more rounds would decide"
+        note = "the interval reaches beyond the threshold: more data would decide"
     return MetricComparison(
         metric=spec.name,
         before=_median(before),
