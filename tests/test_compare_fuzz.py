@@ -79,7 +79,7 @@ def _check(tmp: Path, text: str) -> None:
         assert "\n" not in exc.message
 
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

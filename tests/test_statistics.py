@@ -171,11 +171,21 @@ def test_mann_whitney_matches_scipy(n1: int, n2: int, ties: bool) -> None:
         assert mann_whitney_p(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
-@pytest.mark.parametrize("ties", [False, True])
-@pytest.mark.parametrize("n", [6, 9, 13, 14, 30, 60])
-def test_signed_rank_matches_scipy(n: int, ties: bool) -> None:
+@pytest.mark.parametrize(
+    ("n", "ties", "shifts"),
+    [
+        (6, False, (0.0, 0.3, 1.0)),
+        (13, False, (0.0, 0.3, 1.0)),
+        (30, False, (0.0, 0.3, 1.0)),
+        (60, False, (0.0, 0.3, 1.0)),  # above 50 pairs: the normal approximation
+        (8, True, (0.5,)),  # ties, few pairs: exact sign flips (slow in scipy)
+        (14, True, (0.0, 0.3, 1.0)),
+        (40, True, (0.0, 0.3, 1.0)),
+    ],
+)
+def test_signed_rank_matches_scipy(n: int, ties: bool, shifts: tuple[float, ...]) -> None:
     rng = np.random.default_rng(n)
-    for shift in (0.0, 0.3, 1.0):
+    for shift in shifts:
         d = _samples(rng, n, ties) + shift
         if ties:
             d[0] = 0.0  # a zero difference, dropped as scipy's zero_method="wilcox" does
