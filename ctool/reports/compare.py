@@ -79,9 +79,20 @@ GATE_ALIASES: dict[str, str] = {
 _METRIC_PREFIXES = ("latency.", "throughput", "stage.", "phi.", "rss.", "cpu.")
 
 OPTIMISATION_SETTINGS: frozenset[str] = frozenset(
-    {"kuramoto", "phi", "phi_cache", "health_probe", "pooling", "leak_bytes"}
+    {
+        "kuramoto",
+        "phi",
+        "phi_cache",
+        "health_probe",
+        "pooling",
+        "leak_bytes",
+        "probe_interval_ms",
+        "phi_cache_size",
+    }
 )
-"""Reference-pipeline settings that change how, not what: outputs stay comparable."""
+"""Reference-pipeline settings that change how, not what (``ctool.pipeline.config``: the
+presets' five switches and the test knobs): outputs stay comparable. Kept here, not imported,
+so that reports do not depend on the reference pipeline."""
 _OUTPUT_CONFIG_FIELDS = ("pipeline", "seed", "episodes", "warmup", "rounds")
 """Run settings that change which episodes the digest covers."""
 
