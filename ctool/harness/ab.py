@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ctool.errors import CtoolError, UsageError
@@ -102,8 +102,6 @@ class ABPlan:
     gate: Sequence[str] | None = None
     keep: Path | None = None
     """Keep each half round's report here (``A-01.json``, ``B-01.json``, ...)."""
-    extra: tuple[str, ...] = field(default=())
-    """More ``ctool profile`` options for every half round."""
 
     def check(self) -> None:
         needed = min_rounds_for(self.alpha)
@@ -147,7 +145,7 @@ def profile_command(plan: ABPlan, side: Side, out: Path) -> list[str]:
         command += ["--preset", side.preset]
     for setting in side.settings:
         command += ["--set", setting]
-    return command + list(plan.extra)
+    return command
 
 
 def subprocess_runner(plan: ABPlan, side: Side, index: int, out: Path) -> ProfileReport:
