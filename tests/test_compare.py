@@ -17,6 +17,7 @@ from ctool.reports.compare import (
     require_profile,
     unmatched_gate,
 )
+from ctool.reports.compare_text import headline
 from ctool.reports.schema import (
     Hotspot,
     ProfileReport,
@@ -70,6 +71,8 @@ def test_rounds_mode_rows_and_verdicts() -> None:
     assert _row(report, "phi.p50").verdict == "inconclusive"
     assert _row(report, "phi.p50").note == "no per-window values"
     assert _row(report, "phi.hit_rate").verdict == "better"
+    assert _row(report, "phi.hit_rate").ratio is None  # from zero
+    assert "Φ cache hit rate 0 → 0.7" in headline(report)
     assert report.changes == ["latency.p50"] and report.regressions == []
     assert report.windows["latency.p50"]["before"] == [w.p50_ms for w in before.rounds]
     assert report.behaviour == "outputs identical"

@@ -56,7 +56,7 @@ def ratio(value: float | None) -> str:
 def change(value: float | None) -> str:
     """A ratio as a signed percentage: 0.29 -> "-71.0 %"."""
     if value is None or not math.isfinite(value):
-        return "(new)" if value is None else "-"
+        return "-"
     return f"{100 * (value - 1):+.1f} %"
 
 
@@ -106,7 +106,12 @@ def headline(report: CompareReport) -> str:
     rows = {row.metric: row for row in report.metrics}
 
     def listing(names: list[str]) -> str:
-        return ", ".join(f"{label(n)} {change(rows[n].ratio)}" for n in names)
+        def one(row: MetricComparison) -> str:
+            if row.ratio is None:  # from zero: no ratio, show the values
+                return f"{label(row.metric)} {number(row.before)} → {number(row.after)}"
+            return f"{label(row.metric)} {change(row.ratio)}"
+
+        return ", ".join(one(rows[n]) for n in names)
 
     if report.regressions:
         text = f"regression: {listing(report.regressions)}"
