@@ -73,6 +73,7 @@ def test_profile_command_for_a_side(tmp_path: Path) -> None:
         ({"episodes": 0}, "--episodes"),
         ({"warmup": -1}, "--warmup"),
         ({"keep": Path("/nonexistent-dir")}, "--keep"),
+        ({"order": "ba"}, "--order expects abba or ab"),
     ],
 )
 def test_plan_checks(changes: dict[str, object], fragment: str) -> None:
@@ -89,15 +90,15 @@ class FakeRunner:
         self.effect = effect
         self.stop_at = stop_at
         self.calls: list[tuple[str, int]] = []
-        self.factor = 1.0
+        self.factors: dict[int, float] = {}
 
     def __call__(self, plan: ABPlan, side: Side, index: int, out: Path) -> ProfileReport:
         if self.stop_at is not None and len(self.calls) == self.stop_at:
             raise KeyboardInterrupt
         self.calls.append((side.label, index))
-        if side.label == "A":
-            self.factor = float(MODEL.machine(self.rng, ())[0])
-        scale = self.factor * (1 + self.effect if side.label == "B" else 1.0)
+        if index not in self.factors:  # the round's machine state, whichever half runs first
+            self.factors[index] = float(MODEL.machine(self.rng, ())[0])
+        scale = self.factors[index] * (1 + self.effect if side.label == "B" else 1.0)
         report = profile_report([MODEL.episodes(self.rng, (), plan.episodes) * scale])
         write_report(report, out)
         return report
@@ -110,8 +111,11 @@ def test_run_ab_interleaves_and_keeps_reports(tmp_path: Path) -> None:
         a=Side("A", "preset=baseline"), b=Side("B"), rounds=6, episodes=100, keep=tmp_path
     )
     report = run_ab(plan, runner=runner, progress=lambda i, side, r: seen.append(side.label))
-    assert runner.calls == [(label, i) for i in range(6) for label in "AB"]
-    assert seen == ["A", "B"] * 6
+    # A B, B A, A B, ...: the side that runs second alternates.
+    assert runner.calls == [
+        (label, i) for i in range(6) for label in ("AB" if i % 2 == 0 else "BA")
+    ]
+    assert seen == ["A", "B", "B", "A"] * 3
     assert sorted(p.name for p in tmp_path.iterdir())[:3] == ["A-01.json", "A-02.json", "A-03.json"]
     assert report.mode == "ab" and report.complete
     assert report.before == "A (preset=baseline)" and report.after == "B"
@@ -119,12 +123,18 @@ def test_run_ab_interleaves_and_keeps_reports(tmp_path: Path) -> None:
     assert report.config.rounds == 6 and report.config.command == "ctool ab"
 
 
+def test_run_ab_strict_order() -> None:
+    runner = FakeRunner(effect=0.0)
+    run_ab(ABPlan(a=Side("A"), b=Side("B"), rounds=6, order="ab"), runner=runner)
+    assert runner.calls == [(label, i) for i in range(6) for label in "AB"]
+
+
 def test_run_ab_interrupt_carries_a_partial_report() -> None:
     with pytest.raises(ABInterrupted) as info:
         run_ab(ABPlan(a=Side("A"), b=Side("B"), rounds=6), runner=FakeRunner(0.0, stop_at=5))
     partial = info.value.report
     assert partial is not None and not partial.complete
-    assert partial.config.rounds == 2  # the third round had only its A half
+    assert partial.config.rounds == 2  # the third round had only one half
     assert partial.metrics[0].verdict == "inconclusive"
 
 

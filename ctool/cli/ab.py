@@ -36,6 +36,12 @@ def ab_command(
     episodes: Annotated[int, typer.Option(help="Episodes per half round.")] = 200,
     warmup: Annotated[int, typer.Option(help="Warm-up episodes per half round.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of every half round.")] = 0,
+    order: Annotated[
+        str,
+        typer.Option(
+            help="abba: A B, B A, A B, ... (which side runs second alternates); ab: A B, A B."
+        ),
+    ] = "abba",
     threshold: out.ThresholdOption = "5",
     alpha: out.AlphaOption = 0.05,
     gate: out.GateOption = None,
@@ -49,7 +55,7 @@ def ab_command(
     fail_on_change: out.ChangeOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
-    """Run A and B alternately in fresh processes (A B A B ...) and test the per-round ratios
+    """Run A and B alternately in fresh processes (A B, B A, ...) and test the per-round ratios
     B/A with the Wilcoxon signed-rank test: the ratio survives the machine's drift, which is
     why CI should use this rather than comparing two files made at different times.
 
@@ -71,6 +77,7 @@ def ab_command(
         alpha=out.check_alpha(alpha),
         gate=parse_gate(gate),
         keep=Path(keep) if keep else None,
+        order=order,  # type: ignore[arg-type]  # checked by plan.check()
     )
     plan.check()
     out.check_outputs(output, html)

@@ -1,12 +1,15 @@
-"""``ctool ab``: interleaved A/B rounds in fresh processes, A B A B ..., then a paired test.
+"""``ctool ab``: interleaved A/B rounds in fresh processes, then a paired test.
 
 Why interleave: two runs of identical code on one machine differ by a few percent (clock
 frequency, caches, neighbours), and that drift is slow. Running A and B back to back inside
 each round lets both halves share the machine's state, so the per-round ratio B/A cancels
 it; a paired test over the rounds (``ctool.reports.compare.compare_paired``) then sees only
-the code's difference. Each half round is a fresh ``python -m ctool profile ... -o FILE``
-process: the same measurement code as ``ctool profile``, no state carried between halves
-(allocator, caches, JIT-like warm-ups), and the same report, stages and output digest.
+the code's difference. By default the order inside a round alternates (A B, B A, A B, ...)
+so that whatever favours the first or the second half of a round does not favour one side.
+
+Each half round is a fresh ``python -m ctool profile ... -o FILE`` process: the same
+measurement code as ``ctool profile``, no state carried between halves (allocator, caches,
+warm-ups), and the same report, stages and output digest.
 
 A side is a preset and settings (``"preset=baseline,phi_cache=false"``), optionally another
 pipeline (``module:factory``) or another checkout (a directory: its processes run there with
@@ -22,6 +25,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ctool.errors import CtoolError, UsageError
 from ctool.harness.loader import DEFAULT_PIPELINE
@@ -86,6 +90,9 @@ def parse_side(label: str, spec: str | None, pipeline: str | None) -> Side:
     return Side(label, (spec or "").strip(), preset, tuple(settings), ref, checkout)
 
 
+Order = Literal["abba", "ab"]
+
+
 @dataclass(frozen=True)
 class ABPlan:
     a: Side
@@ -102,6 +109,17 @@ class ABPlan:
     gate: Sequence[str] | None = None
     keep: Path | None = None
     """Keep each half round's report here (``A-01.json``, ``B-01.json``, ...)."""
+    order: Order = "abba"
+    """``abba``: A B, B A, A B, ... -- which side runs second alternates, so a bias of the
+    second half of a round (the machine warming, a neighbour's periodic job) cancels over
+    the rounds instead of landing on B. ``ab``: A B, A B, ... strictly."""
+
+    def halves(
+        self, index: int, a_runs: list[ProfileReport], b_runs: list[ProfileReport]
+    ) -> list[tuple[Side, list[ProfileReport]]]:
+        """The two half rounds of round ``index``, in the order they run."""
+        pair = [(self.a, a_runs), (self.b, b_runs)]
+        return pair[::-1] if self.order == "abba" and index % 2 else pair
 
     def check(self) -> None:
         needed = min_rounds_for(self.alpha)
@@ -114,6 +132,8 @@ class ABPlan:
             raise UsageError("--episodes must be at least 1")
         if self.warmup < 0:
             raise UsageError("--warmup must not be negative")
+        if self.order not in ("abba", "ab"):
+            raise UsageError(f"--order expects abba or ab, got {self.order!r}")
         if self.keep is not None and not self.keep.is_dir():
             raise UsageError(f"--keep {self.keep}: not a directory")
 
@@ -228,7 +248,7 @@ def run_ab(
         folder = plan.keep or Path(scratch)
         try:
             for index in range(plan.rounds):
-                for side, runs in ((plan.a, a_runs), (plan.b, b_runs)):
+                for side, runs in plan.halves(index, a_runs, b_runs):
                     out = folder / f"{side.label}-{index + 1:02d}.json"
                     report = runner(plan, side, index, out)
                     runs.append(report)
