@@ -1,4 +1,4 @@
-"""`ctool ab`: interleaved A/B of two configurations, A B A B ... in fresh processes."""
+"""`ctool ab`: interleaved A/B of two configurations in fresh processes (A B, B A, ...)."""
 
 from __future__ import annotations
 

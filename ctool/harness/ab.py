@@ -236,7 +236,8 @@ def run_ab(
     runner: Runner | None = None,
     progress: Progress | None = None,
 ) -> CompareReport:
-    """Run the rounds A B A B ... and compare them. Ctrl-C raises :class:`ABInterrupted`.
+    """Run the rounds (A B, B A, ... by default) and compare them. Ctrl-C raises
+    :class:`ABInterrupted`.
 
     ``runner`` runs one half round (default: :func:`subprocess_runner`).
     """
