@@ -280,3 +280,10 @@ def test_resources_steady_compare_as_is_noisy_need_windows() -> None:
     cpu = _row(report, "cpu.ms_per_episode")
     assert cpu.verdict == "inconclusive" and cpu.note == "no per-window values"
     assert cpu.before == pytest.approx(99.0 * 10 / before.throughput_eps)
+
+
+def test_input_warnings_are_carried() -> None:
+    before = _report(1)
+    before.warnings = ["the output digest differs between rounds (2 distinct)"]
+    report = compare_reports(before, _report(2), before_name="b.json")
+    assert "b.json: the output digest differs between rounds (2 distinct)" in report.warnings

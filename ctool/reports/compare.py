@@ -705,6 +705,7 @@ def compare_reports(
     for name, report in ((before_name, before), (after_name, after)):
         if not report.complete:
             warnings.append(f"{name} is incomplete (the run was interrupted)")
+        warnings.extend(f"{name}: {warning}" for warning in report.warnings)
     if len(before.rounds) >= 2 and len(after.rounds) >= 2:
         mode = "rounds"
         win_b, win_a = list(before.rounds), list(after.rounds)
