@@ -824,6 +824,8 @@ def compare_paired(
     for label, reports in (("A", a_reports), ("B", b_reports)):
         if any(not r.complete for r in reports):
             warnings.append(f"a round of {label} is incomplete")
+        seen = dict.fromkeys(warning for r in reports for warning in r.warnings)
+        warnings.extend(f"{label}: {warning}" for warning in seen)
     verdict, detail = _paired_behaviour(a_reports, b_reports)
     return _finish(
         rows,
