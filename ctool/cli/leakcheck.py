@@ -1,10 +1,143 @@
-"""`ctool leakcheck` (placeholder until its issue lands)."""
+"""`ctool leakcheck`: does memory grow per episode, and where? (service: ctool.harness.leak)"""
 
 from __future__ import annotations
 
-from ctool.errors import UsageError
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+
+from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
+
+if TYPE_CHECKING:
+    from ctool.reports.schema import Report
 
 
-def leakcheck_command() -> None:
-    """Not built yet."""
-    raise UsageError("'ctool leakcheck' is not built yet")
+class LeakFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def leakcheck_command(
+    *,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(help="Pipeline factory 'package.module:factory' (default: the reference)."),
+    ] = None,
+    preset: Annotated[str | None, typer.Option(help="Pipeline preset, e.g. optimized.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Pipeline setting key=value (repeatable)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed passed to the pipeline factory.")] = 0,
+    episodes: Annotated[int, typer.Option(help="Measured episodes.")] = 1000,
+    warmup: Annotated[int, typer.Option(help="Warm-up episodes, run first and discarded.")] = 100,
+    every: Annotated[
+        int, typer.Option(help="Sample memory every N episodes (after gc.collect()).")
+    ] = 20,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Leak when the slope's 95% lower bound exceeds this, in bytes per episode "
+            "[default: 256]."
+        ),
+    ] = None,
+    growth_floor: Annotated[
+        float | None,
+        typer.Option(
+            help="...and memory grew by more than this percent over the run [default: 1]."
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows of allocation sites and object types.")] = 10,
+    frames: Annotated[
+        int | None,
+        typer.Option(
+            help="tracemalloc traceback depth: deeper finds the stage of allocations in "
+            "helpers, and costs time per allocation [default: 16]."
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 1 when the verdict is inconclusive, not only on a leak.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON report here.")
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
+    format_: Annotated[
+        LeakFormat, typer.Option("--format", help="Terminal output: table or json.")
+    ] = LeakFormat.table,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Run many episodes and test whether retained memory grows per episode.
+
+    Warm-up episodes first (discarded); then every N measured episodes, after
+    gc.collect(), sample traced memory (tracemalloc), RSS and live objects. A Theil-Sen
+    slope with its 95% interval decides: leak (exit 1), clean (exit 0) or inconclusive
+    (exit 0; 1 with --strict). Shows the allocation sites that grew, with their stage,
+    and the object types whose count grew.
+    """
+    from ctool.cli.console import make_console
+    from ctool.harness.leak import DEFAULT_FRAMES, LeakcheckOptions, run_leakcheck
+    from ctool.harness.loader import parse_settings
+    from ctool.reports.io import check_writable, write_report
+    from ctool.reports.leak import DEFAULT_GROWTH_FLOOR_PCT, DEFAULT_THRESHOLD
+
+    options = LeakcheckOptions(
+        pipeline=pipeline,
+        preset=preset,
+        settings=parse_settings(set_),
+        seed=seed,
+        episodes=episodes,
+        warmup=warmup,
+        every=every,
+        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+        growth_floor_pct=DEFAULT_GROWTH_FLOOR_PCT if growth_floor is None else growth_floor,
+        top=top,
+        frames=DEFAULT_FRAMES if frames is None else frames,
+        command="leakcheck",
+    )
+    options.validate()
+    if output is not None:
+        check_writable(output)
+    if html is not None:
+        check_writable(html)
+        _html_writer()  # fail now, not after the run
+    console = make_console(quiet=quiet)
+    if format_ is LeakFormat.table:
+        make_console(stderr=True, quiet=quiet).print(
+            f"leakcheck: {options.warmup} warm-up + {options.episodes} measured episodes, "
+            f"memory sampled every {options.every} ...",
+            style="dim",
+        )
+    report = run_leakcheck(options)
+    if output is not None:
+        write_report(report, output)
+    if html is not None:
+        _html_writer()(report, html)
+    if format_ is LeakFormat.json:
+        if not quiet:
+            typer.echo(report.model_dump_json(indent=1))
+    else:
+        from ctool.reports.leak_view import render_leakcheck
+
+        console.print(render_leakcheck(report))
+    if not report.complete:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if report.verdict == "leak" or (strict and report.verdict == "inconclusive"):
+        raise typer.Exit(EXIT_VERDICT)
+
+
+def _html_writer() -> Callable[[Report, Path], None]:
+    """``ctool.reports.html.write_html``, imported only when ``--html`` asks for it."""
+    import importlib
+
+    try:
+        module = importlib.import_module("ctool.reports.html")
+    except ImportError as exc:
+        raise UsageError(f"--html is not available in this build ({exc})") from None
+    writer = getattr(module, "write_html", None)
+    if not callable(writer):
+        raise UsageError("--html is not available in this build (no write_html)")
+    return cast("Callable[[Report, Path], None]", writer)

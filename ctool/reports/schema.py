@@ -247,6 +247,9 @@ class LeakSite(_Model):
     count_diff: int
     bytes_per_episode: float
     traceback: list[str] = Field(default_factory=list)
+    """``file:line``, innermost first, ctool's own and event-loop frames left out."""
+    code: str | None = None
+    """The source line."""
 
 
 class TypeGrowth(_Model):
@@ -265,6 +268,13 @@ class SlopeFit(_Model):
     intercept: float
     growth_pct: float
     """Growth over the measured episodes, as a percent of the first sample."""
+    growth_bytes: float | None = None
+    """Slope times the episodes spanned: the fitted growth over the measured part."""
+    first_bytes: float | None = None
+    """The first sample, the base of ``growth_pct``."""
+    episodes_spanned: float | None = None
+    samples: int | None = None
+    """How many samples the fit used."""
 
 
 class LeakcheckReport(Report):
@@ -283,6 +293,14 @@ class LeakcheckReport(Report):
     types: list[TypeGrowth] = Field(default_factory=list)
     latency_ms: LatencySummary | None = None
     duration_s: float | None = None
+    traced_late: SlopeFit | None = None
+    """The trend over the last third of the samples (does growth go on or level off?)."""
+    rss_late: SlopeFit | None = None
+    errors: ErrorSummary = Field(default_factory=ErrorSummary)
+    traceback_frames: int | None = None
+    """tracemalloc's traceback depth: how far sites can be traced back to a stage."""
+    confidence: float | None = None
+    """Confidence level of the slope intervals (0.95)."""
 
 
 class ScenarioResult(_Model):

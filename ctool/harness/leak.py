@@ -1,0 +1,606 @@
+"""The leakcheck run: many episodes, memory sampled as they go, then the analysis.
+
+Sequence (each step chosen so that ctool's own bookkeeping does not show up as growth):
+
+1. Import the pipeline's module, *then* start tracemalloc and build the pipeline: the
+   traced base is the pipeline's own memory, not the modules it imports.
+2. Warm-up episodes (discarded): caches fill, lazy imports happen, the interpreter
+   specialises. Every episode runs under a locate-mode recorder, so each ``ctool.span``
+   block registers its source lines with the stage ``LOCATOR``.
+3. ``gc.collect()``, count live objects by type, take the start snapshot, then
+   ``gc.freeze()``: everything alive now moves to the permanent generation, so each later
+   ``gc.collect()`` only walks objects made during the measured part (milliseconds instead
+   of tens of milliseconds in a process that has imported numpy and scipy).
+4. Measured episodes; every ``every`` episodes ``gc.collect()`` and a sample: traced bytes
+   (``tracemalloc.get_traced_memory``), RSS, live tracked objects. Samples go into arrays
+   allocated before tracing started, so sampling itself retains nothing.
+5. End snapshot, diff grouped by traceback -> sites, each attributed to a stage; unfreeze,
+   collect, count types again -> types that grew.
+
+A Ctrl-C during the measured part stops it, and the samples so far are analysed into a
+report marked incomplete.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import functools
+import gc
+import json
+import linecache
+import os
+import sys
+import time
+import traceback
+from array import array
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ctool.errors import UsageError
+from ctool.harness.spans import LOCATOR, EpisodeRecorder, activate, deactivate
+from ctool.reports.leak import (
+    DEFAULT_GROWTH_FLOOR_PCT,
+    DEFAULT_THRESHOLD,
+    MIN_SAMPLES,
+    Criteria,
+    Frame,
+    RawSite,
+    analyze,
+    rank_sites,
+    type_growth,
+)
+
+if TYPE_CHECKING:
+    import tracemalloc
+
+    from ctool.harness.loader import PipelineAdapter
+    from ctool.reports.schema import LeakcheckReport, SlopeFit
+
+DEFAULT_EPISODES = 1000
+DEFAULT_WARMUP = 100
+DEFAULT_EVERY = 20
+DEFAULT_FRAMES = 16
+"""tracemalloc traceback depth. Deep enough to climb from an allocation in a helper back to
+the ``with ctool.span(...)`` line of its stage under asyncio; every extra frame costs time on
+each allocation (see benchmarks/leakcheck.py)."""
+MAX_ERROR_SAMPLES = 3
+
+
+@dataclass(frozen=True)
+class LeakcheckOptions:
+    """What ``ctool leakcheck`` was asked to do, as plain values."""
+
+    pipeline: str | None = None
+    preset: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    episodes: int = DEFAULT_EPISODES
+    warmup: int = DEFAULT_WARMUP
+    every: int = DEFAULT_EVERY
+    threshold: float = DEFAULT_THRESHOLD
+    growth_floor_pct: float = DEFAULT_GROWTH_FLOOR_PCT
+    top: int = 10
+    frames: int = DEFAULT_FRAMES
+    command: str | None = None
+
+    def sample_points(self) -> list[int]:
+        """Measured-episode counts at which memory is sampled: 0, k, 2k, ..., and the end."""
+        points = list(range(0, self.episodes + 1, self.every))
+        if points[-1] != self.episodes:
+            points.append(self.episodes)
+        return points
+
+    def validate(self) -> None:
+        """Raise a one-line ``UsageError`` for options that cannot give a verdict."""
+        if self.every < 1:
+            raise UsageError(f"--every must be at least 1 (got {self.every})")
+        if self.episodes < 1:
+            raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
+        if self.episodes < self.every:
+            raise UsageError(
+                f"--episodes ({self.episodes}) must be at least --every ({self.every})"
+            )
+        if self.warmup < 0:
+            raise UsageError(f"--warmup must be 0 or more (got {self.warmup})")
+        if not self.threshold >= 0:  # also rejects NaN
+            raise UsageError(
+                f"--threshold must be 0 or more bytes per episode (got {self.threshold:g})"
+            )
+        if not self.growth_floor_pct >= 0:
+            raise UsageError(f"--growth-floor must be 0 or more (got {self.growth_floor_pct:g})")
+        if self.top < 1:
+            raise UsageError(f"--top must be at least 1 (got {self.top})")
+        if not 1 <= self.frames <= 100:
+            raise UsageError(f"--frames must be between 1 and 100 (got {self.frames})")
+        samples = len(self.sample_points())
+        if samples < MIN_SAMPLES:
+            raise UsageError(
+                f"--episodes {self.episodes} with --every {self.every} gives {samples} samples; "
+                f"a slope needs at least {MIN_SAMPLES} (raise --episodes or lower --every)"
+            )
+
+
+def run_leakcheck(options: LeakcheckOptions) -> LeakcheckReport:
+    """Run the check and return its report (``complete=False`` after a Ctrl-C)."""
+    import tracemalloc
+
+    from ctool.harness.loader import DEFAULT_PIPELINE, build_pipeline, load_factory
+
+    options.validate()
+    ref = options.pipeline or DEFAULT_PIPELINE
+    started = time.perf_counter()
+    load_factory(ref)  # import first: the modules a pipeline imports are not its memory
+    run = _Run(options)
+    run.owns_tracing = not tracemalloc.is_tracing()
+    if run.owns_tracing:
+        tracemalloc.start(options.frames)
+    try:
+        adapter = build_pipeline(
+            ref, seed=options.seed, preset=options.preset, settings=options.settings
+        )
+        asyncio.run(run.drive(adapter))
+    finally:
+        run.release()
+        run.start_snapshot = None
+        run.stop_tracing()
+    return run.report(ref, duration_s=time.perf_counter() - started)
+
+
+class _Errors:
+    __slots__ = ("count", "samples")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.samples: list[tuple[int, str, str, str]] = []
+
+    def add(self, index: int, exc: BaseException) -> None:
+        self.count += 1
+        if len(self.samples) < MAX_ERROR_SAMPLES:
+            stack = "".join(traceback.format_exception(exc, limit=-8))
+            # A copy made here, so that the retained text is ctool's, not the pipeline's.
+            message = str(exc).encode("utf-8", "replace").decode("utf-8")
+            self.samples.append((index, type(exc).__name__, message, stack))
+
+
+class _Run:
+    """State of one leakcheck run; every buffer is allocated before tracing starts."""
+
+    def __init__(self, options: LeakcheckOptions) -> None:
+        import psutil
+
+        self.options = options
+        self.points = options.sample_points()
+        n = len(self.points)
+        self.sample_episode = array("q", bytes(8 * n))
+        self.sample_traced = array("q", bytes(8 * n))
+        self.sample_rss = array("q", bytes(8 * n))
+        self.sample_objects = array("q", bytes(8 * n))
+        self.taken = 0
+        self.done = 0
+        self.snapshot_bytes = 0
+        self.errors = _Errors()
+        self.interrupted = False
+        self.frozen = False
+        self.owns_tracing = False
+        self.process = psutil.Process(os.getpid())
+        self.start_types: Counter[type] = Counter()
+        self.end_types: Counter[type] = Counter()
+        self.freeze_count = 0
+        self.start_snapshot: tracemalloc.Snapshot | None = None
+        self.raw_sites_blob = b""
+        self.traceback_frames = options.frames
+
+    async def drive(self, adapter: PipelineAdapter) -> None:
+        import tracemalloc
+
+        self.traceback_frames = tracemalloc.get_traceback_limit()
+        options = self.options
+        try:
+            for index in range(options.warmup):
+                await self.episode(adapter, index)
+            self.begin()
+            next_point = 1
+            try:
+                for done in range(1, options.episodes + 1):
+                    await self.episode(adapter, options.warmup + done - 1)
+                    self.done = done
+                    if done == self.points[next_point]:
+                        self.sample(done)
+                        next_point += 1
+                        # A chance for asyncio.run's Ctrl-C handler to cancel us, even when
+                        # the pipeline's episodes never suspend.
+                        await asyncio.sleep(0)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                # Ctrl-C: asyncio.run cancels this task. Keep what was measured.
+                self.interrupted = True
+                if self.sample_episode[self.taken - 1] != self.done:
+                    self.sample(self.done)
+            self.end()
+        finally:
+            await adapter.aclose()
+
+    async def episode(self, adapter: PipelineAdapter, index: int) -> None:
+        token = activate(EpisodeRecorder(locate=True))
+        try:
+            await adapter.episode(index)
+        except Exception as exc:  # counted and sampled; the run goes on
+            self.errors.add(index, exc)
+        finally:
+            deactivate(token)
+
+    def begin(self) -> None:
+        import tracemalloc
+
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        self.start_snapshot = tracemalloc.take_snapshot()
+        # The snapshot stays alive, unchanged, all run: a constant that is not the pipeline's.
+        self.snapshot_bytes = tracemalloc.get_traced_memory()[0] - before
+        gc.collect()
+        # Counted with the snapshot alive, as at the end: its objects cancel out.
+        self.start_types = _count_types(exclude=())
+        gc.freeze()
+        self.frozen = True
+        self.freeze_count = gc.get_freeze_count()  # walks a list: once, not per sample
+        self.sample(0)
+
+    def sample(self, done: int) -> None:
+        import tracemalloc
+
+        gc.collect()
+        traced = tracemalloc.get_traced_memory()[0]
+        rss = self.process.memory_info().rss
+        objects = self.freeze_count + len(gc.get_objects())
+        i = self.taken
+        self.sample_episode[i] = done
+        self.sample_traced[i] = traced - self.snapshot_bytes
+        self.sample_rss[i] = rss
+        self.sample_objects[i] = objects
+        self.taken = i + 1
+
+    def end(self) -> None:
+        if self.start_snapshot is not None:
+            # Kept as one bytes object while the types are counted, not as thousands of
+            # tuples that would count as growth.
+            self.raw_sites_blob = _encode_sites(_growth_since(self.start_snapshot))
+            self.start_snapshot = None
+        # Counting types allocates an int per increment: twenty times slower while tracing.
+        self.stop_tracing()
+        self.release()
+        gc.collect()
+        self.end_types = _count_types(exclude=(self.start_types,))
+
+    def release(self) -> None:
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = False
+
+    def stop_tracing(self) -> None:
+        import tracemalloc
+
+        if self.owns_tracing:
+            tracemalloc.stop()
+            self.owns_tracing = False
+
+    def report(self, ref: str, *, duration_s: float) -> LeakcheckReport:
+        from ctool.harness.environment import capture_environment, now_iso
+        from ctool.reports.schema import (
+            ErrorSample,
+            ErrorSummary,
+            LeakcheckReport,
+            LeakSample,
+            RunConfigModel,
+        )
+
+        options = self.options
+        n = self.taken
+        episodes = list(self.sample_episode[:n])
+        traced = list(self.sample_traced[:n])
+        rss = list(self.sample_rss[:n])
+        criteria = Criteria(threshold=options.threshold, growth_floor_pct=options.growth_floor_pct)
+        measured = self.done
+        if n >= MIN_SAMPLES:
+            analysis = analyze(episodes, traced, rss, criteria)
+            verdict, reason = analysis.verdict, analysis.reason
+            fits = (analysis.traced, analysis.rss, analysis.traced_late, analysis.rss_late)
+        else:
+            verdict = "inconclusive"
+            reason = f"interrupted after {measured} episodes ({n} samples): too few for a slope"
+            fits = (_flat_fit(episodes, traced), _flat_fit(episodes, rss), None, None)
+        if self.interrupted:
+            reason = f"interrupted after {measured} of {options.episodes} episodes; {reason}"
+        raw_sites = [
+            RawSite(_inside_driver(site.frames), site.size_diff, site.count_diff)
+            for site in _decode_sites(self.raw_sites_blob)
+            if not is_own_trace(site.frames)
+        ]
+        sites = rank_sites(
+            raw_sites,
+            measured,
+            is_plumbing=is_plumbing_file,
+            stage_of=LOCATOR.stage_of_stack,
+            describe=describe_line,
+            top=options.top,
+        )
+        types = type_growth(
+            _by_name(self.start_types),
+            _by_name(self.end_types),
+            measured,
+            top=options.top,
+        )
+        errors = self.errors
+        return LeakcheckReport(
+            created_at=now_iso(),
+            complete=not self.interrupted,
+            environment=capture_environment(),
+            config=RunConfigModel(
+                pipeline=ref,
+                preset=options.preset,
+                seed=options.seed,
+                episodes=options.episodes,
+                warmup=options.warmup,
+                settings=dict(options.settings),
+                command=options.command,
+            ),
+            episodes=measured,
+            warmup=options.warmup,
+            every=options.every,
+            threshold_bytes_per_episode=options.threshold,
+            growth_floor_pct=options.growth_floor_pct,
+            verdict=verdict,
+            reason=reason,
+            traced=fits[0],
+            rss=fits[1],
+            traced_late=fits[2],
+            rss_late=fits[3],
+            samples=[
+                LeakSample(
+                    episode=episodes[i],
+                    traced_bytes=traced[i],
+                    rss_bytes=rss[i],
+                    objects=self.sample_objects[i],
+                )
+                for i in range(n)
+            ],
+            sites=sites,
+            types=types,
+            duration_s=duration_s,
+            errors=ErrorSummary(
+                count=errors.count,
+                rate=errors.count / max(1, options.warmup + measured),
+                samples=[
+                    ErrorSample(episode=i, type=t, message=m, stack=s)
+                    for i, t, m, s in errors.samples
+                ],
+            ),
+            traceback_frames=self.traceback_frames,
+            confidence=criteria.confidence,
+        )
+
+
+def _flat_fit(episodes: list[int], values: list[int]) -> SlopeFit:
+    """For a run interrupted before it had enough samples: the raw change, no interval."""
+    from ctool.reports.schema import SlopeFit
+
+    first = float(values[0]) if values else 0.0
+    last = float(values[-1]) if values else 0.0
+    span = float(episodes[-1] - episodes[0]) if len(episodes) > 1 else 0.0
+    slope = (last - first) / span if span else 0.0
+    return SlopeFit(
+        slope=slope,
+        ci_low=slope,
+        ci_high=slope,
+        intercept=first,
+        growth_pct=100.0 * (last - first) / max(first, 1.0),
+        growth_bytes=last - first,
+        first_bytes=first,
+        episodes_spanned=span,
+        samples=len(values),
+    )
+
+
+def _growth_since(start: tracemalloc.Snapshot) -> list[RawSite]:
+    """Allocation growth between ``start`` and now, one entry per traceback."""
+    import tracemalloc
+
+    end = tracemalloc.take_snapshot()
+    return [
+        RawSite(
+            frames=tuple((frame.filename, frame.lineno) for frame in reversed(diff.traceback)),
+            size_diff=diff.size_diff,
+            count_diff=diff.count_diff,
+        )
+        for diff in end.compare_to(start, "traceback")
+        if diff.size_diff or diff.count_diff  # negatives too: merged tracebacks net out
+    ]
+
+
+def _encode_sites(sites: list[RawSite]) -> bytes:
+    return json.dumps([[site.frames, site.size_diff, site.count_diff] for site in sites]).encode()
+
+
+def _decode_sites(blob: bytes) -> list[RawSite]:
+    if not blob:
+        return []
+    return [
+        RawSite(tuple((str(f), int(n)) for f, n in frames), int(size), int(count))
+        for frames, size, count in json.loads(blob)
+    ]
+
+
+_COUNT_CHUNK = 256
+"""Counts up to 256 are CPython's cached small ints: counting in chunks of 256 and merging
+allocates one int per (chunk, type) instead of one per object -- ten times faster while
+tracemalloc is tracing, which is when the start count runs."""
+
+
+def _count_types(*, exclude: tuple[object, ...]) -> Counter[type]:
+    """Live objects by type: every GC-tracked object, plus untracked objects (str, bytes,
+    int, float...) once per reference from a container -- how a list of leaked bytes shows
+    up as ``bytes``. Dicts and tuples that hold only such atoms are untracked too (a
+    CPython optimisation), so their contents are followed, a few levels deep.
+    ``exclude`` names ctool's own containers (and so their direct contents) to leave out."""
+    from itertools import filterfalse
+
+    # The same calls on nothing first: Counter.update's isinstance(Mapping) check fills ABC
+    # caches (weakrefs, sets) the first time it sees a map, and they must not count as growth.
+    Counter(map(type, ())).update(Counter())
+    objects = gc.get_objects()
+    layer = list(filterfalse(gc.is_tracked, gc.get_referents(*objects)))
+    layers = [objects, layer]
+    for _ in range(3):
+        nested = [obj for obj in layer if type(obj) in (dict, tuple)]
+        if not nested:
+            break
+        layer = gc.get_referents(*nested)
+        layers.append(layer)
+    del objects, layer
+    counts: Counter[type] = Counter()
+    for items in layers:
+        for i in range(0, len(items), _COUNT_CHUNK):
+            counts.update(Counter(map(type, items[i : i + _COUNT_CHUNK])))
+    del layers
+    for obj in exclude:
+        counts[type(obj)] -= 1
+        counts.subtract(map(type, filterfalse(gc.is_tracked, gc.get_referents(obj))))
+    return counts
+
+
+def _by_name(counts: Mapping[type, int]) -> dict[str, int]:
+    named: dict[str, int] = {}
+    for kind, count in counts.items():
+        name = _type_name(kind)
+        named[name] = named.get(name, 0) + count
+    return named
+
+
+def _type_name(kind: type) -> str:
+    module = getattr(kind, "__module__", "builtins")
+    name = getattr(kind, "__qualname__", kind.__name__)
+    return name if module == "builtins" else f"{module}.{name}"
+
+
+@functools.cache
+def _ctool_roots() -> tuple[str, ...]:
+    """ctool's machinery: everything but the reference pipeline, which is user code here."""
+    ctool_dir = Path(__file__).resolve().parent.parent
+    roots = [str(ctool_dir / part) + os.sep for part in ("harness", "cli", "reports", "profilers")]
+    return (*roots, str(ctool_dir / "__init__.py"), str(ctool_dir / "__main__.py"))
+
+
+@functools.cache
+def _plumbing_roots() -> tuple[str, ...]:
+    import selectors
+    import tracemalloc
+
+    roots = [str(Path(asyncio.__file__).resolve().parent) + os.sep]
+    roots += [str(Path(m.__file__).resolve()) for m in (tracemalloc, selectors) if m.__file__]
+    for name in ("typer", "click"):
+        module = sys.modules.get(name)
+        if module is not None and module.__file__:
+            roots.append(str(Path(module.__file__).resolve().parent) + os.sep)
+    return (*_ctool_roots(), *roots)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(filename: str) -> str:
+    try:
+        return str(Path(filename).resolve())
+    except (OSError, ValueError):
+        return filename
+
+
+@functools.lru_cache(maxsize=4096)
+def is_plumbing_file(filename: str) -> bool:
+    """Frames hidden from a site's traceback: ctool, the event loop, tracemalloc, imports."""
+    if filename.startswith("<") and ("importlib" in filename or filename == "<unknown>"):
+        return True
+    return _resolved(filename).startswith(_plumbing_roots())
+
+
+@functools.cache
+def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
+    """(file, first line, last line) of the functions that sample, snapshot and count."""
+    ranges = []
+    for fn in (
+        _Run.begin,
+        _Run.sample,
+        _Run.end,
+        _Run.report,
+        _Errors.add,
+        _growth_since,
+        _count_types,
+    ):
+        code = fn.__code__
+        lines = [line for _, _, line in code.co_lines() if line is not None]
+        ranges.append((code.co_filename, min(lines), max(lines)))
+    return tuple(ranges)
+
+
+def _inside_driver(frames: Sequence[Frame]) -> tuple[Frame, ...]:
+    """The frames inside this module's driver: what called ``ctool leakcheck`` is not the
+    pipeline's business (innermost first, so cut at the first frame of this file)."""
+    here = _resolved(__file__)
+    kept: list[Frame] = []
+    for frame in frames:
+        if _resolved(frame[0]) == here:
+            break
+        kept.append(frame)
+    return tuple(kept)
+
+
+def is_own_trace(frames: Sequence[Frame]) -> bool:
+    """An allocation made by ctool itself: its innermost frame is ctool's, or it happened
+    while ctool was sampling (psutil reading /proc, a snapshot, a count)."""
+    if not frames:
+        return True
+    if _resolved(frames[0][0]).startswith(_ctool_roots()):
+        return True
+    ranges = _bookkeeping_code()
+    return any(
+        filename == name and first <= line <= last
+        for filename, line in frames
+        for name, first, last in ranges
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def describe_line(filename: str, lineno: int) -> tuple[str | None, str | None]:
+    """(enclosing function's qualified name, the stripped source line) of a frame."""
+    code = linecache.getline(filename, lineno).strip() or None
+    return _enclosing_function(filename, lineno), code
+
+
+def _enclosing_function(filename: str, lineno: int) -> str | None:
+    best: tuple[int, str] | None = None
+    for first, last, qualname in _function_ranges(filename):
+        if first <= lineno <= last and (best is None or first > best[0]):
+            best = (first, qualname)
+    return best[1] if best else None
+
+
+@functools.lru_cache(maxsize=256)
+def _function_ranges(filename: str) -> tuple[tuple[int, int, str], ...]:
+    try:
+        source = Path(filename).read_text(encoding="utf-8")
+        tree = ast.parse(source, filename)
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return ()
+    ranges: list[tuple[int, int, str]] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                qualname = f"{prefix}{child.name}"
+                if not isinstance(child, ast.ClassDef):
+                    ranges.append((child.lineno, child.end_lineno or child.lineno, qualname))
+                visit(child, qualname + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return tuple(ranges)
