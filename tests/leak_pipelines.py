@@ -40,11 +40,11 @@ class CleanPipeline:
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
-        self.ring: list[dict[str, Any]] = [{} for _ in range(16)]
+        self.ring: list[dict[str, Any]] = [{} for _ in range(8)]  # full after warm-up
 
     async def episode(self, index: int) -> float:
         with ctool.span("WORK"):
-            values = [((index * 31 + self.seed + i) % 97) / 97 for i in range(300)]
+            values = [((index * 31 + self.seed + i) % 97) / 97 for i in range(60)]
             record = {"index": index, "mean": sum(values) / len(values), "tag": f"e{index}"}
         with ctool.span("STORE"):
             self.ring[index % len(self.ring)] = record
@@ -78,6 +78,21 @@ class FailingPipeline:
         return index
 
 
+class InterruptedPipeline:
+    """Leaks like ``LeakyPipeline`` until episode ``stop_at``, where the user hits Ctrl-C."""
+
+    def __init__(self, stop_at: int) -> None:
+        self.stop_at = stop_at
+        self.kept: list[bytes] = []
+
+    async def episode(self, index: int) -> int:
+        if index == self.stop_at:
+            raise KeyboardInterrupt
+        with ctool.span("KEEP"):
+            self.kept.append(bytes(1024))
+        return index
+
+
 def leaky(seed: int = 0, leak_bytes: int = 1024, via_helper: bool = False) -> LeakyPipeline:
     return LeakyPipeline(leak_bytes=leak_bytes, via_helper=via_helper)
 
@@ -92,3 +107,7 @@ def bounded(seed: int = 0, bound: int = 120) -> BoundedCachePipeline:
 
 def failing(seed: int = 0) -> FailingPipeline:
     return FailingPipeline()
+
+
+def interrupted(seed: int = 0, stop_at: int = 110) -> InterruptedPipeline:
+    return InterruptedPipeline(stop_at=stop_at)

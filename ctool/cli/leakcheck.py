@@ -105,13 +105,8 @@ def leakcheck_command(
         check_writable(html)
         _html_writer()  # fail now, not after the run
     console = make_console(quiet=quiet)
-    if format_ is LeakFormat.table:
-        make_console(stderr=True, quiet=quiet).print(
-            f"leakcheck: {options.warmup} warm-up + {options.episodes} measured episodes, "
-            f"memory sampled every {options.every} ...",
-            style="dim",
-        )
-    report = run_leakcheck(options)
+    status = make_console(stderr=True, quiet=quiet or format_ is LeakFormat.json)
+    report = run_leakcheck(options, on_start=lambda line: status.print(line, style="dim"))
     if output is not None:
         write_report(report, output)
     if html is not None:
