@@ -13,7 +13,7 @@ class LeakyPipeline:
     """Keeps ``leak_bytes`` bytes per episode alive inside stage "KEEP"; ``via_helper``
     allocates them one call deeper, so only a traceback reaches the span."""
 
-    def __init__(self, leak_bytes: int = 1024, via_helper: bool = False) -> None:
+    def __init__(self, leak_bytes: int = 4096, via_helper: bool = False) -> None:
         self.leak_bytes = leak_bytes
         self.via_helper = via_helper
         self.kept: list[bytes] = []
@@ -89,11 +89,11 @@ class InterruptedPipeline:
         if index == self.stop_at:
             raise KeyboardInterrupt
         with ctool.span("KEEP"):
-            self.kept.append(bytes(1024))
+            self.kept.append(bytes(4096))
         return index
 
 
-def leaky(seed: int = 0, leak_bytes: int = 1024, via_helper: bool = False) -> LeakyPipeline:
+def leaky(seed: int = 0, leak_bytes: int = 4096, via_helper: bool = False) -> LeakyPipeline:
     return LeakyPipeline(leak_bytes=leak_bytes, via_helper=via_helper)
 
 

@@ -80,13 +80,15 @@ def test_growth_that_levels_off_is_not_a_leak() -> None:
 
 
 def test_slope_above_threshold_but_growth_under_floor_is_clean() -> None:
-    # 300 B/episode on a 1 GB heap: 0.018 % over the run.
-    traced = [1e9 + 300 * e for e in EPISODES]
-    result = analyze(EPISODES, traced, RSS_FLAT, Criteria())
+    # 300 B/episode in a 1 GB process: 180 kB, 0.018 % of it, over the run.
+    traced = [5e8 + 300 * e for e in EPISODES]
+    rss = [1e9] * len(EPISODES)
+    result = analyze(EPISODES, traced, rss, Criteria())
     assert result.verdict == "clean"
     assert "floor" in result.reason
+    assert result.traced.growth_pct_of_rss == pytest.approx(0.018)
     # ...and a leak once the floor is lowered below the growth.
-    assert analyze(EPISODES, traced, RSS_FLAT, Criteria(growth_floor_pct=0.01)).verdict == "leak"
+    assert analyze(EPISODES, traced, rss, Criteria(growth_floor_pct=0.01)).verdict == "leak"
 
 
 def test_interval_straddling_the_threshold_is_inconclusive() -> None:

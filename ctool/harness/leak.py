@@ -1,21 +1,33 @@
 """The leakcheck run: many episodes, memory sampled as they go, then the analysis.
 
-Sequence (each step chosen so that ctool's own bookkeeping does not show up as growth):
+Sequence (each step chosen so that ctool's own bookkeeping does not show up as growth, and
+so that the check stays cheap enough to run on 1000 episodes):
 
-1. Import the pipeline's module, *then* start tracemalloc and build the pipeline: the
-   traced base is the pipeline's own memory, not the modules it imports.
+1. Build the pipeline, *then* start tracemalloc (one frame per traceback): what the
+   factory imports is not traced (a numpy import under tracemalloc is slow and leaves
+   thousands of module objects in every snapshot). Traced memory is then what the pipeline
+   allocates from its first episode on.
 2. Warm-up episodes (discarded): caches fill, lazy imports happen, the interpreter
    specialises. Every episode runs under a locate-mode recorder, so each ``ctool.span``
    block registers its source lines with the stage ``LOCATOR``.
-3. ``gc.collect()``, count live objects by type, take the start snapshot, then
+3. ``gc.collect()``, the start snapshot, a count of live objects by type, then
    ``gc.freeze()``: everything alive now moves to the permanent generation, so each later
-   ``gc.collect()`` only walks objects made during the measured part (milliseconds instead
-   of tens of milliseconds in a process that has imported numpy and scipy).
+   ``gc.collect()`` only walks objects made during the measured part (well under a
+   millisecond instead of tens of milliseconds once numpy and pydantic are imported).
 4. Measured episodes; every ``every`` episodes ``gc.collect()`` and a sample: traced bytes
    (``tracemalloc.get_traced_memory``), RSS, live tracked objects. Samples go into arrays
    allocated before tracing started, so sampling itself retains nothing.
-5. End snapshot, diff grouped by traceback -> sites, each attributed to a stage; unfreeze,
-   collect, count types again -> types that grew.
+5. End snapshot, diff grouped by traceback -> growing sites; tracing stops; unfreeze,
+   collect, count types again -> types that grew; the verdict.
+6. Only when the verdict is not "clean": a short attribution window -- a few more episodes
+   traced with deep tracebacks (``frames``) -- so that a site inside a helper is traced
+   back through its callers to the ``with ctool.span(...)`` line of its stage.
+
+Why one frame for the measured part: tracemalloc pays for every frame it records on every
+allocation. On the reference pipeline (numpy allocates on every Kuramoto step) one frame
+costs about 2x, eight frames about 20x, sixteen about 45x (benchmarks/leakcheck.py). One
+frame gives the allocating line, which is all the slope and the site table need; the stage
+of a line inside a span block needs nothing more, and the window finds the others.
 
 A Ctrl-C during the measured part stops it, and the samples so far are analysed into a
 report marked incomplete.
@@ -43,13 +55,16 @@ from typing import TYPE_CHECKING, Any
 from ctool.errors import UsageError
 from ctool.harness.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 from ctool.reports.leak import (
+    CONFIDENCE,
     DEFAULT_GROWTH_FLOOR_PCT,
     DEFAULT_THRESHOLD,
     MIN_SAMPLES,
     Criteria,
     Frame,
+    LeakAnalysis,
     RawSite,
     analyze,
+    attribute_sites,
     rank_sites,
     type_growth,
 )
@@ -58,15 +73,19 @@ if TYPE_CHECKING:
     import tracemalloc
 
     from ctool.harness.loader import PipelineAdapter
-    from ctool.reports.schema import LeakcheckReport, SlopeFit
+    from ctool.reports.schema import LeakcheckReport, LeakSite, SlopeFit
 
 DEFAULT_EPISODES = 1000
 DEFAULT_WARMUP = 100
 DEFAULT_EVERY = 20
-DEFAULT_FRAMES = 16
-"""tracemalloc traceback depth. Deep enough to climb from an allocation in a helper back to
-the ``with ctool.span(...)`` line of its stage under asyncio; every extra frame costs time on
-each allocation (see benchmarks/leakcheck.py)."""
+MEASURE_FRAMES = 1
+"""tracemalloc traceback depth during warm-up and the measured part (see above)."""
+DEFAULT_FRAMES = 8
+"""Traceback depth of the attribution window: enough to climb from an allocation a few
+helper calls deep back to the ``with ctool.span(...)`` line of its stage."""
+ATTRIBUTION_EPISODES = 10
+"""Episodes in the attribution window. A site that grows every episode (a leak) allocates
+in each of them; at the window's depth they cost some 20x a plain episode."""
 MAX_ERROR_SAMPLES = 3
 
 
@@ -134,30 +153,33 @@ def run_leakcheck(
     """
     import tracemalloc
 
-    from ctool.harness.loader import DEFAULT_PIPELINE, build_pipeline, load_factory
+    from ctool.harness.loader import DEFAULT_PIPELINE, build_pipeline
 
     options.validate()
     ref = options.pipeline or DEFAULT_PIPELINE
     started = time.perf_counter()
-    load_factory(ref)  # import first: the modules a pipeline imports are not its memory
+    # Built before tracing starts: a factory that imports numpy on its first call would
+    # otherwise trace the import (slow, and thousands of module objects in every snapshot).
+    adapter = build_pipeline(
+        ref, seed=options.seed, preset=options.preset, settings=options.settings
+    )
+    if on_start is not None:
+        on_start(
+            f"leakcheck: {ref}: {options.warmup} warm-up + {options.episodes} measured "
+            f"episodes, memory sampled every {options.every} ..."
+        )
     run = _Run(options)
     run.owns_tracing = not tracemalloc.is_tracing()
     if run.owns_tracing:
-        tracemalloc.start(options.frames)
+        tracemalloc.start(MEASURE_FRAMES)
+    # else: PYTHONTRACEMALLOC (or the caller) traces already, at its own depth; use it.
     try:
-        adapter = build_pipeline(
-            ref, seed=options.seed, preset=options.preset, settings=options.settings
-        )
-        if on_start is not None:
-            on_start(
-                f"leakcheck: {ref}: {options.warmup} warm-up + {options.episodes} measured "
-                f"episodes, memory sampled every {options.every} ..."
-            )
         asyncio.run(run.drive(adapter))
     finally:
         run.release()
         run.start_snapshot = None
         run.stop_tracing()
+        run.rss.close()
     return run.report(ref, duration_s=time.perf_counter() - started)
 
 
@@ -171,7 +193,12 @@ class _Errors:
     def add(self, index: int, exc: BaseException) -> None:
         self.count += 1
         if len(self.samples) < MAX_ERROR_SAMPLES:
-            stack = "".join(traceback.format_exception(exc, limit=-8))
+            # File, line and function only: formatting source lines would fill linecache
+            # and the caret-anchor caches, growth that is ctool's and not the pipeline's.
+            frames = traceback.StackSummary.extract(
+                traceback.walk_tb(exc.__traceback__), lookup_lines=False
+            )
+            stack = "\n".join(f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-8:])
             # A copy made here, so that the retained text is ctool's, not the pipeline's.
             message = str(exc).encode("utf-8", "replace").decode("utf-8")
             self.samples.append((index, type(exc).__name__, message, stack))
@@ -181,8 +208,6 @@ class _Run:
     """State of one leakcheck run; every buffer is allocated before tracing starts."""
 
     def __init__(self, options: LeakcheckOptions) -> None:
-        import psutil
-
         self.options = options
         self.points = options.sample_points()
         n = len(self.points)
@@ -197,13 +222,16 @@ class _Run:
         self.interrupted = False
         self.frozen = False
         self.owns_tracing = False
-        self.process = psutil.Process(os.getpid())
+        self.rss = _RSSReader()
         self.start_types: Counter[type] = Counter()
         self.end_types: Counter[type] = Counter()
         self.freeze_count = 0
         self.start_snapshot: tracemalloc.Snapshot | None = None
         self.raw_sites_blob = b""
-        self.traceback_frames = options.frames
+        self.traceback_frames = MEASURE_FRAMES
+        self.attribution_episodes = 0
+        self.analysis: LeakAnalysis | None = None
+        self.sites: list[LeakSite] = []
 
     async def drive(self, adapter: PipelineAdapter) -> None:
         import tracemalloc
@@ -231,6 +259,9 @@ class _Run:
                 if self.sample_episode[self.taken - 1] != self.done:
                     self.sample(self.done)
             self.end()
+            self.conclude()
+            if self.needs_attribution():
+                await self.attribute(adapter, options.warmup + self.done)
         finally:
             await adapter.aclose()
 
@@ -247,13 +278,15 @@ class _Run:
         import tracemalloc
 
         gc.collect()
+        # Counted before the snapshot: what counting allocates (its Counter, ABC caches, the
+        # thread's bookkeeping) is then in both snapshots, not growth. The end count runs
+        # after the start snapshot is gone, so neither count sees it.
+        self.start_types = _count_types_in_thread()
         before = tracemalloc.get_traced_memory()[0]
         self.start_snapshot = tracemalloc.take_snapshot()
         # The snapshot stays alive, unchanged, all run: a constant that is not the pipeline's.
         self.snapshot_bytes = tracemalloc.get_traced_memory()[0] - before
         gc.collect()
-        # Counted with the snapshot alive, as at the end: its objects cancel out.
-        self.start_types = _count_types_in_thread()
         gc.freeze()
         self.frozen = True
         self.freeze_count = gc.get_freeze_count()  # walks a list: once, not per sample
@@ -264,7 +297,7 @@ class _Run:
 
         gc.collect()
         traced = tracemalloc.get_traced_memory()[0]
-        rss = self.process.memory_info().rss
+        rss = self.rss.read()
         objects = self.freeze_count + len(gc.get_objects())
         i = self.taken
         self.sample_episode[i] = done
@@ -297,6 +330,71 @@ class _Run:
             tracemalloc.stop()
             self.owns_tracing = False
 
+    def conclude(self) -> None:
+        """The verdict and the growing sites, from what ``end`` collected."""
+        options = self.options
+        n = self.taken
+        if n >= MIN_SAMPLES:
+            self.analysis = analyze(
+                list(self.sample_episode[:n]),
+                list(self.sample_traced[:n]),
+                list(self.sample_rss[:n]),
+                Criteria(threshold=options.threshold, growth_floor_pct=options.growth_floor_pct),
+            )
+        raw_sites = [
+            RawSite(_inside_driver(site.frames), site.size_diff, site.count_diff)
+            for site in _decode_sites(self.raw_sites_blob)
+            if not is_own_trace(site.frames)
+        ]
+        self.sites = rank_sites(
+            raw_sites,
+            self.done,
+            is_plumbing=is_plumbing_file,
+            stage_of=LOCATOR.stage_of_stack,
+            describe=describe_line,
+            top=options.top,
+        )
+
+    def needs_attribution(self) -> bool:
+        """A deeper look is worth its cost when there is something to explain: not after a
+        Ctrl-C, not on a clean run, not when every site already has its stage."""
+        import tracemalloc
+
+        return (
+            not self.interrupted
+            and self.analysis is not None
+            and self.analysis.verdict != "clean"
+            and any(site.stage is None for site in self.sites)
+            and self.options.frames > MEASURE_FRAMES
+            and not tracemalloc.is_tracing()  # someone else's tracing: its depth stands
+        )
+
+    async def attribute(self, adapter: PipelineAdapter, first_index: int) -> None:
+        """Trace a few more episodes with deep tracebacks; give each site the stage of its
+        largest traceback in that window."""
+        import tracemalloc
+
+        tracemalloc.start(self.options.frames)
+        self.owns_tracing = True
+        try:
+            for i in range(ATTRIBUTION_EPISODES):
+                await self.episode(adapter, first_index + i)
+            window = _live_traces(tracemalloc.take_snapshot())
+        finally:
+            self.stop_tracing()
+        self.attribution_episodes = ATTRIBUTION_EPISODES
+        self.traceback_frames = self.options.frames
+        self.sites = attribute_sites(
+            self.sites,
+            [
+                RawSite(_inside_driver(raw.frames), raw.size_diff, raw.count_diff)
+                for raw in window
+                if not is_own_trace(raw.frames)
+            ],
+            is_plumbing=is_plumbing_file,
+            stage_of=LOCATOR.stage_of_stack,
+        )
+
     def report(self, ref: str, *, duration_s: float) -> LeakcheckReport:
         from ctool.harness.environment import capture_environment, now_iso
         from ctool.reports.schema import (
@@ -312,31 +410,17 @@ class _Run:
         episodes = list(self.sample_episode[:n])
         traced = list(self.sample_traced[:n])
         rss = list(self.sample_rss[:n])
-        criteria = Criteria(threshold=options.threshold, growth_floor_pct=options.growth_floor_pct)
         measured = self.done
-        if n >= MIN_SAMPLES:
-            analysis = analyze(episodes, traced, rss, criteria)
+        analysis = self.analysis
+        if analysis is not None:
             verdict, reason = analysis.verdict, analysis.reason
             fits = (analysis.traced, analysis.rss, analysis.traced_late, analysis.rss_late)
         else:
             verdict = "inconclusive"
-            reason = f"interrupted after {measured} episodes ({n} samples): too few for a slope"
+            reason = f"{n} samples are too few for a slope"
             fits = (_flat_fit(episodes, traced), _flat_fit(episodes, rss), None, None)
         if self.interrupted:
             reason = f"interrupted after {measured} of {options.episodes} episodes; {reason}"
-        raw_sites = [
-            RawSite(_inside_driver(site.frames), site.size_diff, site.count_diff)
-            for site in _decode_sites(self.raw_sites_blob)
-            if not is_own_trace(site.frames)
-        ]
-        sites = rank_sites(
-            raw_sites,
-            measured,
-            is_plumbing=is_plumbing_file,
-            stage_of=LOCATOR.stage_of_stack,
-            describe=describe_line,
-            top=options.top,
-        )
         types = type_growth(
             _by_name(self.start_types),
             _by_name(self.end_types),
@@ -377,7 +461,7 @@ class _Run:
                 )
                 for i in range(n)
             ],
-            sites=sites,
+            sites=self.sites,
             types=types,
             duration_s=duration_s,
             errors=ErrorSummary(
@@ -389,7 +473,8 @@ class _Run:
                 ],
             ),
             traceback_frames=self.traceback_frames,
-            confidence=criteria.confidence,
+            attribution_episodes=self.attribution_episodes,
+            confidence=CONFIDENCE,
         )
 
 
@@ -428,6 +513,46 @@ def _growth_since(start: tracemalloc.Snapshot) -> list[RawSite]:
         for diff in end.compare_to(start, "traceback")
         if diff.size_diff or diff.count_diff  # negatives too: merged tracebacks net out
     ]
+
+
+def _live_traces(snapshot: tracemalloc.Snapshot) -> list[RawSite]:
+    """Every traceback's live blocks in ``snapshot``."""
+    return [
+        RawSite(
+            frames=tuple((frame.filename, frame.lineno) for frame in reversed(stat.traceback)),
+            size_diff=stat.size,
+            count_diff=stat.count,
+        )
+        for stat in snapshot.statistics("traceback")
+    ]
+
+
+class _RSSReader:
+    """Resident set size without allocating anything that lives: on Linux one ``pread`` of
+    ``/proc/self/statm`` on a descriptor opened before tracing starts (psutil keeps caches
+    that would show up as growing sites); elsewhere psutil."""
+
+    def __init__(self) -> None:
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        try:
+            self._fd: int | None = os.open("/proc/self/statm", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+        self._process: Any = None
+
+    def read(self) -> int:
+        if self._fd is not None:
+            return int(os.pread(self._fd, 128, 0).split()[1]) * self._page
+        if self._process is None:
+            import psutil
+
+            self._process = psutil.Process(os.getpid())
+        return int(self._process.memory_info().rss)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _encode_sites(sites: list[RawSite]) -> bytes:
@@ -487,7 +612,9 @@ def _count_types_in_thread() -> Counter[type]:
 
     result: list[Counter[type]] = []
     worker = threading.Thread(
-        target=lambda: result.append(_count_types(exclude=())), name="ctool-leakcheck-count"
+        target=lambda: result.append(_count_types(exclude=())),
+        name="ctool-leakcheck-count",
+        daemon=True,  # a non-daemon thread leaves its lock in threading._shutdown_locks
     )
     worker.start()
     worker.join()
@@ -554,6 +681,7 @@ def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
         _Run.begin,
         _Run.sample,
         _Run.end,
+        _Run.conclude,
         _Run.report,
         _Errors.add,
         _growth_since,
@@ -580,7 +708,7 @@ def _inside_driver(frames: Sequence[Frame]) -> tuple[Frame, ...]:
 
 def is_own_trace(frames: Sequence[Frame]) -> bool:
     """An allocation made by ctool itself: its innermost frame is ctool's, or it happened
-    while ctool was sampling (psutil reading /proc, a snapshot, a count)."""
+    while ctool was sampling (a snapshot, a count, an error sample)."""
     if not frames:
         return True
     if _resolved(frames[0][0]).startswith(_ctool_roots()):

@@ -6,7 +6,7 @@ and calls these. The rules (documented with their defaults in ``docs/leakcheck.m
 * A trend is a Theil--Sen fit (median of pairwise slopes, robust to the odd GC or allocator
   step) of bytes against measured episodes, with Sen's confidence interval
   (``scipy.stats.theilslopes``). Growth over the run is the fitted slope times the episodes
-  spanned, as a percent of the first sample.
+  spanned; the floor compares it with the process's RSS at the first sample.
 * One series (traced bytes or RSS) is judged:
   - **leak** when the interval's lower bound exceeds the threshold, the growth exceeds the
     floor, and the last third of the run still grows (its own lower bound above the
@@ -34,8 +34,8 @@ Verdict = Literal["leak", "clean", "inconclusive"]
 
 DEFAULT_THRESHOLD = 256.0
 """Bytes per episode. See docs/leakcheck.md for why."""
-DEFAULT_GROWTH_FLOOR_PCT = 1.0
-"""Percent of the first sample, over the measured run."""
+DEFAULT_GROWTH_FLOOR_PCT = 0.1
+"""Growth over the measured run, in percent of the process's RSS at its start."""
 CONFIDENCE = 0.95
 MIN_SAMPLES = 5
 """Fewer points give a Theil--Sen interval too wide to say anything."""
@@ -67,9 +67,16 @@ class LeakAnalysis:
 
 
 def fit_trend(
-    episodes: Sequence[float], values: Sequence[float], *, confidence: float = CONFIDENCE
+    episodes: Sequence[float],
+    values: Sequence[float],
+    *,
+    confidence: float = CONFIDENCE,
+    rss_base: float | None = None,
 ) -> SlopeFit:
-    """Theil--Sen slope (bytes per episode) with its confidence interval and run growth."""
+    """Theil--Sen slope (bytes per episode) with its confidence interval and run growth.
+
+    ``rss_base`` (the process's RSS at the first sample) gives ``growth_pct_of_rss``.
+    """
     import numpy as np
     from scipy.stats import theilslopes
 
@@ -95,6 +102,7 @@ def fit_trend(
         first_bytes=base,
         episodes_spanned=span,
         samples=int(x.size),
+        growth_pct_of_rss=None if rss_base is None else _percent(growth, rss_base),
     )
 
 
@@ -114,23 +122,36 @@ def late_window(
 
 
 def judge_series(
-    full: SlopeFit, late: SlopeFit | None, criteria: Criteria, *, what: str
+    full: SlopeFit,
+    late: SlopeFit | None,
+    criteria: Criteria,
+    *,
+    what: str,
+    floor_base: float | None = None,
 ) -> SeriesJudgement:
-    """Apply the module's rule to one series (``what`` names it in the reason)."""
+    """Apply the module's rule to one series (``what`` names it in the reason).
+
+    ``floor_base`` is what the growth floor is a percent of: the process's RSS at the
+    first sample (default: the series' own first sample).
+    """
     t = criteria.threshold
     floor = criteria.growth_floor_pct
-    base = full.first_bytes or 0.0
     span = full.episodes_spanned or 0.0
+    base = floor_base if floor_base is not None else (full.first_bytes or 0.0)
+    growth_pct = _percent(full.slope * span, base)
     upper_growth_pct = _percent(full.ci_high * span, base)
     trend = (
         f"{what} {_signed_bytes(full.slope)}/episode "
         f"({int(criteria.confidence * 100)}% CI {_signed_bytes(full.ci_low)} to "
-        f"{_signed_bytes(full.ci_high)}), {full.growth_pct:+.1f}% over {span:g} episodes"
+        f"{_signed_bytes(full.ci_high)}), {_signed_bytes(full.slope * span)} over {span:g} "
+        f"episodes ({growth_pct:+.2f}% of RSS)"
     )
     if full.ci_high <= t:
         return SeriesJudgement("clean", f"{trend}: within {t:g} B/episode")
     if upper_growth_pct <= floor:
-        return SeriesJudgement("clean", f"{trend}: growth within the {floor:g}% floor")
+        return SeriesJudgement(
+            "clean", f"{trend}: growth within the floor, {floor:g}% of the process"
+        )
     if late is not None and late.ci_high <= t:
         return SeriesJudgement(
             "clean",
@@ -139,7 +160,7 @@ def judge_series(
             "not a leak",
             levelled_off=True,
         )
-    if full.ci_low > t and full.growth_pct > floor:
+    if full.ci_low > t and growth_pct > floor:
         if late is None or late.ci_low > t:
             still = (
                 ""
@@ -170,19 +191,22 @@ def analyze(
     if len(episodes) < MIN_SAMPLES:
         raise ValueError(f"leak analysis needs at least {MIN_SAMPLES} samples")
     fits: dict[str, tuple[SlopeFit, SlopeFit | None]] = {}
+    rss_base = float(rss[0])
     for name, values in (("traced", traced), ("rss", rss)):
-        full = fit_trend(episodes, values, confidence=criteria.confidence)
+        full = fit_trend(episodes, values, confidence=criteria.confidence, rss_base=rss_base)
         late_x, late_y = late_window(episodes, values)
         late = (
-            fit_trend(late_x, late_y, confidence=criteria.confidence)
+            fit_trend(late_x, late_y, confidence=criteria.confidence, rss_base=rss_base)
             if len(late_x) >= MIN_LATE_SAMPLES
             else None
         )
         fits[name] = (full, late)
     traced_fit, traced_late = fits["traced"]
     rss_fit, rss_late = fits["rss"]
-    on_traced = judge_series(traced_fit, traced_late, criteria, what="retained memory")
-    on_rss = judge_series(rss_fit, rss_late, criteria, what="RSS")
+    on_traced = judge_series(
+        traced_fit, traced_late, criteria, what="retained memory", floor_base=rss_base
+    )
+    on_rss = judge_series(rss_fit, rss_late, criteria, what="RSS", floor_base=rss_base)
     verdict, reason = combine(on_traced, on_rss)
     return LeakAnalysis(verdict, reason, traced_fit, rss_fit, traced_late, rss_late)
 
@@ -291,6 +315,45 @@ def rank_sites(
             )
         )
     return sites
+
+
+def attribute_sites(
+    sites: Sequence[LeakSite],
+    window: Sequence[RawSite],
+    *,
+    is_plumbing: Callable[[str], bool],
+    stage_of: Callable[[Sequence[Frame]], str | None],
+) -> list[LeakSite]:
+    """Give each site the stage and traceback of its largest deep traceback in ``window``.
+
+    ``window`` holds the live blocks of a few episodes traced with deep tracebacks; a site
+    (found with one-frame tracebacks) is matched by its line, the innermost frame that is
+    not plumbing. Sites the window did not see keep what they had.
+    """
+    best: dict[Frame, tuple[int, tuple[Frame, ...]]] = {}
+    for raw in window:
+        user = tuple(frame for frame in raw.frames if not is_plumbing(frame[0]))
+        if raw.size_diff <= 0 or not user:
+            continue
+        known = best.get(user[0])
+        if known is None or raw.size_diff > known[0]:
+            best[user[0]] = (raw.size_diff, user)
+    out: list[LeakSite] = []
+    for site in sites:
+        found = best.get((site.file, site.line))
+        if found is None:
+            out.append(site)
+            continue
+        frames = found[1]
+        out.append(
+            site.model_copy(
+                update={
+                    "stage": stage_of(frames) or site.stage,
+                    "traceback": [f"{f}:{n}" for f, n in frames],
+                }
+            )
+        )
+    return out
 
 
 def _signed_bytes(value: float) -> str:

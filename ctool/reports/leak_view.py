@@ -97,12 +97,13 @@ def _chart(report: LeakcheckReport) -> RenderableType:
 
 def _trend_row(name: str, fit: SlopeFit, late: SlopeFit | None) -> list[str]:
     growth = "-" if fit.growth_bytes is None else format_bytes(fit.growth_bytes, signed=True)
+    share = fit.growth_pct_of_rss if fit.growth_pct_of_rss is not None else fit.growth_pct
     return [
         name,
         f"{fit.slope:+,.0f}",
         f"{fit.ci_low:+,.0f} .. {fit.ci_high:+,.0f}",
         "-" if late is None else f"{late.slope:+,.0f}",
-        f"{growth} ({fit.growth_pct:+.1f}%)",
+        f"{growth} ({share:+.2f}%)",
         "-" if fit.first_bytes is None else format_bytes(fit.first_bytes),
     ]
 
@@ -110,7 +111,7 @@ def _trend_row(name: str, fit: SlopeFit, late: SlopeFit | None) -> list[str]:
 def _trends(report: LeakcheckReport) -> Table:
     level = int(round((report.confidence or 0.95) * 100))
     table = Table(title="Trend: Theil-Sen slope, bytes per episode", title_justify="left")
-    for header in ("memory", "slope", f"{level}% CI", "last third", "growth over run", "from"):
+    for header in ("memory", "slope", f"{level}% CI", "last third", "growth (% of RSS)", "from"):
         table.add_column(header, justify="left" if header == "memory" else "right", no_wrap=True)
     table.add_row(*_trend_row("traced", report.traced, report.traced_late))
     table.add_row(*_trend_row("RSS", report.rss, report.rss_late))
@@ -171,7 +172,7 @@ def render_leakcheck(report: LeakcheckReport) -> RenderableType:
     head.append(
         f"\n{report.episodes} measured episodes after {report.warmup} warm-up, memory sampled "
         f"every {report.every}; threshold {report.threshold_bytes_per_episode:g} B/episode, "
-        f"growth floor {report.growth_floor_pct:g}%"
+        f"growth floor {report.growth_floor_pct:g}% of RSS"
     )
     if report.duration_s is not None:
         head.append(f"; took {report.duration_s:.1f} s")

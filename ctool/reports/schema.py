@@ -275,6 +275,9 @@ class SlopeFit(_Model):
     episodes_spanned: float | None = None
     samples: int | None = None
     """How many samples the fit used."""
+    growth_pct_of_rss: float | None = None
+    """The growth as a percent of the process's RSS at the first sample: how much the
+    process grew, whatever the base of ``growth_pct``."""
 
 
 class LeakcheckReport(Report):
@@ -298,7 +301,10 @@ class LeakcheckReport(Report):
     rss_late: SlopeFit | None = None
     errors: ErrorSummary = Field(default_factory=ErrorSummary)
     traceback_frames: int | None = None
-    """tracemalloc's traceback depth: how far sites can be traced back to a stage."""
+    """Deepest tracemalloc traceback used: 1 for the measured part; the attribution
+    window's depth when one ran."""
+    attribution_episodes: int | None = None
+    """Extra episodes traced with deep tracebacks to find the stage of each site (0: none)."""
     confidence: float | None = None
     """Confidence level of the slope intervals (0.95)."""
 
