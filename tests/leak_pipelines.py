@@ -4,6 +4,8 @@ cache grows to a bound and stops. Each marks its stages with ``ctool.span``."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from typing import Any
 
 import ctool
@@ -93,6 +95,20 @@ class InterruptedPipeline:
         return index
 
 
+class SigintPipeline:
+    """Sends itself SIGINT at episode ``at``, as a user's Ctrl-C would arrive."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    async def episode(self, index: int) -> int:
+        if index == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+        with ctool.span("WORK"):
+            total = sum(range(50))
+        return total
+
+
 def leaky(seed: int = 0, leak_bytes: int = 4096, via_helper: bool = False) -> LeakyPipeline:
     return LeakyPipeline(leak_bytes=leak_bytes, via_helper=via_helper)
 
@@ -111,3 +127,7 @@ def failing(seed: int = 0) -> FailingPipeline:
 
 def interrupted(seed: int = 0, stop_at: int = 110) -> InterruptedPipeline:
     return InterruptedPipeline(stop_at=stop_at)
+
+
+def sigint(seed: int = 0, at: int = 130) -> SigintPipeline:
+    return SigintPipeline(at=at)

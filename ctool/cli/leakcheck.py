@@ -119,6 +119,8 @@ def leakcheck_command(
 
         console.print(render_leakcheck(report))
     if not report.complete:
+        where = f"; partial report in {output}" if output is not None else ""
+        typer.echo(f"ctool: interrupted{where}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     if report.verdict == "leak" or (strict and report.verdict == "inconclusive"):
         raise typer.Exit(EXIT_VERDICT)

@@ -466,7 +466,7 @@ class _Run:
             duration_s=duration_s,
             errors=ErrorSummary(
                 count=errors.count,
-                rate=errors.count / max(1, options.warmup + measured),
+                rate=errors.count / max(1, options.warmup + measured + self.attribution_episodes),
                 samples=[
                     ErrorSample(episode=i, type=t, message=m, stack=s)
                     for i, t, m, s in errors.samples

@@ -143,8 +143,8 @@ def judge_series(
     trend = (
         f"{what} {_signed_bytes(full.slope)}/episode "
         f"({int(criteria.confidence * 100)}% CI {_signed_bytes(full.ci_low)} to "
-        f"{_signed_bytes(full.ci_high)}), {_signed_bytes(full.slope * span)} over {span:g} "
-        f"episodes ({growth_pct:+.2f}% of RSS)"
+        f"{_signed_bytes(full.ci_high)}), {format_bytes(full.slope * span, signed=True)} over "
+        f"{span:g} episodes ({growth_pct:+.2f}% of RSS)"
     )
     if full.ci_high <= t:
         return SeriesJudgement("clean", f"{trend}: within {t:g} B/episode")
@@ -354,6 +354,16 @@ def attribute_sites(
             )
         )
     return out
+
+
+def format_bytes(value: float, *, signed: bool = False) -> str:
+    """``1.5 MB``, ``812 B``; decimal units (as RSS tools print them: kB = 1000 B)."""
+    sign = "-" if value < 0 else "+" if signed and value > 0 else ""
+    size = abs(value)
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{sign}{size / scale:.1f} {unit}"
+    return f"{sign}{size:.0f} B"
 
 
 def _signed_bytes(value: float) -> str:

@@ -12,22 +12,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ctool.reports.leak import format_bytes
 from ctool.reports.schema import LeakcheckReport, SlopeFit
+
+__all__ = ["block_chart", "format_bytes", "render_leakcheck", "sparkline"]
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 """Nine levels: empty, then eighths of a cell."""
 
 VERDICT_STYLE = {"leak": "bold red", "clean": "bold green", "inconclusive": "bold yellow"}
-
-
-def format_bytes(value: float, *, signed: bool = False) -> str:
-    """``1.5 MB``, ``812 B``; decimal units (as RSS tools print them: kB = 1000 B)."""
-    sign = "-" if value < 0 else "+" if signed and value > 0 else ""
-    size = abs(value)
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            return f"{sign}{size / scale:.1f} {unit}"
-    return f"{sign}{size:.0f} B"
 
 
 def _columns(values: Sequence[float], width: int) -> list[float]:
