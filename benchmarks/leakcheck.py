@@ -14,7 +14,11 @@ noisy: ratios of interleaved pairs, medians, CPU time beside wall time):
    ``ctool leakcheck --episodes 1000`` as subprocesses, both with their defaults,
    A B A B ... (skipped while ``ctool profile`` is not built).
 
-Run: ``.venv/bin/python benchmarks/leakcheck.py`` (about a minute and a half);
+``--slopes`` adds the figures behind the default threshold (docs/leakcheck.md): the slope
+of the clean reference pipeline, both presets, five seeds, and of the ``leak_bytes`` knob at
+a few sizes, 600 measured episodes after 100 warm-up (about a minute more).
+
+Run: ``.venv/bin/python benchmarks/leakcheck.py`` (about a minute);
 ``--quick`` for a smoke run.
 """
 
@@ -151,9 +155,41 @@ def part3(episodes: int, pairs: int) -> None:
         print(_ratio_line("ctool profile -> ctool leakcheck", base, check))
 
 
+AFFORDABLE_BASELINE = {"kuramoto": "numpy", "phi": "vectorized", "health_probe": "offloop"}
+"""The baseline preset with its three CPU- or wall-heavy settings swapped (none of them keeps
+memory across episodes; see tests/test_leakcheck_reference.py)."""
+
+
+def part4() -> None:
+    print("4. slopes, 600 episodes after 100 warm-up (B/episode; growth in % of RSS)")
+    cases: list[tuple[str, str, dict[str, object], int]] = [
+        (f"optimized seed {seed}", "optimized", {}, seed) for seed in range(5)
+    ]
+    cases += [
+        (f"baseline* seed {seed}", "baseline", AFFORDABLE_BASELINE, seed) for seed in range(5)
+    ]
+    cases += [("baseline (full) seed 0", "baseline", {"health_probe": "offloop"}, 0)]
+    cases += [
+        (f"optimized leak_bytes={n}", "optimized", {"leak_bytes": n}, 0) for n in (128, 256, 1024)
+    ]
+    for label, preset, settings, seed in cases:
+        report = run_leakcheck(
+            LeakcheckOptions(preset=preset, settings=settings, seed=seed, episodes=600)
+        )
+        traced, late, rss = report.traced, report.traced_late, report.rss
+        print(
+            f"  {label:<26} {report.verdict:<12} traced {traced.slope:7.1f} "
+            f"[{traced.ci_low:7.1f}, {traced.ci_high:7.1f}] last third "
+            f"{late.slope if late else float('nan'):7.1f}  RSS {rss.slope:7.1f} "
+            f"[{rss.ci_low:7.1f}, {rss.ci_high:7.1f}]  growth {traced.growth_pct_of_rss:5.2f}%"
+        )
+    print("  * kuramoto=numpy phi=vectorized health_probe=offloop; pooling and phi_cache off")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run, not for figures")
+    parser.add_argument("--slopes", action="store_true", help="also the threshold's figures")
     args = parser.parse_args()
     quick = args.quick
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
@@ -161,6 +197,8 @@ def main() -> None:
     part1(30 if quick else 100, 1 if quick else 2)
     part2(100 if quick else 1000, 10 if quick else 100, 1 if quick else 3)
     part3(100 if quick else 1000, 1 if quick else 2)
+    if args.slopes:
+        part4()
     print(f"load at the end {os.getloadavg()}")
 
 
