@@ -183,6 +183,22 @@ def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None
     assert message in stderr
 
 
+def test_cli_defaults_are_the_service_defaults() -> None:
+    import inspect
+
+    from ctool.cli.leakcheck import leakcheck_command
+
+    params = inspect.signature(leakcheck_command).parameters
+    defaults = LeakcheckOptions()
+    assert params["episodes"].default == defaults.episodes
+    assert params["warmup"].default == defaults.warmup
+    assert params["every"].default == defaults.every
+    assert params["threshold"].default == defaults.threshold
+    assert params["growth_floor"].default == defaults.growth_floor_pct
+    assert params["frames"].default == defaults.frames
+    assert params["top"].default == defaults.top
+
+
 def test_html_without_its_writer_is_a_usage_error(tmp_path: Path) -> None:
     try:
         import ctool.reports.html  # noqa: F401

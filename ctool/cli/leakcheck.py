@@ -20,6 +20,10 @@ class LeakFormat(StrEnum):
     json = "json"
 
 
+# The option defaults repeat LeakcheckOptions' (importing them here would import pydantic on
+# `ctool --help`); tests/test_leakcheck.py checks that they agree.
+
+
 def leakcheck_command(
     *,
     pipeline: Annotated[
@@ -38,26 +42,25 @@ def leakcheck_command(
         int, typer.Option(help="Sample memory every N episodes (after gc.collect()).")
     ] = 20,
     threshold: Annotated[
-        float | None,
+        float,
         typer.Option(
-            help="Leak when the slope's 95% lower bound exceeds this, in bytes per episode "
-            "[default: 256]."
+            help="Leak when the slope's 95% lower bound exceeds this, in bytes per episode."
         ),
-    ] = None,
+    ] = 256.0,
     growth_floor: Annotated[
-        float | None,
+        float,
         typer.Option(
-            help="...and memory grew by more than this percent over the run [default: 1]."
+            help="...and the growth over the run exceeds this percent of the process's RSS."
         ),
-    ] = None,
+    ] = 0.1,
     top: Annotated[int, typer.Option(help="Rows of allocation sites and object types.")] = 10,
     frames: Annotated[
-        int | None,
+        int,
         typer.Option(
-            help="tracemalloc traceback depth: deeper finds the stage of allocations in "
-            "helpers, and costs time per allocation [default: 16]."
+            help="Traceback depth when a leak's sites are traced back to their stages "
+            "(a few extra episodes; deeper costs more per allocation)."
         ),
-    ] = None,
+    ] = 8,
     strict: Annotated[
         bool, typer.Option(help="Exit 1 when the verdict is inconclusive, not only on a leak.")
     ] = False,
@@ -79,10 +82,9 @@ def leakcheck_command(
     and the object types whose count grew.
     """
     from ctool.cli.console import make_console
-    from ctool.harness.leak import DEFAULT_FRAMES, LeakcheckOptions, run_leakcheck
+    from ctool.harness.leak import LeakcheckOptions, run_leakcheck
     from ctool.harness.loader import parse_settings
     from ctool.reports.io import check_writable, write_report
-    from ctool.reports.leak import DEFAULT_GROWTH_FLOOR_PCT, DEFAULT_THRESHOLD
 
     options = LeakcheckOptions(
         pipeline=pipeline,
@@ -92,10 +94,10 @@ def leakcheck_command(
         episodes=episodes,
         warmup=warmup,
         every=every,
-        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
-        growth_floor_pct=DEFAULT_GROWTH_FLOOR_PCT if growth_floor is None else growth_floor,
+        threshold=threshold,
+        growth_floor_pct=growth_floor,
         top=top,
-        frames=DEFAULT_FRAMES if frames is None else frames,
+        frames=frames,
         command="leakcheck",
     )
     options.validate()
