@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 from typing import Any
 
@@ -109,6 +110,20 @@ class SigintPipeline:
         return total
 
 
+class NoisyPipeline:
+    """Holds one buffer of a random size (0..400 kB, seeded), replaced every episode: no
+    growth, but retained memory jumps by hundreds of kB between samples."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.buffer = b""
+
+    async def episode(self, index: int) -> int:
+        with ctool.span("NOISE"):
+            self.buffer = bytes(self.rng.randrange(400_000))
+        return len(self.buffer)
+
+
 def leaky(seed: int = 0, leak_bytes: int = 4096, via_helper: bool = False) -> LeakyPipeline:
     return LeakyPipeline(leak_bytes=leak_bytes, via_helper=via_helper)
 
@@ -131,3 +146,7 @@ def interrupted(seed: int = 0, stop_at: int = 110) -> InterruptedPipeline:
 
 def sigint(seed: int = 0, at: int = 130) -> SigintPipeline:
     return SigintPipeline(at=at)
+
+
+def noisy(seed: int = 0) -> NoisyPipeline:
+    return NoisyPipeline(seed)

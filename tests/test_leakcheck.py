@@ -142,6 +142,16 @@ def test_cli_clean_json_exits_0() -> None:
     assert data["kind"] == "leakcheck" and data["verdict"] == "clean"
 
 
+def test_cli_inconclusive_exits_0_or_1_with_strict() -> None:
+    # Seed 1 of the noisy pipeline: slope +334 B/episode, interval about -700 to +1400.
+    args = ["--pipeline", "leak_pipelines:noisy", "--seed", "1", *SMALL_ARGS, "--format", "json"]
+    code, stdout, _ = _invoke(*args)
+    assert json.loads(stdout)["verdict"] == "inconclusive"
+    assert code == 0
+    code, _, _ = _invoke(*args, "--strict")
+    assert code == 1
+
+
 def test_cli_quiet_prints_nothing_and_ctrl_c_exits_130(tmp_path: Path) -> None:
     out = tmp_path / "partial.json"
     code, stdout, stderr = _invoke(
