@@ -1,8 +1,8 @@
 """ctool leakcheck on the reference pipeline: the ``leak_bytes`` knob is found, measured and
 traced to MEA; the clean pipeline, both presets, is clean on five seeds.
 
-Costs: tracemalloc makes an episode some 2-4x slower, so each run here is 600 measured
-episodes after a 50-episode warm-up (about 3 s). The baseline preset runs with three of its
+Costs: tracemalloc makes an episode some 3-4x slower, so each run here is 600 measured
+episodes after a 50-episode warm-up: about 3 s of CPU, marked slow. The baseline preset runs with three of its
 settings swapped for their optimized counterparts -- ``kuramoto=numpy``, ``phi=vectorized``
 (CPU: pure-Python loops allocate a float per pair per step, which under tracemalloc makes a
 600-episode run take half a minute) and ``health_probe=offloop`` (wall time: the inline
@@ -31,6 +31,7 @@ def _run(preset: str, seed: int = 0, **settings: object) -> LeakcheckReport:
     )
 
 
+@pytest.mark.slow
 def test_leak_knob_is_found_measured_and_traced_to_mea() -> None:
     report = _run("optimized", leak_bytes=1024)
     assert report.verdict == "leak", report.reason
@@ -49,6 +50,7 @@ def test_leak_knob_is_found_measured_and_traced_to_mea() -> None:
     assert any(row.type == "bytearray" and row.growth >= 600 for row in report.types)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize(
     ("preset", "settings"),
