@@ -2,13 +2,13 @@
 traced to MEA; the clean pipeline, both presets, is clean on five seeds.
 
 Costs: tracemalloc makes an episode some 3-4x slower, so each run here is 600 measured
-episodes after a 50-episode warm-up: about 3 s of CPU, marked slow. The baseline preset runs with three of its
-settings swapped for their optimized counterparts -- ``kuramoto=numpy``, ``phi=vectorized``
-(CPU: pure-Python loops allocate a float per pair per step, which under tracemalloc makes a
-600-episode run take half a minute) and ``health_probe=offloop`` (wall time: the inline
-probe sleeps 10 ms per episode). None of the three keeps memory across episodes; what does
--- fresh objects every episode (``pooling=false``) and no Φ cache (``phi_cache=false``) --
-is the baseline's own.
+episodes after a 50-episode warm-up: about 3 s of CPU, marked slow. The baseline preset
+runs with three of its settings swapped for their optimized counterparts --
+``kuramoto=numpy``, ``phi=vectorized`` (CPU: pure-Python loops allocate a float per pair
+per step, which under tracemalloc makes a 600-episode run take half a minute) and
+``health_probe=offloop`` (wall time: the inline probe sleeps 10 ms per episode). None of
+the three keeps memory across episodes; what does -- fresh objects every episode
+(``pooling=false``) and no Φ cache (``phi_cache=false``) -- is the baseline's own.
 """
 
 from __future__ import annotations
