@@ -35,24 +35,32 @@ report marked incomplete.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import functools
 import gc
-import json
-import linecache
-import os
-import sys
 import time
 import traceback
 from array import array
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctool.errors import UsageError
+from ctool.harness.heap import (
+    RSSReader,
+    by_name,
+    count_types,
+    count_types_in_thread,
+    ctool_roots,
+    decode_sites,
+    describe_line,
+    encode_sites,
+    growth_since,
+    is_plumbing_file,
+    live_traces,
+    resolved,
+)
 from ctool.harness.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 from ctool.reports.leak import (
     CONFIDENCE,
@@ -222,7 +230,7 @@ class _Run:
         self.interrupted = False
         self.frozen = False
         self.owns_tracing = False
-        self.rss = _RSSReader()
+        self.rss = RSSReader()
         self.start_types: Counter[type] = Counter()
         self.end_types: Counter[type] = Counter()
         self.freeze_count = 0
@@ -281,7 +289,7 @@ class _Run:
         # Counted before the snapshot: what counting allocates (its Counter, ABC caches, the
         # thread's bookkeeping) is then in both snapshots, not growth. The end count runs
         # after the start snapshot is gone, so neither count sees it.
-        self.start_types = _count_types_in_thread()
+        self.start_types = count_types_in_thread()
         before = tracemalloc.get_traced_memory()[0]
         self.start_snapshot = tracemalloc.take_snapshot()
         # The snapshot stays alive, unchanged, all run: a constant that is not the pipeline's.
@@ -310,13 +318,13 @@ class _Run:
         if self.start_snapshot is not None:
             # Kept as one bytes object while the types are counted, not as thousands of
             # tuples that would count as growth.
-            self.raw_sites_blob = _encode_sites(_growth_since(self.start_snapshot))
+            self.raw_sites_blob = encode_sites(growth_since(self.start_snapshot))
             self.start_snapshot = None
         # Counting types allocates an int per increment: twenty times slower while tracing.
         self.stop_tracing()
         self.release()
         gc.collect()
-        self.end_types = _count_types(exclude=(self.start_types,))
+        self.end_types = count_types(exclude=(self.start_types,))
 
     def release(self) -> None:
         if self.frozen:
@@ -343,7 +351,7 @@ class _Run:
             )
         raw_sites = [
             RawSite(_inside_driver(site.frames), site.size_diff, site.count_diff)
-            for site in _decode_sites(self.raw_sites_blob)
+            for site in decode_sites(self.raw_sites_blob)
             if not is_own_trace(site.frames)
         ]
         self.sites = rank_sites(
@@ -379,7 +387,7 @@ class _Run:
         try:
             for i in range(ATTRIBUTION_EPISODES):
                 await self.episode(adapter, first_index + i)
-            window = _live_traces(tracemalloc.take_snapshot())
+            window = live_traces(tracemalloc.take_snapshot())
         finally:
             self.stop_tracing()
         self.attribution_episodes = ATTRIBUTION_EPISODES
@@ -422,8 +430,8 @@ class _Run:
         if self.interrupted:
             reason = f"interrupted after {measured} of {options.episodes} episodes; {reason}"
         types = type_growth(
-            _by_name(self.start_types),
-            _by_name(self.end_types),
+            by_name(self.start_types),
+            by_name(self.end_types),
             measured,
             top=options.top,
         )
@@ -499,196 +507,6 @@ def _flat_fit(episodes: list[int], values: list[int]) -> SlopeFit:
     )
 
 
-def _growth_since(start: tracemalloc.Snapshot) -> list[RawSite]:
-    """Allocation growth between ``start`` and now, one entry per traceback.
-
-    Two end snapshots 10 ms apart, and per traceback the smaller growth of the two: a
-    buffer that one of the pipeline's own threads holds mid-read at one instant (psutil's
-    32 kB read buffer in a health-probe thread) is rarely held at both, while what the
-    episodes left behind is in both.
-    """
-    import tracemalloc
-
-    def diffs() -> dict[tuple[Frame, ...], tuple[int, int]]:
-        return {
-            tuple((frame.filename, frame.lineno) for frame in reversed(diff.traceback)): (
-                diff.size_diff,
-                diff.count_diff,
-            )
-            for diff in tracemalloc.take_snapshot().compare_to(start, "traceback")
-            if diff.size_diff or diff.count_diff  # negatives too: merged tracebacks net out
-        }
-
-    first = diffs()
-    time.sleep(0.01)  # the main thread waits; the pipeline's threads finish what they hold
-    second = diffs()
-    sites = []
-    for frames in first.keys() | second.keys():
-        a, b = first.get(frames, (0, 0)), second.get(frames, (0, 0))
-        size, count = min(a, b)
-        if size or count:
-            sites.append(RawSite(frames, size, count))
-    return sites
-
-
-def _live_traces(snapshot: tracemalloc.Snapshot) -> list[RawSite]:
-    """Every traceback's live blocks in ``snapshot``."""
-    return [
-        RawSite(
-            frames=tuple((frame.filename, frame.lineno) for frame in reversed(stat.traceback)),
-            size_diff=stat.size,
-            count_diff=stat.count,
-        )
-        for stat in snapshot.statistics("traceback")
-    ]
-
-
-class _RSSReader:
-    """Resident set size without allocating anything that lives: on Linux one ``pread`` of
-    ``/proc/self/statm`` on a descriptor opened before tracing starts (psutil keeps caches
-    that would show up as growing sites); elsewhere psutil."""
-
-    def __init__(self) -> None:
-        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-        try:
-            self._fd: int | None = os.open("/proc/self/statm", os.O_RDONLY)
-        except OSError:
-            self._fd = None
-        self._process: Any = None
-
-    def read(self) -> int:
-        if self._fd is not None:
-            return int(os.pread(self._fd, 128, 0).split()[1]) * self._page
-        if self._process is None:
-            import psutil
-
-            self._process = psutil.Process(os.getpid())
-        return int(self._process.memory_info().rss)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-def _encode_sites(sites: list[RawSite]) -> bytes:
-    return json.dumps([[site.frames, site.size_diff, site.count_diff] for site in sites]).encode()
-
-
-def _decode_sites(blob: bytes) -> list[RawSite]:
-    if not blob:
-        return []
-    return [
-        RawSite(tuple((str(f), int(n)) for f, n in frames), int(size), int(count))
-        for frames, size, count in json.loads(blob)
-    ]
-
-
-_COUNT_CHUNK = 256
-"""Counts up to 256 are CPython's cached small ints: counting in chunks of 256 and merging
-allocates one int per (chunk, type) instead of one per object -- ten times faster while
-tracemalloc is tracing, which is when the start count runs."""
-
-
-def _count_types(*, exclude: tuple[object, ...]) -> Counter[type]:
-    """Live objects by type: every GC-tracked object, plus untracked objects (str, bytes,
-    int, float...) once per reference from a container -- how a list of leaked bytes shows
-    up as ``bytes``. ``exclude`` names ctool's own containers (and so their direct
-    contents) to leave out. Everything runs in C (map, filterfalse, compress, Counter)."""
-    import operator
-    from itertools import compress, filterfalse, repeat
-
-    # The same calls on nothing first: Counter.update's isinstance(Mapping) check fills ABC
-    # caches (weakrefs, sets) the first time it sees a map, and they must not count as growth.
-    Counter(map(type, ())).update(Counter())
-    objects = gc.get_objects()
-    untracked = list(filterfalse(gc.is_tracked, gc.get_referents(*objects)))
-    # A dict holding only atoms is untracked (a CPython optimisation) yet mutable: a cache
-    # of str -> bytes grows inside one. Its contents count too (tuples of atoms, immutable,
-    # are not followed: they cannot grow, and there are tens of thousands of them).
-    dicts = list(compress(untracked, map(operator.is_, map(type, untracked), repeat(dict))))
-    layers = [objects, untracked, gc.get_referents(*dicts)]
-    del objects, untracked, dicts
-    counts: Counter[type] = Counter()
-    for items in layers:
-        for i in range(0, len(items), _COUNT_CHUNK):
-            counts.update(Counter(map(type, items[i : i + _COUNT_CHUNK])))
-    del layers
-    for obj in exclude:
-        counts[type(obj)] -= 1
-        counts.subtract(map(type, filterfalse(gc.is_tracked, gc.get_referents(obj))))
-    return counts
-
-
-def _count_types_in_thread() -> Counter[type]:
-    """``_count_types`` while tracemalloc traces: each allocation's cost grows with the
-    stack it captures, and a fresh thread's stack is a few frames instead of the event
-    loop's dozen (half the time, measured)."""
-    import threading
-
-    result: list[Counter[type]] = []
-    worker = threading.Thread(
-        target=lambda: result.append(_count_types(exclude=())),
-        name="ctool-leakcheck-count",
-        daemon=True,  # a non-daemon thread leaves its lock in threading._shutdown_locks
-    )
-    worker.start()
-    worker.join()
-    return result[0]
-
-
-def _by_name(counts: Mapping[type, int]) -> dict[str, int]:
-    named: dict[str, int] = {}
-    for kind, count in counts.items():
-        name = _type_name(kind)
-        named[name] = named.get(name, 0) + count
-    return named
-
-
-def _type_name(kind: type) -> str:
-    module = getattr(kind, "__module__", "builtins")
-    name = getattr(kind, "__qualname__", kind.__name__)
-    return name if module == "builtins" else f"{module}.{name}"
-
-
-@functools.cache
-def _ctool_roots() -> tuple[str, ...]:
-    """ctool's machinery: everything but the reference pipeline, which is user code here."""
-    ctool_dir = Path(__file__).resolve().parent.parent
-    roots = [str(ctool_dir / part) + os.sep for part in ("harness", "cli", "reports", "profilers")]
-    return (*roots, str(ctool_dir / "__init__.py"), str(ctool_dir / "__main__.py"))
-
-
-@functools.cache
-def _plumbing_roots() -> tuple[str, ...]:
-    import selectors
-    import tracemalloc
-
-    roots = [str(Path(asyncio.__file__).resolve().parent) + os.sep]
-    roots += [str(Path(m.__file__).resolve()) for m in (tracemalloc, selectors) if m.__file__]
-    for name in ("typer", "click"):
-        module = sys.modules.get(name)
-        if module is not None and module.__file__:
-            roots.append(str(Path(module.__file__).resolve().parent) + os.sep)
-    return (*_ctool_roots(), *roots)
-
-
-@functools.lru_cache(maxsize=4096)
-def _resolved(filename: str) -> str:
-    try:
-        return str(Path(filename).resolve())
-    except (OSError, ValueError):
-        return filename
-
-
-@functools.lru_cache(maxsize=4096)
-def is_plumbing_file(filename: str) -> bool:
-    """Frames hidden from a site's traceback: ctool, the event loop, tracemalloc, imports."""
-    if filename.startswith("<") and ("importlib" in filename or filename == "<unknown>"):
-        return True
-    return _resolved(filename).startswith(_plumbing_roots())
-
-
 @functools.cache
 def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
     """(file, first line, last line) of the functions that sample, snapshot and count."""
@@ -700,9 +518,9 @@ def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
         _Run.conclude,
         _Run.report,
         _Errors.add,
-        _growth_since,
-        _count_types,
-        _count_types_in_thread,
+        growth_since,
+        count_types,
+        count_types_in_thread,
     ):
         code = fn.__code__
         lines = [line for _, _, line in code.co_lines() if line is not None]
@@ -713,10 +531,10 @@ def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
 def _inside_driver(frames: Sequence[Frame]) -> tuple[Frame, ...]:
     """The frames inside this module's driver: what called ``ctool leakcheck`` is not the
     pipeline's business (innermost first, so cut at the first frame of this file)."""
-    here = _resolved(__file__)
+    here = resolved(__file__)
     kept: list[Frame] = []
     for frame in frames:
-        if _resolved(frame[0]) == here:
+        if resolved(frame[0]) == here:
             break
         kept.append(frame)
     return tuple(kept)
@@ -727,7 +545,7 @@ def is_own_trace(frames: Sequence[Frame]) -> bool:
     while ctool was sampling (a snapshot, a count, an error sample)."""
     if not frames:
         return True
-    if _resolved(frames[0][0]).startswith(_ctool_roots()):
+    if resolved(frames[0][0]).startswith(ctool_roots()):
         return True
     ranges = _bookkeeping_code()
     return any(
@@ -735,41 +553,3 @@ def is_own_trace(frames: Sequence[Frame]) -> bool:
         for filename, line in frames
         for name, first, last in ranges
     )
-
-
-@functools.lru_cache(maxsize=4096)
-def describe_line(filename: str, lineno: int) -> tuple[str | None, str | None]:
-    """(enclosing function's qualified name, the stripped source line) of a frame."""
-    code = linecache.getline(filename, lineno).strip() or None
-    return _enclosing_function(filename, lineno), code
-
-
-def _enclosing_function(filename: str, lineno: int) -> str | None:
-    best: tuple[int, str] | None = None
-    for first, last, qualname in _function_ranges(filename):
-        if first <= lineno <= last and (best is None or first > best[0]):
-            best = (first, qualname)
-    return best[1] if best else None
-
-
-@functools.lru_cache(maxsize=256)
-def _function_ranges(filename: str) -> tuple[tuple[int, int, str], ...]:
-    try:
-        source = Path(filename).read_text(encoding="utf-8")
-        tree = ast.parse(source, filename)
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
-        return ()
-    ranges: list[tuple[int, int, str]] = []
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                qualname = f"{prefix}{child.name}"
-                if not isinstance(child, ast.ClassDef):
-                    ranges.append((child.lineno, child.end_lineno or child.lineno, qualname))
-                visit(child, qualname + ".")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
-    return tuple(ranges)
