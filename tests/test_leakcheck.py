@@ -54,6 +54,7 @@ def test_leak_found_with_its_line_stage_and_type() -> None:
     assert report.types[0].type == "bytes" and report.types[0].growth == 200
     assert len(report.samples) == 21 and report.samples[-1].episode == 200
     assert report.complete and report.episodes == 200
+    assert report.latency_ms is not None and report.latency_ms.count == 200
     # Nothing left behind: no tracing, nothing frozen.
     assert not tracemalloc.is_tracing()
     assert gc.get_freeze_count() == 0

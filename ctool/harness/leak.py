@@ -44,6 +44,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from ctool.errors import UsageError
@@ -223,6 +224,7 @@ class _Run:
         self.sample_traced = array("q", bytes(8 * n))
         self.sample_rss = array("q", bytes(8 * n))
         self.sample_objects = array("q", bytes(8 * n))
+        self.latency_ns = array("q", bytes(8 * options.episodes))
         self.taken = 0
         self.done = 0
         self.snapshot_bytes = 0
@@ -253,7 +255,9 @@ class _Run:
             next_point = 1
             try:
                 for done in range(1, options.episodes + 1):
+                    started = perf_counter_ns()
                     await self.episode(adapter, options.warmup + done - 1)
+                    self.latency_ns[done - 1] = perf_counter_ns() - started
                     self.done = done
                     if done == self.points[next_point]:
                         self.sample(done)
@@ -404,6 +408,8 @@ class _Run:
         )
 
     def report(self, ref: str, *, duration_s: float) -> LeakcheckReport:
+        import numpy as np
+
         from ctool.harness.environment import capture_environment, now_iso
         from ctool.reports.schema import (
             ErrorSample,
@@ -412,6 +418,7 @@ class _Run:
             LeakSample,
             RunConfigModel,
         )
+        from ctool.reports.summary import latency_summary
 
         options = self.options
         n = self.taken
@@ -472,6 +479,10 @@ class _Run:
             sites=self.sites,
             types=types,
             duration_s=duration_s,
+            # Measured episodes under tracemalloc: slower than a plain run, not a benchmark.
+            latency_ms=latency_summary(
+                np.asarray(self.latency_ns[:measured], dtype=np.int64), with_samples=False
+            ),
             errors=ErrorSummary(
                 count=errors.count,
                 rate=errors.count / max(1, options.warmup + measured + self.attribution_episodes),
