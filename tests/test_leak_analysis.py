@@ -217,9 +217,9 @@ def test_sparkline_and_bytes() -> None:
     assert sparkline([0, 8]) == "▁█"
     assert sparkline([]) == ""
     assert format_bytes(812) == "812 B"
-    assert format_bytes(1_500_000) == "1.5 MB"
-    assert format_bytes(2048, signed=True) == "+2.0 kB"
-    assert format_bytes(-2048, signed=True) == "-2.0 kB"
+    assert format_bytes(1536 * 1024) == "1.5 MiB"
+    assert format_bytes(2048, signed=True) == "+2.0 KiB"
+    assert format_bytes(-2048, signed=True) == "-2.0 KiB"
     assert format_bytes(0, signed=True) == "0 B"
 
 
@@ -274,7 +274,7 @@ def test_render_shows_verdict_chart_sites_and_types() -> None:
     assert "verdict: LEAK" in text
     assert "+1,024 B/episode" in text
     assert "█" in text and "▁" in text  # the chart
-    assert "pipeline/mea.py:42 in AttentionSchema.update" in text
+    assert "mea.py:42 in AttentionSchema.update" in text
     assert "self._kept.append(bytes(n))" in text
     assert "MEA" in text and "1,024.0" in text
     assert "bytes" in text and "+600" in text

@@ -357,13 +357,10 @@ def attribute_sites(
 
 
 def format_bytes(value: float, *, signed: bool = False) -> str:
-    """``1.5 MB``, ``812 B``; decimal units (as RSS tools print them: kB = 1000 B)."""
-    sign = "-" if value < 0 else "+" if signed and value > 0 else ""
-    size = abs(value)
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            return f"{sign}{size / scale:.1f} {unit}"
-    return f"{sign}{size:.0f} B"
+    """ctool's byte format (``human_bytes``: B, KiB, MiB), with a ``+`` when ``signed``."""
+    from ctool.reports.sections import human_bytes
+
+    return ("+" if signed and value > 0 else "") + human_bytes(value)
 
 
 def _signed_bytes(value: float) -> str:

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ctool.reports.leak import format_bytes
 from ctool.reports.schema import LeakcheckReport, SlopeFit
+from ctool.reports.sections import short_path
 
 __all__ = ["block_chart", "format_bytes", "render_leakcheck", "sparkline"]
 
@@ -120,7 +121,7 @@ def _sites(report: LeakcheckReport) -> RenderableType:
     table.add_column("stage", no_wrap=True)
     table.add_column("site", overflow="fold")
     for site in report.sites:
-        where = Text(f"{_short_path(site.file)}:{site.line}")
+        where = Text(f"{short_path(site.file)}:{site.line}")
         if site.function:
             where.append(f" in {site.function}")
         if site.code:
@@ -145,11 +146,6 @@ def _types(report: LeakcheckReport) -> RenderableType:
             row.type, f"{row.start:,}", f"{row.end:,}", f"{row.growth:+,}", f"{row.per_episode:.3f}"
         )
     return table
-
-
-def _short_path(path: str, keep: int = 2) -> str:
-    parts = path.replace("\\", "/").split("/")
-    return "/".join(parts[-keep:]) if len(parts) > keep else path
 
 
 def render_leakcheck(report: LeakcheckReport) -> RenderableType:
