@@ -17,8 +17,9 @@ so that the check stays cheap enough to run on 1000 episodes):
 4. Measured episodes; every ``every`` episodes ``gc.collect()`` and a sample: traced bytes
    (``tracemalloc.get_traced_memory``), RSS, live tracked objects. Samples go into arrays
    allocated before tracing started, so sampling itself retains nothing.
-5. End snapshot, diff grouped by traceback -> growing sites; tracing stops; unfreeze,
-   collect, count types again -> types that grew; the verdict.
+5. End snapshot (twice, 10 ms apart, keeping the smaller growth per traceback), diff
+   grouped by traceback -> growing sites; tracing stops; unfreeze, collect, count types
+   again -> types that grew; the verdict.
 6. Only when the verdict is not "clean": a short attribution window -- a few more episodes
    traced with deep tracebacks (``frames``) -- so that a site inside a helper is traced
    back through its callers to the ``with ctool.span(...)`` line of its stage.
