@@ -410,7 +410,7 @@ class ProfileRun:
                     self.open_loop,
                     rate=self.config.rate,
                     label=self.open_loop.label,
-                    extra=dict(self.open_loop.extra),
+                    extra={**self.open_loop.extra, "drift": summary.drift(self.open_loop)},
                 )
             )
         if self.burst is not None:
