@@ -16,7 +16,10 @@ def suite_command(
     *,
     pipeline: Annotated[
         str | None,
-        typer.Option("--pipeline", help="Pipeline factory 'package.module:factory' (default: the reference pipeline)."),
+        typer.Option(
+            "--pipeline",
+            help="Pipeline factory 'package.module:factory' (default: the reference pipeline).",
+        ),
     ] = None,
     preset: Annotated[str | None, typer.Option(help="Preset of the pipeline under test.")] = None,
     settings: Annotated[

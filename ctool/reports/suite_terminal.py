@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ctool.reports.schema import ScenarioResult, SuiteReport
+from ctool.reports.schema import SuiteReport
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "skipped": "yellow", "error": "bold magenta"}
 
@@ -24,36 +24,26 @@ def format_measured(value: Any, unit: str | None) -> str:
     return f"{value} {unit}".strip() if unit and isinstance(value, int) else str(value)
 
 
-def scenario_row(result: ScenarioResult) -> tuple[str, str, str, str, Text, str]:
-    return (
-        str(result.id),
-        result.title,
-        format_measured(result.measured, result.unit),
-        str(result.target or ""),
-        Text(result.status, style=STATUS_STYLE.get(result.status, "")),
-        result.detail,
-    )
-
-
 def render_suite(report: SuiteReport) -> RenderableType:
     mode = "quick" if report.quick else "full"
-    table = Table(
-        title=f"ctool suite ({mode}) — {report.config.pipeline}"
-        + (f" preset={report.config.preset}" if report.config.preset else ""),
-        show_lines=False,
-        expand=False,
-    )
-    for name, kwargs in (
-        ("#", {"justify": "right"}),
-        ("scenario", {}),
-        ("measured", {"justify": "right"}),
-        ("target", {}),
-        ("verdict", {}),
-        ("detail", {"overflow": "fold", "max_width": 70}),
-    ):
-        table.add_column(name, **kwargs)  # type: ignore[arg-type]
+    preset = f" preset={report.config.preset}" if report.config.preset else ""
+    table = Table(title=f"ctool suite ({mode}) — {report.config.pipeline}{preset}")
+    table.add_column("#", justify="right")
+    table.add_column("scenario", overflow="fold", ratio=3)
+    table.add_column("measured", justify="right", ratio=1)
+    table.add_column("target", ratio=1)
+    table.add_column("verdict")
     for result in report.scenarios:
-        table.add_row(*scenario_row(result))
+        scenario = Text(result.title)
+        if result.detail:
+            scenario.append("\n" + result.detail, style="dim")
+        table.add_row(
+            str(result.id),
+            scenario,
+            format_measured(result.measured, result.unit),
+            str(result.target or ""),
+            Text(result.status, style=STATUS_STYLE.get(result.status, "")),
+        )
     summary = Text(
         f"{report.passed} passed, {report.failed} failed, {report.skipped} skipped"
         + ("" if report.complete else " (INCOMPLETE: interrupted)"),
@@ -64,12 +54,18 @@ def render_suite(report: SuiteReport) -> RenderableType:
 
 def render_suite_markdown(report: SuiteReport) -> str:
     lines = [
-        f"| # | scenario | measured | target | verdict | detail |",
+        "| # | scenario | measured | target | verdict | detail |",
         "|---:|---|---:|---|---|---|",
     ]
-    for result in report.scenarios:
-        row = scenario_row(result)
-        cells = [row[0], row[1], row[2], row[3], row[4].plain, row[5]]
+    for r in report.scenarios:
+        cells = [
+            str(r.id),
+            r.title,
+            format_measured(r.measured, r.unit),
+            str(r.target or ""),
+            f"**{r.status}**" if r.status != "pass" else r.status,
+            r.detail,
+        ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
     lines.append(f"{report.passed} passed, {report.failed} failed, {report.skipped} skipped")

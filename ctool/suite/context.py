@@ -38,6 +38,8 @@ class Sizes:
     behaviour_episodes: int
     ab_rounds: int
     ab_episodes: int
+    phi_warmup: int
+    phi_episodes: int
 
     @classmethod
     def for_mode(cls, quick: bool) -> Sizes:
@@ -48,14 +50,14 @@ class Sizes:
                 sustained_s=5.0, burst=100, rate=15.0, rate_duration_s=8.0,
                 workers=min(2, cores), worker_episodes=100, leak_episodes=200,
                 leak_warmup=20, leak_every=10, behaviour_episodes=60, ab_rounds=4,
-                ab_episodes=30,
+                ab_episodes=30, phi_warmup=1000, phi_episodes=1000,
             )  # fmt: skip
         return cls(
             episodes=1000, warmup=20, level_episodes=200, profiled_episodes=200,
             sustained_s=60.0, burst=100, rate=15.0, rate_duration_s=600.0,
             workers=min(4, cores), worker_episodes=500, leak_episodes=1000,
             leak_warmup=100, leak_every=20, behaviour_episodes=300, ab_rounds=10,
-            ab_episodes=100,
+            ab_episodes=100, phi_warmup=1000, phi_episodes=3000,
         )  # fmt: skip
 
 

@@ -32,6 +32,8 @@ class Target:
 
     def describe(self) -> str:
         sign = "<" if self.direction == "max" else ">"
+        if not self.unit and 0 < self.value < 1:
+            return f"{sign} {100 * self.value:g} %"
         return f"{sign} {_fmt(self.value)}{(' ' + self.unit) if self.unit else ''}"
 
 
@@ -49,7 +51,7 @@ DEFAULT_TARGETS: dict[str, Target] = {
         Target("degradation", 2.0, "max", "x", "latency growth / load growth at the knee"),
         Target("blocking_calls", 0.5, "max", "sites", "call sites blocking the event loop"),
         Target("allocations_per_episode", 50_000.0, "max", "allocs", "allocations per episode"),
-        Target("handoff_share", 0.10, "max", "", "share of episode time between stages"),
+        Target("handoff_ms", 1.0, "max", "ms", "mean time per episode between stages"),
         Target("burst_drain_s", 10.0, "max", "s", "drain time of a burst"),
         Target("drift_pct", 20.0, "max", "%", "p50 drift first vs last window"),
         Target("scaling_efficiency", 0.7, "min", "", "throughput(N)/(N*throughput(1))"),
