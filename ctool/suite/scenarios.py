@@ -270,7 +270,8 @@ def scaling(ctx: SuiteContext) -> Measurement:
     last = run.scaling[-1]
     efficiency = float(last.get("efficiency") or 0.0)
     rows = "; ".join(
-        f"{r['workers']}w {r['throughput_eps']:.0f} eps ({100 * float(r.get('efficiency') or 0):.0f} %)"
+        f"{r['workers']}w {r['throughput_eps']:.0f} eps "
+        f"({100 * float(r.get('efficiency') or 0):.0f} %)"
         for r in run.scaling
     )
     return Measurement(efficiency, rows, {"rows": run.scaling})
