@@ -49,7 +49,7 @@ class Sizes:
                 episodes=200, warmup=10, level_episodes=20, profiled_episodes=40,
                 sustained_s=5.0, burst=100, rate=15.0, rate_duration_s=8.0,
                 workers=min(2, cores), worker_episodes=100, leak_episodes=200,
-                leak_warmup=20, leak_every=10, behaviour_episodes=60, ab_rounds=4,
+                leak_warmup=20, leak_every=10, behaviour_episodes=60, ab_rounds=6,
                 ab_episodes=30, phi_warmup=1000, phi_episodes=1000,
             )  # fmt: skip
         return cls(

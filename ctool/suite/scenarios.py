@@ -473,19 +473,17 @@ def optimisation_gain(ctx: SuiteContext) -> Measurement:
     reason = ctx.supports(preset="baseline") or ctx.supports(preset="optimized")
     if reason:
         raise Skip(f"needs presets baseline and optimized: {reason}")
-    from ctool.harness.ab import ABOptions, run_ab
+    from ctool.harness.ab import ABPlan, parse_side, run_ab
 
-    report = ctx.cached(
-        "ab baseline vs optimized",
-        lambda: run_ab(
-            ABOptions(
-                a_pipeline=ctx.pipeline, b_pipeline=ctx.pipeline,
-                a={"preset": "baseline"}, b={"preset": "optimized"},
-                rounds=ctx.sizes.ab_rounds, episodes=ctx.sizes.ab_episodes,
-                seed=ctx.seed,
-            )
-        ),
+    settings = [f"{k}={v}" for k, v in ctx.settings.items()]
+    plan = ABPlan(
+        a=parse_side("A", ",".join(["preset=baseline", *settings]), None),
+        b=parse_side("B", ",".join(["preset=optimized", *settings]), None),
+        rounds=ctx.sizes.ab_rounds, episodes=ctx.sizes.ab_episodes,
+        warmup=ctx.sizes.warmup, seed=ctx.seed, pipeline=ctx.pipeline,
+        gate=("mean",),
     )  # fmt: skip
+    report = ctx.cached("ab baseline vs optimized", lambda: run_ab(plan))
     row = next((m for m in report.metrics if m.metric == "latency.mean"), None)
     if row is None or row.ratio is None:
         raise Skip("the A/B run produced no mean-latency ratio")
