@@ -1,0 +1,265 @@
+"""cProfile backend: deterministic function timings of the episode thread.
+
+Hotspots are ranked by *self* time. The time spent inside C functions (``math.sin``,
+``list.append``, ``select.epoll.poll``) is folded into the Python function that called them,
+as a sampling profiler would see it, so a row names code the user can change; the folded
+part is kept in ``extra["builtin_ms"]`` and the ``.prof`` artifact keeps every C function for
+snakeviz (``snakeviz cprofile.prof``) or ``pstats``. The metadata adds the workload's
+functions by *cumulative* time.
+
+cProfile measures wall time on the thread that called :meth:`start` (the episode thread).
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
+from ctool.profilers.frames import is_library, is_machinery, is_workload
+from ctool.profilers.stages import FunctionKey, StageSampler, StageVotes, resolve_stage
+from ctool.reports.schema import Hotspot
+
+BUILTIN_FILE = "~"
+
+
+@dataclass
+class FunctionStat:
+    """One function's totals from a cProfile run, C-function time folded into its caller."""
+
+    key: FunctionKey
+    function: str
+    code: types.CodeType | None
+    calls: int
+    primitive_calls: int
+    self_s: float
+    cumulative_s: float
+    builtin_s: float = 0.0
+    callers: dict[FunctionKey, float] = field(default_factory=dict)
+    """Caller key -> cumulative seconds spent in this function when called from there."""
+
+    @property
+    def filename(self) -> str:
+        return self.key[0]
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.code is None
+
+
+def _key(code: Any) -> tuple[FunctionKey, str, types.CodeType | None]:
+    if isinstance(code, types.CodeType):
+        name = getattr(code, "co_qualname", code.co_name)
+        return (code.co_filename, code.co_firstlineno, code.co_name), name, code
+    text = str(code)
+    return (BUILTIN_FILE, 0, text), text, None
+
+
+def function_stats(entries: Iterable[Any]) -> list[FunctionStat]:
+    """Fold ``_lsprof.Profiler.getstats()`` entries into one :class:`FunctionStat` per function.
+
+    A C function's self time goes to each Python caller in proportion to what that caller
+    spent in it (cProfile records it per caller); what no profiled caller accounts for stays
+    on the C function's own row.
+    """
+    stats: dict[FunctionKey, FunctionStat] = {}
+    entries = list(entries)
+    for entry in entries:
+        key, name, code = _key(entry.code)
+        stats[key] = FunctionStat(
+            key=key,
+            function=name,
+            code=code,
+            calls=entry.callcount,
+            primitive_calls=entry.callcount - entry.reccallcount,
+            self_s=entry.inlinetime,
+            cumulative_s=entry.totaltime,
+        )
+    for entry in entries:
+        caller_key, _, caller_code = _key(entry.code)
+        for sub in entry.calls or ():
+            callee_key, _, callee_code = _key(sub.code)
+            callee = stats.get(callee_key)
+            if callee is None:
+                continue
+            callee.callers[caller_key] = callee.callers.get(caller_key, 0.0) + sub.totaltime
+            if callee_code is None and caller_code is not None:
+                moved = min(sub.inlinetime, callee.self_s)
+                callee.self_s -= moved
+                stats[caller_key].self_s += moved
+                stats[caller_key].builtin_s += moved
+    return list(stats.values())
+
+
+def propagate_stages(stats: Sequence[FunctionStat], votes: StageVotes) -> dict[FunctionKey, str]:
+    """Stage per function: sampled votes, else the module, else the callers' (time-weighted)."""
+    stages: dict[FunctionKey, str] = {}
+    for stat in stats:
+        found = resolve_stage(votes, stat.key, stat.filename)
+        if found is not None:
+            stages[stat.key] = found
+    # A function never caught by the sampler inherits from callers with a known stage; a few
+    # passes reach functions a couple of calls below a known one.
+    for _ in range(3):
+        changed = False
+        for stat in stats:
+            if stat.key in stages or not stat.callers:
+                continue
+            weights: dict[str, float] = {}
+            for caller, seconds in stat.callers.items():
+                stage = stages.get(caller)
+                if stage is not None:
+                    weights[stage] = weights.get(stage, 0.0) + seconds
+            if weights and sum(weights.values()) >= 0.5 * stat.cumulative_s:
+                stages[stat.key] = max(weights.items(), key=lambda item: item[1])[0]
+                changed = True
+        if not changed:
+            break
+    return stages
+
+
+def machinery_owned(stats: Sequence[FunctionStat]) -> set[FunctionKey]:
+    """ctool's functions, and library or C functions called only on ctool's behalf.
+
+    ``ast.parse`` called by the span locator is ctool's cost, not the workload's; a library
+    function called by both stays the workload's.
+    """
+    owned = {stat.key for stat in stats if is_machinery(stat.filename)}
+    for _ in range(5):
+        grown = {
+            stat.key
+            for stat in stats
+            if stat.key not in owned
+            and (stat.is_builtin or is_library(stat.filename))
+            and stat.callers
+            and all(caller in owned for caller in stat.callers)
+        }
+        if not grown:
+            break
+        owned |= grown
+    return owned
+
+
+def shown(stat: FunctionStat, hidden: set[FunctionKey]) -> bool:
+    """Rows worth a user's attention: not ctool's own, with time of their own."""
+    return stat.key not in hidden and stat.self_s > 0
+
+
+def hotspot_rows(
+    stats: Sequence[FunctionStat],
+    *,
+    profiler: str,
+    top: int,
+    stages: dict[FunctionKey, str],
+) -> list[Hotspot]:
+    """The top functions by self time, with their share of all profiled time."""
+    total = sum(stat.self_s for stat in stats) or 1.0
+    hidden = machinery_owned(stats)
+    ranked = sorted((s for s in stats if shown(s, hidden)), key=lambda s: s.self_s, reverse=True)
+    return [
+        Hotspot(
+            profiler=profiler,
+            function=stat.function,
+            file=stat.filename,
+            line=stat.key[1],
+            calls=stat.calls,
+            self_ms=stat.self_s * 1e3,
+            cumulative_ms=stat.cumulative_s * 1e3,
+            share=stat.self_s / total,
+            stage=stages.get(stat.key),
+            extra={
+                "builtin_ms": round(stat.builtin_s * 1e3, 6),
+                "primitive_calls": stat.primitive_calls,
+            },
+        )
+        for stat in ranked[:top]
+    ]
+
+
+def workload_by_cumulative(
+    stats: Sequence[FunctionStat], *, top: int, stages: dict[FunctionKey, str]
+) -> list[dict[str, Any]]:
+    """The user's own functions by inclusive time (library and ctool frames left out)."""
+    total = sum(stat.self_s for stat in stats) or 1.0
+    ranked = sorted(
+        (s for s in stats if not s.is_builtin and is_workload(s.filename)),
+        key=lambda s: s.cumulative_s,
+        reverse=True,
+    )
+    return [
+        {
+            "function": stat.function,
+            "file": stat.filename,
+            "line": stat.key[1],
+            "calls": stat.calls,
+            "cumulative_ms": stat.cumulative_s * 1e3,
+            "share": stat.cumulative_s / total,
+            "stage": stages.get(stat.key),
+        }
+        for stat in ranked[:top]
+    ]
+
+
+def hottest_workload(stats: Sequence[FunctionStat], count: int) -> list[FunctionStat]:
+    """The ``count`` hottest functions by self time, preferring the user's code over libraries."""
+    hidden = machinery_owned(stats)
+    candidates = [s for s in stats if not s.is_builtin and shown(s, hidden)]
+    own = [s for s in candidates if not is_library(s.filename)]
+    ranked = sorted(own or candidates, key=lambda s: s.self_s, reverse=True)
+    return [s for s in ranked[:count] if s.self_s > 0]
+
+
+class CProfileBackend:
+    name: ClassVar[str] = "cprofile"
+    description: ClassVar[str] = "cProfile: function self/cumulative time, .prof for snakeviz"
+    claims: ClassVar[frozenset[str]] = frozenset({"sys.setprofile"})
+
+    def __init__(self) -> None:
+        self._profile: Any = None
+        self._sampler: StageSampler | None = None
+        self._options: ProfilerOptions | None = None
+
+    def availability(self) -> Availability:
+        try:
+            import cProfile  # noqa: F401
+        except ImportError as exc:  # some embedded builds ship without _lsprof
+            return Availability(False, f"cProfile is not importable: {exc}")
+        return Availability(True)
+
+    def start(self, options: ProfilerOptions) -> None:
+        import cProfile
+
+        self._options = options
+        self._sampler = StageSampler(threading.get_ident())
+        self._sampler.start()
+        self._profile = cProfile.Profile()
+        self._profile.enable()
+
+    def stop(self) -> ProfilerFragment:
+        if self._profile is None or self._options is None or self._sampler is None:
+            raise RuntimeError("cprofile: stop() without start()")
+        profile, options, sampler = self._profile, self._options, self._sampler
+        self._profile = self._sampler = None
+        profile.disable()
+        sampler.stop()
+        stats = function_stats(profile.getstats())
+        stages = propagate_stages(stats, sampler.votes())
+        path = options.output_dir / "cprofile.prof"
+        profile.dump_stats(str(path))
+        total_s = sum(stat.self_s for stat in stats)
+        return ProfilerFragment(
+            name=self.name,
+            hotspots=hotspot_rows(stats, profiler=self.name, top=options.top, stages=stages),
+            artifacts={"cprofile": str(path)},
+            metadata={
+                "total_ms": total_s * 1e3,
+                "functions": len(stats),
+                "builtins_folded": True,
+                "stage_samples": sampler.samples,
+                "by_cumulative": workload_by_cumulative(stats, top=options.top, stages=stages),
+                "open_with": f"snakeviz {path}",
+            },
+        )

@@ -1,0 +1,345 @@
+"""py-spy backend: a sampling profiler in a subprocess, attached to this process with ptrace.
+
+``py-spy record --pid PID --rate HZ --format speedscope`` runs for the measured region and
+stops on SIGINT, writing a speedscope JSON file (open it at https://www.speedscope.app). The
+hotspot rows are parsed from that file: a function's *self* time is the samples in which it
+is the innermost frame, its *cumulative* time the samples in which it is anywhere on the
+stack; the row's line is the function's most sampled line. A sample's stage is the span
+enclosing its stack.
+
+py-spy needs ptrace rights over this process. When they are refused (a container without
+``SYS_PTRACE``, ``kernel.yama.ptrace_scope`` >= 1 for a child tracing its parent) the
+availability check says so in one line with the fix. ``CTOOL_PYSPY`` names another binary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from ctool.errors import ProfilerUnavailable
+from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
+from ctool.profilers.frames import is_machinery
+from ctool.profilers.stages import StageVotes, frame_stages, resolve_stage
+from ctool.reports.schema import Hotspot
+
+ENV_BINARY = "CTOOL_PYSPY"
+ATTACH_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 30.0
+PTRACE_FIX = (
+    "run as root, or give the container ptrace rights (docker run --cap-add SYS_PTRACE), "
+    "or allow it with 'sysctl kernel.yama.ptrace_scope=0'"
+)
+_REFUSED = ("permission denied", "operation not permitted", "ptrace")
+
+
+def find_binary() -> str | None:
+    """``$CTOOL_PYSPY``, else py-spy next to this interpreter (a venv), else on PATH."""
+    override = os.environ.get(ENV_BINARY)
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    beside = Path(sys.executable).parent / "py-spy"
+    if os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("py-spy")
+
+
+def _ptrace_scope() -> int | None:
+    try:
+        return int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def explain_failure(output: str) -> str:
+    """One line from py-spy's error output; a ptrace refusal gets the fix appended."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    first = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "")
+    first = first.removeprefix("Error:").strip() or "py-spy exited without a reason"
+    if any(word in output.lower() for word in _REFUSED):
+        scope = _ptrace_scope()
+        where = f" (kernel.yama.ptrace_scope={scope})" if scope else ""
+        return f"ptrace is not permitted{where}: py-spy says {first!r}; {PTRACE_FIX}"
+    return f"py-spy failed: {first}"
+
+
+_probe_cache: dict[tuple[str, int], Availability] = {}
+
+
+def probe(binary: str) -> Availability:
+    """Can ``binary`` read this process's stacks? One ``py-spy dump`` (~15 ms), cached."""
+    key = (binary, os.getpid())
+    cached = _probe_cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        done = subprocess.run(
+            [binary, "dump", "--pid", str(os.getpid())],
+            capture_output=True,
+            text=True,
+            timeout=ATTACH_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        result = Availability(False, f"py-spy at {binary} could not run: {exc}")
+    else:
+        if done.returncode == 0:
+            result = Availability(True)
+        else:
+            result = Availability(False, explain_failure(done.stderr + "\n" + done.stdout))
+    _probe_cache[key] = result
+    return result
+
+
+@dataclass
+class FunctionSamples:
+    function: str
+    filename: str
+    self_s: float = 0.0
+    cumulative_s: float = 0.0
+    samples: int = 0
+    lines: dict[int, float] = field(default_factory=dict)
+    """Line -> seconds as the innermost frame."""
+
+
+@dataclass
+class SpeedscopeProfile:
+    """Hotspot-ready totals parsed from py-spy's speedscope JSON."""
+
+    functions: dict[tuple[str, str], FunctionSamples]
+    votes: StageVotes
+    total_s: float
+    samples: int
+    threads: int
+
+
+def thread_name(profile_name: str) -> str:
+    """py-spy names a profile ``Thread 123 "MainThread"``; the quoted part is the name."""
+    first, _, rest = profile_name.partition('"')
+    return rest.rpartition('"')[0] if rest else first
+
+
+def parse_speedscope(document: dict[str, Any]) -> SpeedscopeProfile:
+    """Fold every sampled profile (one per thread) of a speedscope document into functions.
+
+    Sample stacks are listed outermost frame first. Each function is counted once per
+    sample for cumulative time, however deep its recursion. ctool's own threads (named
+    ``ctool-*``: samplers, watchdogs) are left out.
+    """
+    frames: list[dict[str, Any]] = document.get("shared", {}).get("frames", [])
+    keys = [(str(f.get("file") or "?"), str(f.get("name") or "?")) for f in frames]
+    lines = [int(f.get("line") or 0) for f in frames]
+    functions: dict[tuple[str, str], FunctionSamples] = {}
+    votes = StageVotes()
+    stage_cache: dict[tuple[int, ...], list[str | None]] = {}
+    total = 0.0
+    count = 0
+    profiles = [
+        p
+        for p in document.get("profiles", [])
+        if p.get("type") == "sampled"
+        and not thread_name(str(p.get("name", ""))).startswith("ctool-")
+    ]
+    for profile in profiles:
+        scale = 1e-3 if profile.get("unit") == "milliseconds" else 1.0
+        weights = profile.get("weights") or []
+        for index, stack in enumerate(profile.get("samples", [])):
+            weight = (weights[index] if index < len(weights) else 0.0) * scale
+            if not stack:
+                continue
+            total += weight
+            count += 1
+            inner_first = tuple(reversed(stack))
+            stages = stage_cache.get(inner_first)
+            if stages is None:
+                stages = frame_stages([(keys[i][0], lines[i]) for i in inner_first])
+                stage_cache[inner_first] = stages
+            seen: set[tuple[str, str]] = set()
+            for depth, frame_index in enumerate(inner_first):
+                key = keys[frame_index]
+                entry = functions.get(key)
+                if entry is None:
+                    entry = functions[key] = FunctionSamples(function=key[1], filename=key[0])
+                if depth == 0:
+                    entry.self_s += weight
+                    line = lines[frame_index]
+                    entry.lines[line] = entry.lines.get(line, 0.0) + weight
+                if key not in seen:
+                    seen.add(key)
+                    entry.cumulative_s += weight
+                    entry.samples += 1
+                    votes.add(key, stages[depth], weight)
+    return SpeedscopeProfile(functions, votes, total, count, len(profiles))
+
+
+def hotspot_rows(profile: SpeedscopeProfile, *, top: int, profiler: str) -> list[Hotspot]:
+    total = profile.total_s or 1.0
+    ranked = sorted(
+        (f for f in profile.functions.values() if f.self_s > 0 and not is_machinery(f.filename)),
+        key=lambda f: f.self_s,
+        reverse=True,
+    )
+    rows = []
+    for entry in ranked[:top]:
+        key = (entry.filename, entry.function)
+        line = max(entry.lines.items(), key=lambda item: item[1])[0] if entry.lines else 0
+        hot_lines = sorted(entry.lines.items(), key=lambda item: item[1], reverse=True)[:5]
+        rows.append(
+            Hotspot(
+                profiler=profiler,
+                function=entry.function,
+                file=entry.filename,
+                line=line,
+                self_ms=entry.self_s * 1e3,
+                cumulative_ms=entry.cumulative_s * 1e3,
+                share=entry.self_s / total,
+                stage=resolve_stage(profile.votes, key, entry.filename),
+                extra={
+                    "samples": entry.samples,
+                    "hot_lines": [[number, seconds * 1e3] for number, seconds in hot_lines],
+                },
+            )
+        )
+    return rows
+
+
+class _OutputReader(threading.Thread):
+    """Reads py-spy's output until it says it is sampling (or exits), then ends.
+
+    It must not outlive the attach: a thread blocked on a pipe would show up in the samples,
+    and py-spy writes too little afterwards to fill the pipe; the rest is read at stop.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__(name="ctool-pyspy-output", daemon=True)
+        self.stream = stream
+        self.lines: list[str] = []
+        self.sampling = threading.Event()
+
+    def run(self) -> None:
+        for line in self.stream:
+            self.lines.append(line)
+            if "Sampling process" in line:
+                self.sampling.set()
+                return
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+class PySpyBackend:
+    name: ClassVar[str] = "pyspy"
+    description: ClassVar[str] = "py-spy: sampling profiler attached with ptrace, speedscope JSON"
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: _OutputReader | None = None
+        self._path: Path | None = None
+        self._options: ProfilerOptions | None = None
+        self._started_at = 0.0
+
+    def availability(self) -> Availability:
+        binary = find_binary()
+        if binary is None:
+            where = os.environ.get(ENV_BINARY)
+            if where:
+                return Availability(False, f"py-spy binary {where!r} ({ENV_BINARY}) is missing")
+            return Availability(False, "py-spy binary not found; pip install py-spy")
+        return probe(binary)
+
+    def command(self, binary: str, options: ProfilerOptions, path: Path) -> list[str]:
+        pid = options.pid if options.pid is not None else os.getpid()
+        argv = [binary, "record", "--pid", str(pid), "--rate", str(options.pyspy_rate)]
+        argv += ["--format", "speedscope", "--output", str(path)]
+        if options.extra.get("pyspy_nonblocking"):
+            argv.append("--nonblocking")
+        if options.extra.get("pyspy_subprocesses"):
+            argv.append("--subprocesses")
+        return argv
+
+    def start(self, options: ProfilerOptions) -> None:
+        binary = find_binary()
+        if binary is None:
+            raise ProfilerUnavailable("profiler 'pyspy' cannot run here: py-spy binary not found")
+        if options.pyspy_rate <= 0:
+            raise ProfilerUnavailable(f"--pyspy-rate must be positive, got {options.pyspy_rate}")
+        self._options = options
+        self._path = options.output_dir / "pyspy.speedscope.json"
+        self._path.unlink(missing_ok=True)
+        process = subprocess.Popen(
+            self.command(binary, options, self._path),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # the user's Ctrl-C reaches us; we stop py-spy ourselves
+        )
+        assert process.stdout is not None
+        reader = _OutputReader(process.stdout)
+        reader.start()
+        deadline = time.monotonic() + ATTACH_TIMEOUT_S
+        while not reader.sampling.wait(0.01):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                reader.join(timeout=2)
+                reason = explain_failure(reader.text) if reader.text else "py-spy did not attach"
+                raise ProfilerUnavailable(f"profiler 'pyspy' cannot run here: {reason}")
+        self._process, self._reader = process, reader
+        self._started_at = time.perf_counter()
+
+    def stop(self) -> ProfilerFragment:
+        process, reader, path, options = self._process, self._reader, self._path, self._options
+        if process is None or reader is None or path is None or options is None:
+            raise RuntimeError("pyspy: stop() without start()")
+        self._process = self._reader = None
+        duration_s = time.perf_counter() - self._started_at
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        reader.join(timeout=2)
+        try:
+            rest, _ = process.communicate(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            rest, _ = process.communicate()
+        reader.lines.append(rest or "")
+        if not path.exists():
+            raise RuntimeError(f"py-spy wrote no profile: {explain_failure(reader.text)}")
+        profile = parse_speedscope(json.loads(path.read_text()))
+        expected = duration_s * options.pyspy_rate
+        return ProfilerFragment(
+            name=self.name,
+            hotspots=hotspot_rows(profile, top=options.top, profiler=self.name),
+            artifacts={"pyspy": str(path)},
+            metadata={
+                "rate_hz": options.pyspy_rate,
+                "samples": profile.samples,
+                "threads": profile.threads,
+                "sampled_s": profile.total_s,
+                "duration_s": duration_s,
+                "expected_samples": round(expected),
+                "errors": _errors_reported(reader.text),
+                "open_with": "https://www.speedscope.app",
+            },
+        )
+
+
+def _errors_reported(output: str) -> int | None:
+    """py-spy's own count of failed samples ("Samples: 99 Errors: 0")."""
+    for line in reversed(output.splitlines()):
+        marker = line.find("Errors:")
+        if marker >= 0:
+            digits = line[marker + len("Errors:") :].strip().split()[0:1]
+            if digits and digits[0].isdigit():
+                return int(digits[0])
+    return None
