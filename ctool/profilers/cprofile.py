@@ -18,9 +18,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ctool.harness.spans import LOCATOR
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
 from ctool.profilers.frames import is_library, is_machinery, is_workload
-from ctool.profilers.stages import FunctionKey, StageSampler, StageVotes, resolve_stage
+from ctool.profilers.stages import (
+    FunctionKey,
+    StageSampler,
+    StageVotes,
+    resolve_stage,
+    stage_of_calls,
+)
 from ctool.reports.schema import Hotspot
 
 BUILTIN_FILE = "~"
@@ -94,23 +101,52 @@ def function_stats(entries: Iterable[Any]) -> list[FunctionStat]:
     return list(stats.values())
 
 
+def _line_range(code: types.CodeType | None) -> tuple[int, int] | None:
+    if code is None:
+        return None
+    lines = [line for _, _, line in code.co_lines() if line is not None]
+    return (min(lines), max(lines)) if lines else None
+
+
+def _holds_blocks(stat: FunctionStat) -> tuple[int, int] | None:
+    """The function's line range when span blocks lie inside it (it spans several stages)."""
+    span = _line_range(stat.code)
+    if span is None:
+        return None
+    for _, filename, first, _ in LOCATOR.blocks():
+        if filename == stat.filename and span[0] <= first <= span[1]:
+            return span
+    return None
+
+
 def propagate_stages(stats: Sequence[FunctionStat], votes: StageVotes) -> dict[FunctionKey, str]:
-    """Stage per function: sampled votes, else the module, else the callers' (time-weighted)."""
+    """Stage per function: sampled votes, else the callers' (time-weighted), else the module.
+
+    A caller that itself holds span blocks (``episode`` with a block per stage) passes on
+    the stage of the block whose lines call this function, not its own majority stage.
+    """
     stages: dict[FunctionKey, str] = {}
     for stat in stats:
-        found = resolve_stage(votes, stat.key, stat.filename)
+        found = votes.stage(stat.key)
         if found is not None:
             stages[stat.key] = found
-    # A function never caught by the sampler inherits from callers with a known stage; a few
-    # passes reach functions a couple of calls below a known one.
-    for _ in range(3):
+    by_key = {stat.key: stat for stat in stats}
+    holders = {stat.key: span for stat in stats if (span := _holds_blocks(stat)) is not None}
+    # A few passes reach functions a couple of calls below a known one.
+    for _ in range(4):
         changed = False
         for stat in stats:
             if stat.key in stages or not stat.callers:
                 continue
             weights: dict[str, float] = {}
             for caller, seconds in stat.callers.items():
-                stage = stages.get(caller)
+                span = holders.get(caller)
+                if span is not None:
+                    stage = stage_of_calls(
+                        stat.key[2], filename=by_key[caller].filename, first=span[0], last=span[1]
+                    )
+                else:
+                    stage = stages.get(caller)
                 if stage is not None:
                     weights[stage] = weights.get(stage, 0.0) + seconds
             if weights and sum(weights.values()) >= 0.5 * stat.cumulative_s:
@@ -118,6 +154,11 @@ def propagate_stages(stats: Sequence[FunctionStat], votes: StageVotes) -> dict[F
                 changed = True
         if not changed:
             break
+    for stat in stats:
+        if stat.key not in stages:
+            found = resolve_stage(StageVotes(), stat.key, stat.filename)
+            if found is not None:
+                stages[stat.key] = found
     return stages
 
 

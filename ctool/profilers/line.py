@@ -60,8 +60,10 @@ def line_table(
             if hits == 0:
                 continue
             seconds = raw * unit
-            stage = LOCATOR.stage_at(filename, lineno) or resolve_stage(
-                votes, (filename, lineno), filename
+            stage = (
+                LOCATOR.stage_at(filename, lineno)
+                or votes.stage((filename, lineno))
+                or resolve_stage(votes, (filename, first_line, code_name), filename, name=code_name)
             )
             rows.append(
                 {
@@ -71,7 +73,7 @@ def line_table(
                     "per_hit_us": seconds * 1e6 / hits,
                     "share": seconds / total if total else 0.0,
                     "source": linecache.getline(filename, lineno).strip(),
-                    "stage": stage or votes.stage((filename, first_line, code_name)),
+                    "stage": stage,
                 }
             )
         table.append(

@@ -197,7 +197,7 @@ class MemoryProfilerBackend:
             for lineno in sorted(measures):
                 increment, usage, occurrences = measures[lineno]
                 stage = LOCATOR.stage_at(filename, lineno) or resolve_stage(
-                    votes, function_key, filename
+                    votes, function_key, filename, name=code.co_name
                 )
                 rows.append(
                     {

@@ -14,6 +14,8 @@ lookups happen when a profiler stops, so blocks entered during the run are known
 
 from __future__ import annotations
 
+import linecache
+import re
 import sys
 import threading
 from collections import Counter
@@ -74,14 +76,47 @@ class StageVotes:
         return key in self._votes
 
 
-def resolve_stage(
-    votes: StageVotes, key: Hashable, filename: str, stages: set[str] | None = None
+def stage_of_calls(
+    name: str, *, filename: str | None = None, first: int = 0, last: int = sys.maxsize
 ) -> str | None:
-    """The voted stage, else the module's (``stages`` defaults to every stage seen so far)."""
+    """The stage whose span blocks call ``name(...)``, read from their source lines.
+
+    A function never caught by a sampler (too short) but called directly inside
+    ``with span("ESGT"):`` is ESGT's. Restricted to one caller's ``filename`` and line range
+    when given. ``None`` when no block calls it or blocks of different stages do.
+    """
+    if not name.isidentifier():
+        return None
+    call = re.compile(rf"(?<![\w]){re.escape(name)}\s*\(")
+    found: set[str] = set()
+    for _, block_file, block_first, block_last in LOCATOR.blocks():
+        if filename is not None and (block_file != filename or not first <= block_first <= last):
+            continue
+        for lineno in range(block_first, block_last + 1):
+            text = linecache.getline(block_file, lineno)
+            if call.search(text) and not text.lstrip().startswith(("def ", "async def ")):
+                stage = LOCATOR.stage_at(block_file, lineno)  # the innermost block of the line
+                if stage is not None:
+                    found.add(stage)
+    return found.pop() if len(found) == 1 else None
+
+
+def resolve_stage(
+    votes: StageVotes,
+    key: Hashable,
+    filename: str,
+    *,
+    name: str | None = None,
+    stages: set[str] | None = None,
+) -> str | None:
+    """The voted stage, else the stage whose blocks call ``name``, else the module's
+    (``stages`` defaults to every stage seen so far)."""
     found = votes.stage(key)
-    if found is not None:
-        return found
-    return stage_from_module(filename, known_stages() if stages is None else stages)
+    if found is None and name is not None:
+        found = stage_of_calls(name)
+    if found is None:
+        found = stage_from_module(filename, known_stages() if stages is None else stages)
+    return found
 
 
 class StageSampler:

@@ -218,7 +218,7 @@ class TracemallocBackend:
                     line=lineno,
                     calls=round(totals.count / snapshots),
                     share=totals.size / total,
-                    stage=resolve_stage(inflight.votes, (filename, lineno), filename),
+                    stage=resolve_stage(inflight.votes, (filename, lineno), filename, name=None),
                     extra=extra,
                 )
             )
