@@ -25,6 +25,7 @@ def profilers_command(
     from dataclasses import asdict
 
     from rich.table import Table
+    from rich.text import Text
 
     from ctool.cli.console import make_console
     from ctool.profilers.registry import describe
@@ -38,10 +39,11 @@ def profilers_command(
     for header in ("name", "package", "runs here", "description / why not"):
         table.add_column(header)
     for status in statuses:
-        table.add_row(
+        cells = (
             status.name,
             status.source,
             "yes" if status.ok else "no",
             status.description if status.ok else status.reason,
         )
+        table.add_row(*(Text(cell) for cell in cells))  # plugin text is data, not markup
     console.print(table)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from ctool.reports.schema import Hotspot, ProfilerRun
 
@@ -134,8 +135,8 @@ def hotspots_table(
     measure = columns_for(rows)
     table = Table(title=f"{profiler}: top {len(rows)} hotspots", title_justify="left")
     table.add_column("#", justify="right")
-    table.add_column("function")
-    table.add_column("where")
+    table.add_column("function", overflow="fold")
+    table.add_column("where", overflow="fold")
     table.add_column("stage")
     for header, _, right in measure:
         table.add_column(header, justify="right" if right else "left")
@@ -148,7 +149,8 @@ def hotspots_table(
         cells.append(_share(row.share))
         if measure is _LINES:
             cells.append(str(row.extra.get("source", "")))
-        table.add_row(*cells)
+        # Source text and names are data, not Rich markup ("theta[i]" must stay as written).
+        table.add_row(*(Text(cell) for cell in cells))
     notes = []
     if run is not None and run.overhead_ratio is not None:
         notes.append(f"overhead x{run.overhead_ratio:.2f} episode time (calibrated)")
@@ -191,5 +193,6 @@ def profilers_table(runs: Sequence[ProfilerRun], artifacts: dict[str, str] | Non
         files = [short_path(path) for name, path in artifacts.items() if name.startswith(run.name)]
         overhead = f"x{run.overhead_ratio:.2f}" if run.overhead_ratio is not None else "-"
         note = str(run.metadata.get("note", "")) if run.ok else (run.reason or "")
-        table.add_row(run.name, "ok" if run.ok else "failed", overhead, "\n".join(files), note)
+        cells = (run.name, "ok" if run.ok else "failed", overhead, "\n".join(files), note)
+        table.add_row(*(Text(cell) for cell in cells))
     return table
