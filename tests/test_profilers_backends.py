@@ -6,6 +6,7 @@ import inspect
 import json
 import pstats
 import sys
+import sysconfig
 import tracemalloc
 from pathlib import Path
 from types import SimpleNamespace
@@ -80,6 +81,38 @@ def test_function_stats_fold_c_time_into_each_caller() -> None:
     assert sum(stat.self_s for stat in stats.values()) == pytest.approx(7.5)  # nothing lost
 
 
+def test_library_time_goes_to_the_nearest_user_caller() -> None:
+    import ast
+
+    from ctool.harness import spans
+    from ctool.profilers.cprofile import fold_library
+
+    machinery = spans._with_blocks.__wrapped__.__code__  # type: ignore[attr-defined]
+    spin = toy_pipeline.spin.__code__
+    hoard = toy_pipeline.hoard.__code__
+    dumps, parse = json.dumps.__code__, ast.parse.__code__  # library; dumps calls parse here
+
+    def call(code: object, total: float) -> SimpleNamespace:
+        return SimpleNamespace(code=code, inlinetime=0.0, totaltime=total)
+
+    entries = [
+        _entry(spin, 1.0, 10.0, [call(dumps, 6.0), call(hoard, 1.0)]),
+        _entry(machinery, 0.5, 2.5, [call(dumps, 2.0)]),
+        _entry(hoard, 1.0, 1.0),
+        _entry(dumps, 4.0, 8.0, [call(parse, 4.0)]),
+        _entry(parse, 4.0, 4.0),
+    ]
+    stats = function_stats(entries)
+    fold_library(stats)
+    own = {stat.key[2]: stat for stat in stats}
+    assert own["spin"].self_s == pytest.approx(1.0 + 8.0 * 6 / 8)  # 3/4 of dumps and parse
+    assert own["spin"].library_s == pytest.approx(6.0)
+    assert own["_with_blocks"].self_s == pytest.approx(0.5 + 2.0)
+    assert own["hoard"].self_s == pytest.approx(1.0)  # user code is never folded
+    assert own["dumps"].self_s == own["parse"].self_s == 0.0
+    assert sum(stat.self_s for stat in stats) == pytest.approx(10.5)
+
+
 def test_library_called_only_by_ctool_is_ctools() -> None:
     import ast
 
@@ -139,6 +172,7 @@ def test_parse_speedscope_self_cumulative_and_own_threads() -> None:
         {"name": "fib", "file": "/w/app.py", "line": 9},
         {"name": "fib", "file": "/w/app.py", "line": 10},
         {"name": "_run", "file": "/x/ctool/harness/sampler.py", "line": 5},
+        {"name": "inv", "file": sysconfig.get_paths()["purelib"] + "/numpy/linalg.py", "line": 7},
     ]
     document = {
         "shared": {"frames": frames},
@@ -147,8 +181,8 @@ def test_parse_speedscope_self_cumulative_and_own_threads() -> None:
                 "type": "sampled",
                 "name": 'Thread 1 "MainThread"',
                 "unit": "seconds",
-                "samples": [[0, 1, 2], [0, 1], [0]],
-                "weights": [0.01, 0.01, 0.01],
+                "samples": [[0, 1, 2], [0, 1], [0], [0, 1, 4]],
+                "weights": [0.01, 0.01, 0.01, 0.01],
             },
             {
                 "type": "sampled",
@@ -160,14 +194,16 @@ def test_parse_speedscope_self_cumulative_and_own_threads() -> None:
         ],
     }
     profile = pyspy.parse_speedscope(document)
-    assert profile.samples == 3 and profile.threads == 1
+    assert profile.samples == 4 and profile.threads == 1
     fib = profile.functions[("/w/app.py", "fib")]
-    assert fib.self_s == pytest.approx(0.02)
-    assert fib.cumulative_s == pytest.approx(0.02)  # recursion counted once per sample
-    assert fib.lines == {10: pytest.approx(0.01), 9: pytest.approx(0.01)}
+    assert fib.self_s == pytest.approx(0.03)  # its own two samples and the numpy call's
+    assert fib.raw_self_s == pytest.approx(0.02)
+    assert fib.cumulative_s == pytest.approx(0.03)  # recursion counted once per sample
+    assert fib.lines == {10: pytest.approx(0.01), 9: pytest.approx(0.02)}
     rows = pyspy.hotspot_rows(profile, top=10, profiler="pyspy")
     assert [row.function for row in rows] == ["fib", "main"]
-    assert rows[0].share == pytest.approx(2 / 3)
+    assert rows[0].share == pytest.approx(3 / 4) and rows[0].line == 9
+    assert [row["function"] for row in pyspy.raw_top(profile, top=10)] == ["fib", "main", "inv"]
 
 
 def test_ptrace_refusal_is_one_line_with_the_fix(

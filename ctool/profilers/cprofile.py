@@ -1,11 +1,14 @@
 """cProfile backend: deterministic function timings of the episode thread.
 
-Hotspots are ranked by *self* time. The time spent inside C functions (``math.sin``,
-``list.append``, ``select.epoll.poll``) is folded into the Python function that called them,
-as a sampling profiler would see it, so a row names code the user can change; the folded
-part is kept in ``extra["builtin_ms"]`` and the ``.prof`` artifact keeps every C function for
-snakeviz (``snakeviz cprofile.prof``) or ``pstats``. The metadata adds the workload's
-functions by *cumulative* time.
+Hotspots are ranked by *own* time: a function's self time plus the time of the C functions
+(``math.sin``, ``select.epoll.poll``) and library code (numpy's Python wrappers, the standard
+library) it calls, down to the next function of the user's code. So a row names code the
+user can change -- ``phi_loop`` rather than ``numpy.linalg.inv`` -- as pyinstrument does
+when it hides library frames; the folded parts are in ``extra["builtin_ms"]`` and
+``extra["library_ms"]``. Library time reached from no user function (the event loop's own
+work) keeps its own row. The unfolded view is in the metadata (``raw_top``), the workload's
+functions by *cumulative* time in ``by_cumulative``, and the ``.prof`` artifact keeps every
+function for snakeviz (``snakeviz cprofile.prof``) or ``pstats``.
 
 cProfile measures wall time on the thread that called :meth:`start` (the episode thread).
 """
@@ -45,6 +48,7 @@ class FunctionStat:
     self_s: float
     cumulative_s: float
     builtin_s: float = 0.0
+    library_s: float = 0.0
     callers: dict[FunctionKey, float] = field(default_factory=dict)
     """Caller key -> cumulative seconds spent in this function when called from there."""
 
@@ -55,6 +59,10 @@ class FunctionStat:
     @property
     def is_builtin(self) -> bool:
         return self.code is None
+
+    @property
+    def is_library(self) -> bool:
+        return self.is_builtin or is_library(self.filename)
 
 
 def _key(code: Any) -> tuple[FunctionKey, str, types.CodeType | None]:
@@ -99,6 +107,59 @@ def function_stats(entries: Iterable[Any]) -> list[FunctionStat]:
                 stats[caller_key].self_s += moved
                 stats[caller_key].builtin_s += moved
     return list(stats.values())
+
+
+def fold_library(stats: Sequence[FunctionStat]) -> None:
+    """Move library functions' self time up to the nearest non-library caller, in place.
+
+    Each library function's time is split among its callers in proportion to the time each
+    caller spent in it; a library caller passes it further up. Time that reaches no
+    non-library caller (a top-level event-loop call, a cycle) stays where it is.
+    """
+    by_key = {stat.key: stat for stat in stats}
+    pending: dict[FunctionKey, float] = {}
+    for stat in stats:
+        if stat.is_library and stat.self_s > 0:
+            pending[stat.key] = stat.self_s
+            stat.self_s = 0.0
+    for _ in range(64):
+        if not pending:
+            break
+        passed: dict[FunctionKey, float] = {}
+        for key, amount in pending.items():
+            stat = by_key[key]
+            callers = {c: w for c, w in stat.callers.items() if c != key and c in by_key and w > 0}
+            total = sum(callers.values())
+            if total <= 0:
+                stat.self_s += amount
+                continue
+            for caller_key, weight in callers.items():
+                caller, share = by_key[caller_key], amount * weight / total
+                if caller.is_library:
+                    passed[caller_key] = passed.get(caller_key, 0.0) + share
+                else:
+                    caller.self_s += share
+                    caller.library_s += share
+        pending = passed
+    for key, amount in pending.items():
+        by_key[key].self_s += amount
+
+
+def raw_top(stats: Sequence[FunctionStat], *, top: int) -> list[dict[str, Any]]:
+    """Functions by their own self time (C calls folded, library code not): the flat view."""
+    total = sum(stat.self_s for stat in stats) or 1.0
+    hidden = machinery_owned(stats)
+    ranked = sorted((s for s in stats if shown(s, hidden)), key=lambda s: s.self_s, reverse=True)
+    return [
+        {
+            "function": stat.function,
+            "file": stat.filename,
+            "line": stat.key[1],
+            "self_ms": stat.self_s * 1e3,
+            "share": stat.self_s / total,
+        }
+        for stat in ranked[:top]
+    ]
 
 
 def _line_range(code: types.CodeType | None) -> tuple[int, int] | None:
@@ -213,6 +274,7 @@ def hotspot_rows(
             stage=stages.get(stat.key),
             extra={
                 "builtin_ms": round(stat.builtin_s * 1e3, 6),
+                "library_ms": round(stat.library_s * 1e3, 6),
                 "primitive_calls": stat.primitive_calls,
             },
         )
@@ -287,6 +349,8 @@ class CProfileBackend:
         profile.disable()
         sampler.stop()
         stats = function_stats(profile.getstats())
+        flat = raw_top(stats, top=options.top)
+        fold_library(stats)
         stages = propagate_stages(stats, sampler.votes())
         path = options.output_dir / "cprofile.prof"
         profile.dump_stats(str(path))
@@ -298,7 +362,8 @@ class CProfileBackend:
             metadata={
                 "total_ms": total_s * 1e3,
                 "functions": len(stats),
-                "builtins_folded": True,
+                "folded": "C functions and library code into their nearest user-code caller",
+                "raw_top": flat,
                 "stage_samples": sampler.samples,
                 "by_cumulative": workload_by_cumulative(stats, top=options.top, stages=stages),
                 "open_with": f"snakeviz {path}",

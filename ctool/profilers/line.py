@@ -35,7 +35,12 @@ from ctool.profilers.base import (
     ProfilerOptions,
     requires_module,
 )
-from ctool.profilers.cprofile import FunctionStat, function_stats, hottest_workload
+from ctool.profilers.cprofile import (
+    FunctionStat,
+    fold_library,
+    function_stats,
+    hottest_workload,
+)
 from ctool.profilers.stages import StageSampler, StageVotes, resolve_stage
 from ctool.profilers.targets import function_for_code, resolve_target, target_name
 from ctool.reports.schema import Hotspot
@@ -190,6 +195,7 @@ class LineProfilerBackend:
             return
         profile.disable()
         self._pass_stats = function_stats(profile.getstats())
+        fold_library(self._pass_stats)
         self._chosen = [
             function
             for stat in hottest_workload(self._pass_stats, AUTO_TARGETS)

@@ -2,9 +2,12 @@
 
 ``py-spy record --pid PID --rate HZ --format speedscope`` runs for the measured region and
 stops on SIGINT, writing a speedscope JSON file (open it at https://www.speedscope.app). The
-hotspot rows are parsed from that file: a function's *self* time is the samples in which it
-is the innermost frame, its *cumulative* time the samples in which it is anywhere on the
-stack; the row's line is the function's most sampled line. A sample's stage is the span
+hotspot rows are parsed from that file: a function's *own* time is the samples whose
+innermost frame of the user's code is this function (library frames above it, numpy or the
+standard library, count as its calls, as pyinstrument shows them), its *cumulative* time the
+samples in which it is anywhere on the stack; the row's line is the function's most sampled
+line -- for own time spent in a library call, the line that makes the call. The plain
+innermost-frame view is in the metadata (``raw_top``). A sample's stage is the span
 enclosing its stack.
 
 py-spy needs ptrace rights over this process. When they are refused (a container without
@@ -28,7 +31,7 @@ from typing import IO, Any, ClassVar
 
 from ctool.errors import ProfilerUnavailable
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
-from ctool.profilers.frames import is_machinery
+from ctool.profilers.frames import is_library, is_machinery
 from ctool.profilers.stages import StageVotes, frame_stages, resolve_stage
 from ctool.reports.schema import Hotspot
 
@@ -107,8 +110,10 @@ class FunctionSamples:
     self_s: float = 0.0
     cumulative_s: float = 0.0
     samples: int = 0
+    raw_self_s: float = 0.0
+    """Seconds as the innermost frame, library frames not folded."""
     lines: dict[int, float] = field(default_factory=dict)
-    """Line -> seconds as the innermost frame."""
+    """Line -> own seconds."""
 
 
 @dataclass
@@ -138,6 +143,7 @@ def parse_speedscope(document: dict[str, Any]) -> SpeedscopeProfile:
     frames: list[dict[str, Any]] = document.get("shared", {}).get("frames", [])
     keys = [(str(f.get("file") or "?"), str(f.get("name") or "?")) for f in frames]
     lines = [int(f.get("line") or 0) for f in frames]
+    library = [is_library(file) for file, _ in keys]
     functions: dict[tuple[str, str], FunctionSamples] = {}
     votes = StageVotes()
     stage_cache: dict[tuple[int, ...], list[str | None]] = {}
@@ -163,6 +169,7 @@ def parse_speedscope(document: dict[str, Any]) -> SpeedscopeProfile:
             if stages is None:
                 stages = frame_stages([(keys[i][0], lines[i]) for i in inner_first])
                 stage_cache[inner_first] = stages
+            owner = next((d for d, i in enumerate(inner_first) if not library[i]), 0)
             seen: set[tuple[str, str]] = set()
             for depth, frame_index in enumerate(inner_first):
                 key = keys[frame_index]
@@ -170,6 +177,8 @@ def parse_speedscope(document: dict[str, Any]) -> SpeedscopeProfile:
                 if entry is None:
                     entry = functions[key] = FunctionSamples(function=key[1], filename=key[0])
                 if depth == 0:
+                    entry.raw_self_s += weight
+                if depth == owner:
                     entry.self_s += weight
                     line = lines[frame_index]
                     entry.lines[line] = entry.lines.get(line, 0.0) + weight
@@ -210,6 +219,25 @@ def hotspot_rows(profile: SpeedscopeProfile, *, top: int, profiler: str) -> list
             )
         )
     return rows
+
+
+def raw_top(profile: SpeedscopeProfile, *, top: int) -> list[dict[str, Any]]:
+    """Functions by innermost-frame samples, library frames not folded: the flat view."""
+    total = profile.total_s or 1.0
+    ranked = sorted(
+        (f for f in profile.functions.values() if f.raw_self_s > 0),
+        key=lambda f: f.raw_self_s,
+        reverse=True,
+    )
+    return [
+        {
+            "function": f.function,
+            "file": f.filename,
+            "self_ms": f.raw_self_s * 1e3,
+            "share": f.raw_self_s / total,
+        }
+        for f in ranked[:top]
+    ]
 
 
 class _OutputReader(threading.Thread):
@@ -329,6 +357,7 @@ class PySpyBackend:
                 "duration_s": duration_s,
                 "expected_samples": round(expected),
                 "errors": _errors_reported(reader.text),
+                "raw_top": raw_top(profile, top=options.top),
                 "open_with": "https://www.speedscope.app",
             },
         )
