@@ -1,0 +1,250 @@
+"""Profiler overhead and hotspot checks on the reference pipeline (issue 4 targets).
+
+    python benchmarks/profilers.py                  # full run, about a minute on 2 cores
+    python benchmarks/profilers.py --quick          # a smoke run, a few seconds
+    python benchmarks/profilers.py --json out.json  # also write the figures
+
+Part 1, overhead: on the optimized preset, every backend is measured side by side in one
+process. Each round runs a slice of episodes with no profiler and one slice under each
+backend, the order rotating from round to round so that drift and warm-up hit every backend
+alike. A backend's ratio in a round is its slice's mean episode time (the inverse of
+throughput: py-spy's pauses hit only the episodes being sampled, a median would hide them)
+over the no-profiler slice's in that round; the figure is the median over rounds, so that
+a round disturbed by a neighbour on the machine does not decide it (min and max shown).
+Throughput cost = 1 - 1/ratio. Target: py-spy at 100 Hz costs <= 5 % throughput.
+
+Part 2, hotspots: on the baseline and optimized presets, the top cProfile and py-spy rows.
+Expected: on baseline the Kuramoto step (``PythonKuramoto.step``) is the top row and the Φ
+bipartition loop (``phi_loop``) is in the top 3; on optimized neither appears in the top rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ctool.harness.loader import PipelineAdapter, build_pipeline
+from ctool.harness.spans import EpisodeRecorder, activate, deactivate
+from ctool.profilers.base import Profiler, ProfilerOptions
+from ctool.profilers.registry import discover
+from ctool.profilers.session import ProfilerSession
+from ctool.reports.hotspots import hotspots_table
+
+KURAMOTO_STEP = "PythonKuramoto.step"
+PHI_LOOP = "phi_loop"
+MEMORY_TARGET = "ctool.pipeline.mea:AttentionSchema.attend"
+
+
+@dataclass
+class Config:
+    label: str
+    profiler: Profiler | None
+    options: ProfilerOptions | None = None
+    slowdown: float = 1.0
+    """Rough expected ratio: slow backends get shorter slices so a round stays short."""
+    means_ms: list[float] = field(default_factory=list)
+
+
+async def run_episodes(
+    adapter: PipelineAdapter, start: int, count: int, *, locate: bool = False
+) -> list[int]:
+    """``count`` episodes from index ``start``; each one's latency in ns."""
+    latencies = []
+    for index in range(start, start + count):
+        token = activate(EpisodeRecorder(locate=locate))
+        began = time.perf_counter_ns()
+        try:
+            await adapter.episode(index)
+        finally:
+            latencies.append(time.perf_counter_ns() - began)
+            deactivate(token)
+    return latencies
+
+
+def backend(name: str) -> Profiler | None:
+    info = discover().get(name)
+    if info is None:
+        return None
+    profiler = info.create()
+    availability = profiler.availability()
+    if not availability.ok:
+        print(f"skipping {name}: {availability.reason}", file=sys.stderr)
+        return None
+    return profiler
+
+
+async def overhead(args: argparse.Namespace, scratch: Path) -> list[dict[str, Any]]:
+    adapter = build_pipeline(None, seed=0, preset="optimized")
+    index = 0
+    index += len(await run_episodes(adapter, index, args.warmup, locate=True))
+
+    def opts(**kwargs: Any) -> ProfilerOptions:
+        return ProfilerOptions(output_dir=scratch, **kwargs)
+
+    configs = [Config("none", None)]
+    for label, name, options, slowdown in [
+        ("cprofile", "cprofile", opts(), 1.5),
+        ("tracemalloc", "tracemalloc", opts(), 20.0),
+        (f"pyspy {args.pyspy_rate} Hz", "pyspy", opts(pyspy_rate=args.pyspy_rate), 1.0),
+        ("line (auto targets)", "line", opts(extra={"line_pass_s": 0.5}), 2.0),
+        ("memory (RSS only)", "memory", opts(), 1.0),
+        ("memory (1 target)", "memory", opts(memory_targets=[MEMORY_TARGET]), 5.0),
+    ]:
+        profiler = backend(name)
+        if profiler is not None:
+            configs.append(Config(label, profiler, options, slowdown))
+    for config in configs:  # one unmeasured run each; the line backend chooses its targets
+        if config.profiler is not None and config.options is not None:
+            config.profiler.start(config.options)
+            began = time.perf_counter()
+            while time.perf_counter() - began < 1.0:
+                index += len(await run_episodes(adapter, index, 5))
+            fragment = config.profiler.stop()
+            if "targets" in fragment.metadata:
+                print(f"{config.label}: {fragment.metadata['targets']}", file=sys.stderr)
+    for round_index in range(args.rounds):
+        shift = round_index % len(configs)
+        for config in configs[shift:] + configs[:shift]:
+            if config.profiler is not None and config.options is not None:
+                config.profiler.start(config.options)
+            count = max(5, round(args.slice / config.slowdown))
+            try:
+                latencies = await run_episodes(adapter, index, count)
+            finally:
+                if config.profiler is not None:
+                    config.profiler.stop()
+            index += len(latencies)
+            config.means_ms.append(statistics.fmean(latencies) / 1e6)
+    await adapter.aclose()
+    base = configs[0].means_ms
+    rows = []
+    for config in configs:
+        ratios = [mine / ref for mine, ref in zip(config.means_ms, base, strict=True)]
+        ratio = statistics.median(ratios)
+        rows.append(
+            {
+                "profiler": config.label,
+                "episode_ms": statistics.median(config.means_ms),
+                "ratio": ratio,
+                "ratio_min": min(ratios),
+                "ratio_max": max(ratios),
+                "throughput_cost": 1 - 1 / ratio,
+            }
+        )
+    return rows
+
+
+async def hotspots(preset: str, name: str, episodes: int, args: argparse.Namespace) -> Any:
+    adapter = build_pipeline(None, seed=0, preset=preset)
+    await run_episodes(adapter, 0, args.warmup, locate=True)
+    out = Path(tempfile.mkdtemp(prefix=f"ctool-bench-{preset}-{name}-"))
+    options = ProfilerOptions(output_dir=out, top=args.top, pyspy_rate=args.pyspy_rate)
+    session = ProfilerSession.open([name], require=True, options=options)
+    session.start()
+    try:
+        await run_episodes(adapter, args.warmup, episodes)
+    finally:
+        result = session.stop()
+        await adapter.aclose()
+    return result
+
+
+def verdicts(preset: str, functions: list[str]) -> tuple[bool, str]:
+    if preset == "baseline":
+        ok = functions[:1] == [KURAMOTO_STEP] and PHI_LOOP in functions[:3]
+        return ok, f"top is {KURAMOTO_STEP} and {PHI_LOOP} is in the top 3"
+    ok = KURAMOTO_STEP not in functions and PHI_LOOP not in functions
+    return ok, f"neither {KURAMOTO_STEP} nor {PHI_LOOP} in the top {len(functions)}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--slice", type=int, default=60, help="episodes per slice")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--baseline-episodes", type=int, default=120)
+    parser.add_argument("--optimized-episodes", type=int, default=400)
+    parser.add_argument("--pyspy-rate", type=int, default=100)
+    parser.add_argument("--top", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="tiny counts, a smoke run")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.slice, args.warmup = 2, 10, 5
+        args.baseline_episodes, args.optimized_episodes = 10, 30
+    console = Console(highlight=False)
+    console.print(
+        f"ctool profilers benchmark -- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"command: python {' '.join(sys.argv)}"
+    )
+    figures: dict[str, Any] = {"argv": sys.argv, "hotspots": {}}
+    with tempfile.TemporaryDirectory(prefix="ctool-bench-") as scratch:
+        rows = asyncio.run(overhead(args, Path(scratch)))
+    figures["overhead"] = rows
+    table = Table(
+        title=f"overhead on the optimized preset ({args.rounds} interleaved rounds, "
+        f"{args.slice} episodes per slice, fewer for slow backends)",
+        title_justify="left",
+    )
+    for header in ("profiler", "episode ms", "ratio", "min..max", "throughput cost"):
+        table.add_column(header, justify="left" if header == "profiler" else "right")
+    for row in rows:
+        table.add_row(
+            row["profiler"],
+            f"{row['episode_ms']:.3f}",
+            f"x{row['ratio']:.3f}",
+            f"{row['ratio_min']:.2f}..{row['ratio_max']:.2f}",
+            f"{row['throughput_cost'] * 100:+.1f}%",
+        )
+    console.print(table)
+    failures = 0
+    pyspy_rows = [row for row in rows if row["profiler"].startswith("pyspy")]
+    if pyspy_rows:
+        cost = pyspy_rows[0]["throughput_cost"]
+        ok = cost <= 0.05
+        failures += not ok
+        console.print(
+            f"[{'PASS' if ok else 'FAIL'}] py-spy at {args.pyspy_rate} Hz costs "
+            f"{cost * 100:.1f}% throughput (target <= 5%)",
+            markup=False,
+        )
+    for preset, episodes in (
+        ("baseline", args.baseline_episodes),
+        ("optimized", args.optimized_episodes),
+    ):
+        for name in ("cprofile", "pyspy"):
+            if backend(name) is None:
+                continue
+            result = asyncio.run(hotspots(preset, name, episodes, args))
+            functions = [row.function for row in result.hotspots]
+            figures["hotspots"][f"{preset}/{name}"] = [
+                row.model_dump(exclude={"extra"}) for row in result.hotspots
+            ]
+            table = hotspots_table(result.hotspots, name, top=args.top)
+            table.title = f"{preset}, {episodes} episodes: {table.title}"
+            console.print(table)
+            ok, rule = verdicts(preset, functions)
+            failures += not ok
+            console.print(f"[{'PASS' if ok else 'FAIL'}] {preset} {name}: {rule}", markup=False)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
