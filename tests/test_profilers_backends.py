@@ -15,6 +15,7 @@ import pytest
 import toy_pipeline
 from profiling_helpers import profile_toy
 
+import ctool
 from ctool.errors import ProfilerUnavailable, UsageError
 from ctool.profilers import pyspy
 from ctool.profilers.base import ProfilerOptions
@@ -24,6 +25,7 @@ from ctool.profilers.memory import MemoryProfilerBackend, downsample
 from ctool.profilers.tracemalloc import TracemallocBackend
 
 TOY = inspect.getsourcefile(toy_pipeline)
+CTOOL_DIR = Path(ctool.__file__).parent
 CTOOL_MACHINERY = ("ctool/harness/", "ctool/profilers/", "ctool/reports/", "ctool/cli/")
 
 
@@ -171,7 +173,7 @@ def test_parse_speedscope_self_cumulative_and_own_threads() -> None:
         {"name": "main", "file": "/w/app.py", "line": 3},
         {"name": "fib", "file": "/w/app.py", "line": 9},
         {"name": "fib", "file": "/w/app.py", "line": 10},
-        {"name": "_run", "file": "/x/ctool/harness/sampler.py", "line": 5},
+        {"name": "_run", "file": str(CTOOL_DIR / "harness" / "sampler.py"), "line": 5},
         {"name": "inv", "file": sysconfig.get_paths()["purelib"] + "/numpy/linalg.py", "line": 7},
     ]
     document = {
@@ -191,10 +193,17 @@ def test_parse_speedscope_self_cumulative_and_own_threads() -> None:
                 "samples": [[3], [3]],
                 "weights": [0.01, 0.01],
             },
+            {
+                "type": "sampled",
+                "name": 'Thread 3 "health"',  # the workload's own thread counts
+                "unit": "seconds",
+                "samples": [[0]],
+                "weights": [0.01],
+            },
         ],
     }
-    profile = pyspy.parse_speedscope(document)
-    assert profile.samples == 4 and profile.threads == 1
+    profile = pyspy.parse_speedscope(document, episode_thread=1)
+    assert profile.samples == 5 and profile.threads == 2
     fib = profile.functions[("/w/app.py", "fib")]
     assert fib.self_s == pytest.approx(0.03)  # its own two samples and the numpy call's
     assert fib.raw_self_s == pytest.approx(0.02)
@@ -202,7 +211,7 @@ def test_parse_speedscope_self_cumulative_and_own_threads() -> None:
     assert fib.lines == {10: pytest.approx(0.01), 9: pytest.approx(0.02)}
     rows = pyspy.hotspot_rows(profile, top=10, profiler="pyspy")
     assert [row.function for row in rows] == ["fib", "main"]
-    assert rows[0].share == pytest.approx(3 / 4) and rows[0].line == 9
+    assert rows[0].share == pytest.approx(3 / 5) and rows[0].line == 9
     assert [row["function"] for row in pyspy.raw_top(profile, top=10)] == ["fib", "main", "inv"]
 
 

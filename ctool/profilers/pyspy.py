@@ -127,41 +127,51 @@ class SpeedscopeProfile:
     threads: int
 
 
-def thread_name(profile_name: str) -> str:
-    """py-spy names a profile ``Thread 123 "MainThread"``; the quoted part is the name."""
-    first, _, rest = profile_name.partition('"')
-    return rest.rpartition('"')[0] if rest else first
+def thread_id(profile_name: str) -> int | None:
+    """py-spy names a profile ``Thread 25154 "MainThread"``: the OS thread id comes first."""
+    parts = profile_name.split()
+    if len(parts) >= 2 and parts[0] == "Thread" and parts[1].isdigit():
+        return int(parts[1])
+    return None
 
 
-def parse_speedscope(document: dict[str, Any]) -> SpeedscopeProfile:
+def parse_speedscope(
+    document: dict[str, Any], *, episode_thread: int | None = None
+) -> SpeedscopeProfile:
     """Fold every sampled profile (one per thread) of a speedscope document into functions.
 
     Sample stacks are listed outermost frame first. Each function is counted once per
-    sample for cumulative time, however deep its recursion. ctool's own threads (named
-    ``ctool-*``: samplers, watchdogs) are left out.
+    sample for cumulative time, however deep its recursion. On threads other than the
+    episode thread (its OS id), samples of ctool's own threads -- ctool frames and no user
+    code: the resource sampler, the watchdog -- are left out; the episode thread keeps all
+    (the event loop's work between episodes is part of the run, as cProfile sees it).
     """
     frames: list[dict[str, Any]] = document.get("shared", {}).get("frames", [])
     keys = [(str(f.get("file") or "?"), str(f.get("name") or "?")) for f in frames]
     lines = [int(f.get("line") or 0) for f in frames]
     library = [is_library(file) for file, _ in keys]
+    machinery = [is_machinery(file) for file, _ in keys]
+    workload = [not (lib or own) for lib, own in zip(library, machinery, strict=True)]
     functions: dict[tuple[str, str], FunctionSamples] = {}
     votes = StageVotes()
     stage_cache: dict[tuple[int, ...], list[str | None]] = {}
     total = 0.0
     count = 0
-    profiles = [
-        p
-        for p in document.get("profiles", [])
-        if p.get("type") == "sampled"
-        and not thread_name(str(p.get("name", ""))).startswith("ctool-")
-    ]
+    profiles = [p for p in document.get("profiles", []) if p.get("type") == "sampled"]
+    threads = 0
     for profile in profiles:
+        thread = thread_id(str(profile.get("name")))
+        others = episode_thread is not None and thread != episode_thread
+        counted = False
         scale = 1e-3 if profile.get("unit") == "milliseconds" else 1.0
         weights = profile.get("weights") or []
         for index, stack in enumerate(profile.get("samples", [])):
             weight = (weights[index] if index < len(weights) else 0.0) * scale
             if not stack:
                 continue
+            if others and _ctools_own(stack, machinery, workload):
+                continue
+            counted = True
             total += weight
             count += 1
             inner_first = tuple(reversed(stack))
@@ -187,7 +197,12 @@ def parse_speedscope(document: dict[str, Any]) -> SpeedscopeProfile:
                     entry.cumulative_s += weight
                     entry.samples += 1
                     votes.add(key, stages[depth], weight)
-    return SpeedscopeProfile(functions, votes, total, count, len(profiles))
+        threads += counted
+    return SpeedscopeProfile(functions, votes, total, count, threads)
+
+
+def _ctools_own(stack: list[int], machinery: list[bool], workload: list[bool]) -> bool:
+    return any(machinery[i] for i in stack) and not any(workload[i] for i in stack)
 
 
 def hotspot_rows(profile: SpeedscopeProfile, *, top: int, profiler: str) -> list[Hotspot]:
@@ -275,6 +290,7 @@ class PySpyBackend:
         self._path: Path | None = None
         self._options: ProfilerOptions | None = None
         self._started_at = 0.0
+        self._thread: int | None = None
 
     def availability(self) -> Availability:
         binary = find_binary()
@@ -302,6 +318,7 @@ class PySpyBackend:
         if options.pyspy_rate <= 0:
             raise ProfilerUnavailable(f"--pyspy-rate must be positive, got {options.pyspy_rate}")
         self._options = options
+        self._thread = threading.get_native_id() if options.pid in (None, os.getpid()) else None
         self._path = options.output_dir / "pyspy.speedscope.json"
         self._path.unlink(missing_ok=True)
         process = subprocess.Popen(
@@ -343,7 +360,7 @@ class PySpyBackend:
         reader.lines.append(rest or "")
         if not path.exists():
             raise RuntimeError(f"py-spy wrote no profile: {explain_failure(reader.text)}")
-        profile = parse_speedscope(json.loads(path.read_text()))
+        profile = parse_speedscope(json.loads(path.read_text()), episode_thread=self._thread)
         expected = duration_s * options.pyspy_rate
         return ProfilerFragment(
             name=self.name,
