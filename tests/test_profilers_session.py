@@ -133,3 +133,18 @@ def test_calibrate_records_overhead_ratio(tmp_path: Path) -> None:
     assert calibration["slices"] == 2 and calibration["episodes_per_slice"] == 3
     assert calibration["median_ms_with"] > 0 and calibration["median_ms_without"] > 0
     assert Path(session.result.artifacts["cprofile"]).parent == tmp_path  # not overwritten
+
+
+def test_stop_passes_the_episode_count_to_backends(tmp_path: Path) -> None:
+    session = ProfilerSession.open(["tracemalloc"], require=True, options=opts(tmp_path))
+
+    async def main() -> None:
+        pipeline = toy_pipeline.create(work=200)
+        session.start()
+        await run_episodes(pipeline, episodes=8)
+        session.stop(episodes=8)
+
+    asyncio.run(main())
+    (run,) = session.result.runs
+    assert run.metadata["episodes"] == 8
+    assert run.metadata["retained_allocations_per_episode"] >= 1

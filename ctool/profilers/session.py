@@ -4,9 +4,8 @@ The harness does::
 
     session = ProfilerSession.open(names, require=..., options=...)   # may raise UsageError
     for w in session.warnings: ...                                     # shown to the user
-    # spans in locate mode while session.wants_locate (stage attribution of hotspots);
-    # options.extra["episodes"] = episodes measured (per-episode allocation figures)
-    session.start(); ...measured episodes...; result = session.stop()
+    # spans in locate mode while session.wants_locate (stage attribution of hotspots)
+    session.start(); ...measured episodes...; result = session.stop(episodes=n_measured)
     for w in session.warnings: ...                                     # start() may add one
     await session.calibrate(run_episodes)                              # optional, after stop
 
@@ -117,8 +116,14 @@ class ProfilerSession:
             with contextlib.suppress(Exception):
                 profiler.stop()
 
-    def stop(self) -> ProfilerResult:
-        """Stop in reverse order of start; a backend that fails to stop is reported, not fatal."""
+    def stop(self, *, episodes: int | None = None) -> ProfilerResult:
+        """Stop in reverse order of start; a backend that fails to stop is reported, not fatal.
+
+        ``episodes``, the number of episodes measured while profiling, lets backends report
+        per-episode figures (tracemalloc's retained bytes per episode).
+        """
+        if episodes is not None:
+            self.options.extra["episodes"] = episodes
         while self._started:
             profiler = self._started.pop()
             try:
