@@ -7,11 +7,16 @@
 Part 1, overhead: on the optimized preset, every backend is measured side by side in one
 process. Each round runs a slice of episodes with no profiler and one slice under each
 backend, the order rotating from round to round so that drift and warm-up hit every backend
-alike. A backend's ratio in a round is its slice's mean episode time (the inverse of
+alike; each slice starts with a few unmeasured episodes (py-spy's first samples after
+attaching are slower than its steady ones; start and stop times are shown apart). A
+backend's ratio in a round is its slice's mean episode time (the inverse of
 throughput: py-spy's pauses hit only the episodes being sampled, a median would hide them)
-over the no-profiler slice's in that round; the figure is the median over rounds, so that
-a round disturbed by a neighbour on the machine does not decide it (min and max shown).
-Throughput cost = 1 - 1/ratio. Target: py-spy at 100 Hz costs <= 5 % throughput.
+over the no-profiler slice's in that round. Every backend drives its own instance of the
+(deterministic) pipeline through the same episode indices, so the two slices of a ratio do
+the same work. The figure is the median of the per-round ratios with its quartiles (a round
+disturbed by another process on the machine does not decide it); the load average is
+printed with the figures. Throughput cost = 1 - 1/ratio. Target: py-spy at 100 Hz costs
+<= 5 % throughput.
 
 Part 2, hotspots: on the baseline and optimized presets, the top cProfile and py-spy rows.
 Expected: on baseline the Kuramoto step (``PythonKuramoto.step``) is the top row and the Φ
@@ -51,12 +56,19 @@ MEMORY_TARGET = "ctool.pipeline.mea:AttentionSchema.attend"
 
 @dataclass
 class Config:
+    """One column of the comparison: a backend (or none) and its own pipeline instance.
+
+    Every config drives its own instance of the same deterministic pipeline through the
+    same episode indices, so in a round every config does exactly the same work.
+    """
+
     label: str
     profiler: Profiler | None
-    options: ProfilerOptions | None = None
-    slowdown: float = 1.0
-    """Rough expected ratio: slow backends get shorter slices so a round stays short."""
+    options: ProfilerOptions | None
+    adapter: PipelineAdapter
     means_ms: list[float] = field(default_factory=list)
+    switch_ms: list[float] = field(default_factory=list)
+    """start() + stop() of the backend, outside the measured slice."""
 
 
 async def run_episodes(
@@ -88,61 +100,73 @@ def backend(name: str) -> Profiler | None:
 
 
 async def overhead(args: argparse.Namespace, scratch: Path) -> list[dict[str, Any]]:
-    adapter = build_pipeline(None, seed=0, preset="optimized")
-    index = 0
-    index += len(await run_episodes(adapter, index, args.warmup, locate=True))
-
     def opts(**kwargs: Any) -> ProfilerOptions:
         return ProfilerOptions(output_dir=scratch, **kwargs)
 
-    configs = [Config("none", None)]
-    for label, name, options, slowdown in [
-        ("cprofile", "cprofile", opts(), 1.5),
-        ("tracemalloc", "tracemalloc", opts(), 20.0),
-        (f"pyspy {args.pyspy_rate} Hz", "pyspy", opts(pyspy_rate=args.pyspy_rate), 1.0),
-        ("line (auto targets)", "line", opts(extra={"line_pass_s": 0.5}), 2.0),
-        ("memory (RSS only)", "memory", opts(), 1.0),
-        ("memory (1 target)", "memory", opts(memory_targets=[MEMORY_TARGET]), 5.0),
+    def pipeline() -> PipelineAdapter:
+        return build_pipeline(None, seed=0, preset="optimized")
+
+    configs = [Config("none", None, None, pipeline())]
+    for label, name, options in [
+        ("cprofile", "cprofile", opts()),
+        ("tracemalloc", "tracemalloc", opts()),
+        (f"pyspy {args.pyspy_rate} Hz", "pyspy", opts(pyspy_rate=args.pyspy_rate)),
+        ("line (auto targets)", "line", opts(extra={"line_pass_s": 0.2})),
+        ("memory (RSS only)", "memory", opts()),
+        ("memory (1 target)", "memory", opts(memory_targets=[MEMORY_TARGET])),
     ]:
         profiler = backend(name)
         if profiler is not None:
-            configs.append(Config(label, profiler, options, slowdown))
-    for config in configs:  # one unmeasured run each; the line backend chooses its targets
+            configs.append(Config(label, profiler, options, pipeline()))
+    index = 0
+    for config in configs:  # warm-up, then one unmeasured profiled run (line picks targets)
+        await run_episodes(config.adapter, 0, args.warmup, locate=True)
         if config.profiler is not None and config.options is not None:
             config.profiler.start(config.options)
-            began = time.perf_counter()
-            while time.perf_counter() - began < 1.0:
-                index += len(await run_episodes(adapter, index, 5))
+        await run_episodes(config.adapter, args.warmup, args.prerun)
+        if config.profiler is not None:
             fragment = config.profiler.stop()
             if "targets" in fragment.metadata:
                 print(f"{config.label}: {fragment.metadata['targets']}", file=sys.stderr)
+    index = args.warmup + args.prerun
     for round_index in range(args.rounds):
         shift = round_index % len(configs)
         for config in configs[shift:] + configs[:shift]:
+            began = time.perf_counter()
             if config.profiler is not None and config.options is not None:
                 config.profiler.start(config.options)
-            count = max(5, round(args.slice / config.slowdown))
+            switch = time.perf_counter() - began
             try:
-                latencies = await run_episodes(adapter, index, count)
+                # A few unmeasured episodes first: a just-attached py-spy reads the
+                # process's memory maps before its steady sampling.
+                await run_episodes(config.adapter, index, args.settle)
+                latencies = await run_episodes(config.adapter, index + args.settle, args.slice)
             finally:
+                began = time.perf_counter()
                 if config.profiler is not None:
                     config.profiler.stop()
-            index += len(latencies)
+                switch += time.perf_counter() - began
             config.means_ms.append(statistics.fmean(latencies) / 1e6)
-    await adapter.aclose()
+            config.switch_ms.append(switch * 1e3)
+        index += args.settle + args.slice
+    for config in configs:
+        await config.adapter.aclose()
     base = configs[0].means_ms
     rows = []
     for config in configs:
-        ratios = [mine / ref for mine, ref in zip(config.means_ms, base, strict=True)]
-        ratio = statistics.median(ratios)
+        ratios = sorted(mine / ref for mine, ref in zip(config.means_ms, base, strict=True))
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        median = statistics.median(ratios)
         rows.append(
             {
                 "profiler": config.label,
-                "episode_ms": statistics.median(config.means_ms),
-                "ratio": ratio,
-                "ratio_min": min(ratios),
-                "ratio_max": max(ratios),
-                "throughput_cost": 1 - 1 / ratio,
+                "episode_ms": statistics.fmean(config.means_ms),
+                "ratio": median,
+                "ratio_q1": quartiles[0],
+                "ratio_q3": quartiles[-1],
+                "ratio_of_totals": sum(config.means_ms) / sum(base),
+                "throughput_cost": 1 - 1 / median,
+                "start_stop_ms": statistics.median(config.switch_ms),
             }
         )
     return rows
@@ -174,8 +198,10 @@ def verdicts(preset: str, functions: list[str]) -> tuple[bool, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--slice", type=int, default=60, help="episodes per slice")
+    parser.add_argument("--slice", type=int, default=40, help="episodes per slice")
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--prerun", type=int, default=200, help="unmeasured profiled episodes")
+    parser.add_argument("--settle", type=int, default=10, help="unmeasured episodes per slice")
     parser.add_argument("--baseline-episodes", type=int, default=120)
     parser.add_argument("--optimized-episodes", type=int, default=400)
     parser.add_argument("--pyspy-rate", type=int, default=100)
@@ -184,12 +210,13 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.slice, args.warmup = 2, 10, 5
+        args.rounds, args.slice, args.warmup, args.prerun, args.settle = 2, 10, 5, 80, 2
         args.baseline_episodes, args.optimized_episodes = 10, 30
     console = Console(highlight=False)
     console.print(
         f"ctool profilers benchmark -- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
         f"command: python {' '.join(sys.argv)}"
     )
     figures: dict[str, Any] = {"argv": sys.argv, "hotspots": {}}
@@ -197,19 +224,23 @@ def main() -> int:
         rows = asyncio.run(overhead(args, Path(scratch)))
     figures["overhead"] = rows
     table = Table(
-        title=f"overhead on the optimized preset ({args.rounds} interleaved rounds, "
-        f"{args.slice} episodes per slice, fewer for slow backends)",
+        title=f"overhead on the optimized preset ({args.rounds} interleaved rounds of "
+        f"{args.slice} episodes per backend; cost = throughput lost)",
         title_justify="left",
     )
-    for header in ("profiler", "episode ms", "ratio", "min..max", "throughput cost"):
+    headers = ("profiler", "ms/episode", "ratio", "quartiles", "ratio of totals", "cost")
+    headers += ("start+stop ms",)
+    for header in headers:
         table.add_column(header, justify="left" if header == "profiler" else "right")
     for row in rows:
         table.add_row(
             row["profiler"],
             f"{row['episode_ms']:.3f}",
             f"x{row['ratio']:.3f}",
-            f"{row['ratio_min']:.2f}..{row['ratio_max']:.2f}",
+            f"{row['ratio_q1']:.3f}..{row['ratio_q3']:.3f}",
+            f"x{row['ratio_of_totals']:.3f}",
             f"{row['throughput_cost'] * 100:+.1f}%",
+            f"{row['start_stop_ms']:.0f}",
         )
     console.print(table)
     failures = 0
@@ -241,6 +272,7 @@ def main() -> int:
             ok, rule = verdicts(preset, functions)
             failures += not ok
             console.print(f"[{'PASS' if ok else 'FAIL'}] {preset} {name}: {rule}", markup=False)
+    console.print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
     return 1 if failures else 0
