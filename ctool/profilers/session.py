@@ -147,18 +147,23 @@ class ProfilerSession:
         *,
         episodes_per_slice: int = 10,
         slices: int = 4,
+        settle: int = 2,
     ) -> None:
         """Overhead of each profiler: interleaved slices with and without it (off, on, off, on…).
 
         The ratio is median episode time with the profiler over median without, both taken
-        from the same interleaved sequence so machine drift affects both sides alike.
+        from the same interleaved sequence so machine drift affects both sides alike. Each
+        slice begins with ``settle`` unmeasured episodes: a profiler's first moments (py-spy
+        reading the process's memory maps) are not its steady cost.
         """
         runs = {run.name: run for run in self.result.runs}
         # Calibration artifacts are thrown away: they must not overwrite the run's own.
         scratch = tempfile.TemporaryDirectory(prefix="ctool-calibrate-")
         options = dataclasses.replace(self.options, output_dir=Path(scratch.name))
         try:
-            await self._calibrate_each(run_episodes, options, runs, episodes_per_slice, slices)
+            await self._calibrate_each(
+                run_episodes, options, runs, episodes_per_slice, slices, settle
+            )
         finally:
             scratch.cleanup()
 
@@ -169,7 +174,13 @@ class ProfilerSession:
         runs: dict[str, ProfilerRun],
         episodes_per_slice: int,
         slices: int,
+        settle: int,
     ) -> None:
+        async def measured() -> list[int]:
+            if settle > 0:
+                await run_episodes(settle)
+            return await run_episodes(episodes_per_slice)
+
         for profiler in self.profilers:
             without: list[int] = []
             with_profiler: list[int] = []
@@ -178,11 +189,11 @@ class ProfilerSession:
                     # off-on, on-off, ...: a trend in the machine's speed hits both sides.
                     for profiled in (False, True) if index % 2 == 0 else (True, False):
                         if not profiled:
-                            without.extend(await run_episodes(episodes_per_slice))
+                            without.extend(await measured())
                             continue
                         profiler.start(options)
                         try:
-                            with_profiler.extend(await run_episodes(episodes_per_slice))
+                            with_profiler.extend(await measured())
                         finally:
                             profiler.stop()
             except ProfilerUnavailable as exc:
@@ -196,6 +207,7 @@ class ProfilerSession:
                 run.metadata["calibration"] = {
                     "slices": slices,
                     "episodes_per_slice": episodes_per_slice,
+                    "settle_episodes": settle,
                     "median_ms_without": median_without / 1e6,
                     "median_ms_with": median_with / 1e6,
                 }
