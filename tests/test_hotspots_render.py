@@ -136,3 +136,26 @@ def test_short_path() -> None:
     assert short_path("~") == "~"
     assert short_path(os.path.join(os.getcwd(), "a", "b.py")) == os.path.join("a", "b.py")
     assert short_path("/far/away/x.py") == "/far/away/x.py"
+
+
+def test_bottleneck_table_is_plain_text_for_any_renderer() -> None:
+    from ctool.reports.hotspots import bottleneck_table
+
+    table = bottleneck_table(ROWS, "tracemalloc", run=ProfilerRun(name="tracemalloc"))
+    assert [header for header, _ in table.columns] == [
+        "#",
+        "function",
+        "where",
+        "stage",
+        "blocks",
+        "in flight",
+        "retained",
+        "share",
+    ]
+    assert table.rows == [
+        ["1", "TIGFabric.broadcast", f"{SRC}/tig.py:57", "TIG", "310", "1.5 MiB", "0 B", "80.0%"]
+    ]
+    assert table.notes == []
+    line = bottleneck_table(ROWS, "line")
+    assert line.columns[-1] == ("source", False)
+    assert line.rows[0][-1] == "dtheta[i] += k * w * math.sin(theta[j] - theta[i])"

@@ -2,7 +2,9 @@
 
 Which functions: the ones named with ``--line-target module:function`` (repeatable), or,
 when none is named, the 3 hottest functions of the user's code found by a short cProfile
-*pass* at the start of the run (``options.extra["line_pass_s"]``, default 0.5 s).
+*pass* at the start of the run (``options.extra["line_pass_s"]``, default 0.2 s: enough
+for the hot functions to stand out, short enough to leave most of a default run to line
+timing).
 
 The pass and the switch to line timing must both happen on the episode thread (cProfile and
 line_profiler hook the thread that enables them). So during the pass a minimal trace
@@ -45,7 +47,7 @@ from ctool.profilers.stages import StageSampler, StageVotes, resolve_stage
 from ctool.profilers.targets import function_for_code, resolve_target, target_name
 from ctool.reports.schema import Hotspot
 
-DEFAULT_PASS_S = 0.5
+DEFAULT_PASS_S = 0.2
 AUTO_TARGETS = 3
 
 

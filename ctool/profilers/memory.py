@@ -221,7 +221,14 @@ class MemoryProfilerBackend:
         return table
 
     def _hotspots(self, table: list[dict[str, Any]], top: int) -> list[Hotspot]:
-        lines = [(entry, row) for entry in table for row in entry["lines"]]
+        # The ``def`` line's "increment" is memory_profiler's measure of what changed
+        # between two calls, outside the function: the table keeps it, the rows do not.
+        lines = [
+            (entry, row)
+            for entry in table
+            for row in entry["lines"]
+            if row["line"] != entry["first_line"]
+        ]
         grown = sum(max(row["increment_mib"], 0.0) for _, row in lines)
         lines.sort(key=lambda p: (p[1]["increment_mib"], p[1]["occurrences"]), reverse=True)
         return [

@@ -1,8 +1,10 @@
 """The bottleneck table: a profiler's top functions (or lines, or allocation sites).
 
-Renderers only format: rows arrive ranked from the backends (``ProfileReport.hotspots``),
-one table per profiler because shares are per profiler (a share of sampled time is not a
-share of allocated bytes). The CLI owns the Console and prints what these return.
+Rows arrive ranked from the backends (``ProfileReport.hotspots``); one table per profiler,
+because shares are per profiler (a share of sampled time is not a share of allocated
+bytes). :func:`bottleneck_table` decides the columns and the text of every cell (pure, for
+any renderer: the terminal, markdown); :func:`hotspots_table` renders one as a Rich table.
+The CLI owns the Console and prints what these return.
 
 Columns follow what the rows carry: time (cProfile, py-spy, third-party backends), lines
 (line_profiler: the source line), bytes (tracemalloc) or MiB increments (memory_profiler).
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import sysconfig
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.table import Table
@@ -122,6 +125,83 @@ def profilers_in(hotspots: Sequence[Hotspot]) -> list[str]:
     return list(dict.fromkeys(row.profiler for row in hotspots))
 
 
+@dataclass
+class BottleneckTable:
+    """One profiler's rows as text cells: what every renderer (terminal, markdown) shows."""
+
+    title: str
+    columns: list[tuple[str, bool]]
+    """(header, right-aligned)."""
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def bottleneck_table(
+    hotspots: Sequence[Hotspot],
+    profiler: str,
+    *,
+    top: int = DEFAULT_TOP,
+    run: ProfilerRun | None = None,
+    artifact: str | None = None,
+) -> BottleneckTable:
+    """One profiler's top ``top`` rows, with its overhead, failure and artifact as notes."""
+    rows = [row for row in hotspots if row.profiler == profiler][:top]
+    measure = columns_for(rows)
+    columns = [("#", True), ("function", False), ("where", False), ("stage", False)]
+    columns += [(header, right) for header, _, right in measure]
+    columns.append(("share", True))
+    if measure is _LINES:
+        columns.append(("source", False))
+    table = BottleneckTable(f"{profiler}: top {len(rows)} hotspots", columns)
+    for rank, row in enumerate(rows, start=1):
+        cells = [str(rank), row.function, where(row), row.stage or "-"]
+        cells += [fmt(row) for _, fmt, _ in measure]
+        cells.append(_share(row.share))
+        if measure is _LINES:
+            cells.append(str(row.extra.get("source", "")))
+        table.rows.append(cells)
+    if run is not None and run.overhead_ratio is not None:
+        table.notes.append(f"overhead x{run.overhead_ratio:.2f} episode time (calibrated)")
+    if run is not None and not run.ok:
+        table.notes.append(f"failed: {run.reason}")
+    if artifact:
+        table.notes.append(f"artifact: {short_path(artifact)}")
+    return table
+
+
+def bottleneck_tables(
+    hotspots: Sequence[Hotspot],
+    *,
+    top: int = DEFAULT_TOP,
+    runs: Sequence[ProfilerRun] = (),
+    artifacts: dict[str, str] | None = None,
+) -> list[BottleneckTable]:
+    """One table per profiler that produced rows, in the order they appear."""
+    by_name = {run.name: run for run in runs}
+    artifacts = artifacts or {}
+    tables = []
+    for profiler in profilers_in(hotspots):
+        owned = [path for name, path in artifacts.items() if name.startswith(profiler)]
+        artifact = owned[0] if owned else None
+        run = by_name.get(profiler)
+        tables.append(bottleneck_table(hotspots, profiler, top=top, run=run, artifact=artifact))
+    return tables
+
+
+def render_bottleneck(table: BottleneckTable) -> Table:
+    """A :class:`BottleneckTable` as a Rich table (names, paths and source fold, never cut)."""
+    rich_table = Table(title=table.title, title_justify="left")
+    for header, right in table.columns:
+        rich_table.add_column(header, justify="right" if right else "left", overflow="fold")
+    for cells in table.rows:
+        # Source text and names are data, not Rich markup ("theta[i]" must stay as written).
+        rich_table.add_row(*(Text(cell) for cell in cells))
+    if table.notes:
+        rich_table.caption = "; ".join(table.notes)
+        rich_table.caption_justify = "left"
+    return rich_table
+
+
 def hotspots_table(
     hotspots: Sequence[Hotspot],
     profiler: str,
@@ -130,38 +210,10 @@ def hotspots_table(
     run: ProfilerRun | None = None,
     artifact: str | None = None,
 ) -> Table:
-    """One profiler's top ``top`` rows as a table, with its overhead and artifact as caption."""
-    rows = [row for row in hotspots if row.profiler == profiler][:top]
-    measure = columns_for(rows)
-    table = Table(title=f"{profiler}: top {len(rows)} hotspots", title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("function", overflow="fold")
-    table.add_column("where", overflow="fold")
-    table.add_column("stage")
-    for header, _, right in measure:
-        table.add_column(header, justify="right" if right else "left")
-    table.add_column("share", justify="right")
-    if measure is _LINES:
-        table.add_column("source")
-    for rank, row in enumerate(rows, start=1):
-        cells = [str(rank), row.function, where(row), row.stage or "-"]
-        cells += [fmt(row) for _, fmt, _ in measure]
-        cells.append(_share(row.share))
-        if measure is _LINES:
-            cells.append(str(row.extra.get("source", "")))
-        # Source text and names are data, not Rich markup ("theta[i]" must stay as written).
-        table.add_row(*(Text(cell) for cell in cells))
-    notes = []
-    if run is not None and run.overhead_ratio is not None:
-        notes.append(f"overhead x{run.overhead_ratio:.2f} episode time (calibrated)")
-    if run is not None and not run.ok:
-        notes.append(f"failed: {run.reason}")
-    if artifact:
-        notes.append(f"artifact: {short_path(artifact)}")
-    if notes:
-        table.caption = "; ".join(notes)
-        table.caption_justify = "left"
-    return table
+    """One profiler's bottleneck table, rendered."""
+    return render_bottleneck(
+        bottleneck_table(hotspots, profiler, top=top, run=run, artifact=artifact)
+    )
 
 
 def hotspot_tables(
@@ -171,16 +223,9 @@ def hotspot_tables(
     runs: Sequence[ProfilerRun] = (),
     artifacts: dict[str, str] | None = None,
 ) -> list[Table]:
-    """One table per profiler that produced rows, in the order they appear."""
-    by_name = {run.name: run for run in runs}
-    artifacts = artifacts or {}
-    tables = []
-    for profiler in profilers_in(hotspots):
-        owned = [path for name, path in artifacts.items() if name.startswith(profiler)]
-        artifact = owned[0] if owned else None
-        run = by_name.get(profiler)
-        tables.append(hotspots_table(hotspots, profiler, top=top, run=run, artifact=artifact))
-    return tables
+    """One rendered table per profiler that produced rows, in the order they appear."""
+    tables = bottleneck_tables(hotspots, top=top, runs=runs, artifacts=artifacts)
+    return [render_bottleneck(table) for table in tables]
 
 
 def profilers_table(runs: Sequence[ProfilerRun], artifacts: dict[str, str] | None = None) -> Table:
