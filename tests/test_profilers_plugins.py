@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from profiling_helpers import check_fragment, profile_toy
+from profiling_helpers import check_fragment, install_test_plugin, profile_toy
 from typer.testing import CliRunner
 
 from ctool.cli.app import app
@@ -23,83 +22,10 @@ from ctool.profilers.base import ProfilerOptions
 from ctool.profilers.registry import describe, discover, select
 from ctool.profilers.session import ProfilerSession
 
-PLUGIN = '''
-"""A third party's profiler: samples the starting thread's innermost frame."""
-import sys
-import threading
-from collections import Counter
-from typing import ClassVar
-
-from ctool.profilers.base import Availability, ProfilerFragment
-from ctool.reports.schema import Hotspot
-
-
-class SamplerBackend:
-    name: ClassVar[str] = "testsampler"
-    description: ClassVar[str] = "test plugin: innermost-frame sampler"
-
-    def availability(self):
-        return Availability(True)
-
-    def start(self, options):
-        self.options = options
-        self.target = threading.get_ident()
-        self.counts = Counter()
-        self.halt = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="ctool-testsampler", daemon=True)
-        self.thread.start()
-
-    def run(self):
-        while not self.halt.wait(0.001):
-            frame = sys._current_frames().get(self.target)
-            if frame is not None:
-                code = frame.f_code
-                self.counts[(code.co_name, code.co_filename, frame.f_lineno)] += 1
-
-    def stop(self):
-        self.halt.set()
-        self.thread.join()
-        total = sum(self.counts.values()) or 1
-        path = self.options.output_dir / "testsampler.txt"
-        path.write_text("\\n".join(f"{k} {v}" for k, v in self.counts.items()) or "empty")
-        rows = [
-            Hotspot(profiler=self.name, function=f, file=file, line=line, share=n / total)
-            for (f, file, line), n in self.counts.most_common(self.options.top)
-        ]
-        return ProfilerFragment(self.name, rows, {"testsampler": str(path)}, {"samples": total})
-
-
-class NeedsHardware(SamplerBackend):
-    name: ClassVar[str] = "testunavailable"
-    description: ClassVar[str] = "test plugin that cannot run here"
-
-    def availability(self):
-        return Availability(False, "needs the frobnicator device")
-
-
-class NotAProfiler:
-    name = "testnotaprofiler"
-'''
-
-ENTRY_POINTS = """\
-[ctool.profilers]
-testsampler = ctool_testplugin:SamplerBackend
-testunavailable = ctool_testplugin:NeedsHardware
-testbroken = ctool_testplugin_missing:Backend
-testnotaprofiler = ctool_testplugin:NotAProfiler
-"""
-
 
 @pytest.fixture
 def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    root = tmp_path / "site"
-    dist = root / "ctool_testplugin-1.2.3.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: ctool-testplugin\nVersion: 1.2.3\n"
-    )
-    (dist / "entry_points.txt").write_text(ENTRY_POINTS)
-    (root / "ctool_testplugin.py").write_text(textwrap.dedent(PLUGIN))
+    root = install_test_plugin(tmp_path / "site")
     monkeypatch.syspath_prepend(str(root))
     yield root
     sys.modules.pop("ctool_testplugin", None)

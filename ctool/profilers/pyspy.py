@@ -38,6 +38,9 @@ from ctool.reports.schema import Hotspot
 ENV_BINARY = "CTOOL_PYSPY"
 ATTACH_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 30.0
+MIN_SAMPLING_S = 0.05
+"""py-spy announces sampling a moment before it can handle Ctrl-C: a SIGINT sooner can kill
+it before it writes anything, so :meth:`PySpyBackend.stop` never interrupts it earlier."""
 PTRACE_FIX = (
     "run as root, or give the container ptrace rights (docker run --cap-add SYS_PTRACE), "
     "or allow it with 'sysctl kernel.yama.ptrace_scope=0'"
@@ -349,6 +352,9 @@ class PySpyBackend:
             raise RuntimeError("pyspy: stop() without start()")
         self._process = self._reader = None
         duration_s = time.perf_counter() - self._started_at
+        floor = max(MIN_SAMPLING_S, 2.0 / options.pyspy_rate)
+        if duration_s < floor:  # outside the measured region: the episodes are done
+            time.sleep(floor - duration_s)
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
         reader.join(timeout=2)
@@ -359,7 +365,10 @@ class PySpyBackend:
             rest, _ = process.communicate()
         reader.lines.append(rest or "")
         if not path.exists():
-            raise RuntimeError(f"py-spy wrote no profile: {explain_failure(reader.text)}")
+            raise RuntimeError(
+                f"py-spy wrote no profile (exit status {process.returncode}): "
+                + explain_failure(reader.text)
+            )
         profile = parse_speedscope(json.loads(path.read_text()), episode_thread=self._thread)
         expected = duration_s * options.pyspy_rate
         return ProfilerFragment(

@@ -199,6 +199,11 @@ class ProfilerSession:
             except ProfilerUnavailable as exc:
                 self.warnings.append(f"overhead of {profiler.name!r} not measured: {exc.message}")
                 continue
+            except Exception as exc:  # calibration is a bonus: it never fails the run
+                self.warnings.append(
+                    f"overhead of {profiler.name!r} not measured: {type(exc).__name__}: {exc}"
+                )
+                continue
             run = runs.get(profiler.name)
             if run is not None and without and with_profiler:
                 median_without = statistics.median(without)
