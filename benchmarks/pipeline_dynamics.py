@@ -1,0 +1,60 @@
+"""What the reference pipeline does at its defaults (the figures in docs/pipeline.md).
+
+    python benchmarks/pipeline_dynamics.py
+
+Deterministic: these numbers depend only on the seeds, not on the machine.
+TIG structural metrics over seeds 0..19 at N = 32, then per seed 0..2 and 2000 episodes:
+ESGT attempts and synchronisation rate, median steps to sync, median coalition, Φ, and
+broadcast message counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+
+from ctool.pipeline import create
+
+METRICS = ("density", "clustering", "path_length", "efficiency", "fiedler")
+
+
+async def dynamics(seed: int, episodes: int) -> str:
+    pipeline = create(seed)
+    try:
+        results = [await pipeline.episode(index) for index in range(episodes)]
+    finally:
+        pipeline.close()
+    metrics = pipeline.metrics()
+    ignitions, messages = metrics["ignitions"], metrics["messages"]
+    steps = [r.time_to_sync_ms / pipeline.config.dt_ms for r in results if r.time_to_sync_ms]
+    coalitions = [len(r.coalition) for r in results if r.triggered]
+    phis = [r.phi for r in results if r.ignited]
+    return (
+        f"seed {seed}: {ignitions['attempts']} attempts, {ignitions['ignited']} synchronised "
+        f"({ignitions['success_rate']:.0%}), median {statistics.median(steps):.0f} steps to "
+        f"sync, median coalition {statistics.median(coalitions):.0f}, Φ median "
+        f"{statistics.median(phis):.3f} max {max(phis):.3f}, "
+        f"{messages['count'] / ignitions['ignited']:.0f} messages/ignition of "
+        f"{messages['bytes'] / messages['count']:.0f} bytes"
+    )
+
+
+def main() -> None:
+    rows = []
+    for seed in range(20):
+        pipeline = create(seed)
+        pipeline.close()
+        rows.append(pipeline.tig.metrics)
+    print("TIG at N = 32, seeds 0..19 (min .. max; seed 0):")
+    for name in METRICS:
+        values = [getattr(row, name) for row in rows]
+        print(f"  {name:<12} {min(values):.3f} .. {max(values):.3f}; seed 0 {values[0]:.3f}")
+    cut = sum(bool(row.articulation_points) for row in rows)
+    print(f"  graphs with articulation points: {cut} of {len(rows)}")
+    print("ESGT and Φ over 2000 episodes:")
+    for seed in range(3):
+        print("  " + asyncio.run(dynamics(seed, 2000)))
+
+
+if __name__ == "__main__":
+    main()
