@@ -74,3 +74,19 @@ def test_locate_mode_maps_lines_to_stage() -> None:
         deactivate(token)
     assert LOCATOR.stage_at(__file__, here) == "LOCATED"
     assert LOCATOR.stage_of_stack([("/nowhere.py", 1), (__file__, here)]) == "LOCATED"
+
+
+def test_two_blocks_of_one_stage_stay_apart() -> None:
+    rec = EpisodeRecorder(locate=True)
+    token = activate(rec)
+    try:
+        with ctool.span("SPLIT"):
+            first = __import__("sys")._getframe().f_lineno
+        between = __import__("sys")._getframe().f_lineno
+        with ctool.span("SPLIT"):
+            second = __import__("sys")._getframe().f_lineno
+    finally:
+        deactivate(token)
+    assert LOCATOR.stage_at(__file__, first) == "SPLIT"
+    assert LOCATOR.stage_at(__file__, second) == "SPLIT"
+    assert LOCATOR.stage_at(__file__, between) is None

@@ -139,19 +139,19 @@ class StageLocator:
     innermost (shortest) block containing the line.
     """
 
-    _blocks: dict[tuple[str, str], _Block] = field(default_factory=dict)
+    _blocks: dict[tuple[str, str], list[_Block]] = field(default_factory=dict)
     _seen: set[tuple[str, str, int]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, stage_name: str, filename: str, first: int, last: int) -> None:
-        key = (stage_name, filename)
+        """Record a block; blocks of one stage in one file are kept apart (two ``with
+        span("MCEA")`` blocks must not swallow the lines between them)."""
         with self._lock:
-            block = self._blocks.get(key)
-            if block is None:
-                self._blocks[key] = _Block(stage_name, filename, first, last)
-            else:
-                block.first = min(block.first, first)
-                block.last = max(block.last, last)
+            blocks = self._blocks.setdefault((stage_name, filename), [])
+            for block in blocks:
+                if block.first <= first and last <= block.last:
+                    return
+            blocks.append(_Block(stage_name, filename, first, last))
 
     def note_enter(self, stage_name: str, filename: str, lineno: int) -> None:
         """A span entered at ``filename:lineno``: record its ``with`` block's line range."""
@@ -163,7 +163,7 @@ class StageLocator:
 
     def stage_at(self, filename: str, lineno: int) -> str | None:
         best: _Block | None = None
-        for block in self._blocks.values():
+        for block in (b for blocks in self._blocks.values() for b in blocks):
             if (
                 block.filename == filename
                 and block.first <= lineno <= block.last
@@ -181,7 +181,7 @@ class StageLocator:
         return None
 
     def blocks(self) -> list[tuple[str, str, int, int]]:
-        return [(b.stage, b.filename, b.first, b.last) for b in self._blocks.values()]
+        return [(b.stage, b.filename, b.first, b.last) for bs in self._blocks.values() for b in bs]
 
 
 @functools.lru_cache(maxsize=256)
