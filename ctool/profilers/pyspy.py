@@ -297,6 +297,7 @@ class PySpyBackend:
         self._options: ProfilerOptions | None = None
         self._started_at = 0.0
         self._thread: int | None = None
+        self._handle: Any = None
 
     def availability(self) -> Availability:
         binary = find_binary()
@@ -347,6 +348,7 @@ class PySpyBackend:
                 reason = explain_failure(reader.text) if reader.text else "py-spy did not attach"
                 raise ProfilerUnavailable(f"profiler 'pyspy' cannot run here: {reason}")
         self._process, self._reader = process, reader
+        self._handle = _process_handle(process.pid)
         self._started_at = time.perf_counter()
 
     def stop(self) -> ProfilerFragment:
@@ -355,6 +357,8 @@ class PySpyBackend:
             raise RuntimeError("pyspy: stop() without start()")
         self._process = self._reader = None
         duration_s = time.perf_counter() - self._started_at
+        own_cpu_s = _cpu_seconds(self._handle)
+        self._handle = None
         deadline = time.monotonic() + STOP_TIMEOUT_S
         while process.poll() is None and time.monotonic() < deadline:
             process.send_signal(signal.SIGINT)
@@ -386,10 +390,32 @@ class PySpyBackend:
                 "duration_s": duration_s,
                 "expected_samples": round(expected),
                 "errors": _errors_reported(reader.text),
+                "pyspy_cpu_percent": None if own_cpu_s is None else 100 * own_cpu_s / duration_s,
                 "raw_top": raw_top(profile, top=options.top),
                 "open_with": "https://www.speedscope.app",
             },
         )
+
+
+def _process_handle(pid: int) -> Any:
+    """A psutil handle on py-spy, made at start so that stop() imports nothing while sampled."""
+    try:
+        import psutil
+
+        return psutil.Process(pid)
+    except Exception:  # no psutil, or gone already: a missing figure, not a failure
+        return None
+
+
+def _cpu_seconds(handle: Any) -> float | None:
+    """CPU time py-spy itself has used: on a busy machine it competes with the workload."""
+    if handle is None:
+        return None
+    try:
+        times = handle.cpu_times()
+    except Exception:
+        return None
+    return float(times.user + times.system)
 
 
 def _errors_reported(output: str) -> int | None:
