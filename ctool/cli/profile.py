@@ -1,10 +1,320 @@
-"""`ctool profile` (placeholder until its issue lands)."""
+"""`ctool profile`: run a pipeline's episodes and show where the time goes."""
 
 from __future__ import annotations
 
-from ctool.errors import UsageError
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
+
+if TYPE_CHECKING:
+    from ctool.harness.observer import RunObserver
+    from ctool.reports.schema import ProfileReport
+
+FORMATS = ("table", "json", "markdown")
+LOAD = "Load shape"
+PROFILING = "Profilers"
+OUTPUT = "Output"
 
 
-def profile_command() -> None:
-    """Not built yet."""
-    raise UsageError("'ctool profile' is not built yet")
+def profile_command(
+    pipeline: Annotated[
+        str | None,
+        typer.Option(
+            "--pipeline",
+            "-p",
+            metavar="MODULE:FACTORY",
+            help="Pipeline factory to profile \\[default: the built-in reference pipeline].",
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Pipeline preset, e.g. baseline or optimized."),
+    ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="A pipeline setting (repeatable)."),
+    ] = None,
+    seed: Annotated[
+        str | None, typer.Option(metavar="N", help="Random seed \\[default: 0].")
+    ] = None,
+    episodes: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="Sequential episodes, and per concurrency level \\[default: 200]. "
+            "0 skips the sequential part.",
+            rich_help_panel=LOAD,
+        ),
+    ] = None,
+    warmup: Annotated[
+        str | None,
+        typer.Option(metavar="N", help="Unmeasured warm-up episodes \\[default: 5]."),
+    ] = None,
+    concurrency: Annotated[
+        str | None,
+        typer.Option(
+            metavar="1,5,10",
+            help="Closed-loop sweep: clients per level; latency against load, knee and cliff.",
+            rich_help_panel=LOAD,
+        ),
+    ] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PER_S",
+            help="Open loop: arrivals per second; latency from the intended start.",
+            rich_help_panel=LOAD,
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="Run for this long: the open loop, each concurrency level, or (alone) a "
+            "sustained sequential run with drift detection.",
+            rich_help_panel=LOAD,
+        ),
+    ] = None,
+    burst: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="Queue N episodes at once: drain time, queue depth.",
+            rich_help_panel=LOAD,
+        ),
+    ] = None,
+    workers: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="Run the sequential part in N worker processes; adds a scaling table.",
+            rich_help_panel=LOAD,
+        ),
+    ] = None,
+    rounds: Annotated[
+        str | None,
+        typer.Option(
+            metavar="R",
+            help="Run the sequential part in R fresh processes, one after another "
+            "(per-round statistics for ctool compare).",
+            rich_help_panel=LOAD,
+        ),
+    ] = None,
+    profiler: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME",
+            help="Profiler backend to run (repeatable); see ctool profilers.",
+            rich_help_panel=PROFILING,
+        ),
+    ] = None,
+    require: Annotated[
+        bool | None,
+        typer.Option(
+            "--require/--no-require",
+            help="Fail if a chosen profiler cannot run here (default: warn and go on).",
+            rich_help_panel=PROFILING,
+            show_default=False,
+        ),
+    ] = None,
+    pyspy_rate: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HZ", help="py-spy sampling rate \\[default: 100].", rich_help_panel=PROFILING
+        ),
+    ] = None,
+    line_target: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="MODULE:FUNC",
+            help="Function for the line profiler (repeatable).",
+            rich_help_panel=PROFILING,
+        ),
+    ] = None,
+    memory_target: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="MODULE:FUNC",
+            help="Function for the memory profiler (repeatable).",
+            rich_help_panel=PROFILING,
+        ),
+    ] = None,
+    top: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="Hotspot rows per profiler \\[default: 10].",
+            rich_help_panel=PROFILING,
+        ),
+    ] = None,
+    block_threshold_ms: Annotated[
+        str | None,
+        typer.Option(
+            metavar="MS",
+            help="Name the calls that block the event loop at least this long "
+            "\\[default: 5; 0 turns the watchdog off].",
+        ),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="table|json|markdown",
+            help="Output format \\[default: table].",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print nothing but errors.", rich_help_panel=OUTPUT),
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the JSON report here.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Write an HTML report here.", rich_help_panel=OUTPUT),
+    ] = None,
+    metrics_port: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PORT",
+            help="Serve live Prometheus metrics on this port during the run.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+) -> None:
+    """Run a pipeline's episodes and show where the time goes.
+
+    Latency percentiles, a per-stage breakdown, behaviour under load (closed loop, open loop,
+    bursts, worker processes), resources, event-loop stalls and optional profiler hotspots.
+    Defaults may come from \\[tool.ctool] in ./pyproject.toml or from ./ctool.toml.
+    """
+    from ctool.cli.console import make_console
+    from ctool.config import load_defaults
+    from ctool.harness.runconfig import ProfileOptions, parse_int, resolve
+    from ctool.reports.io import check_writable
+
+    defaults = load_defaults("profile")
+    fmt = (output_format or defaults.get_str("format") or "table").lower()
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {output_format!r}")
+    config = resolve(
+        ProfileOptions(
+            pipeline=pipeline,
+            preset=preset,
+            settings=settings or [],
+            seed=seed,
+            episodes=episodes,
+            warmup=warmup,
+            concurrency=concurrency,
+            rate=rate,
+            duration=duration,
+            burst=burst,
+            workers=workers,
+            rounds=rounds,
+            profilers=profiler or [],
+            require=require,
+            pyspy_rate=pyspy_rate,
+            line_targets=line_target or [],
+            memory_targets=memory_target or [],
+            top=top,
+            block_threshold_ms=block_threshold_ms,
+            command=shlex.join(["ctool", *sys.argv[1:]]),
+        ),
+        defaults,
+    )
+    for path in (output, html):
+        if path is not None:
+            check_writable(path)
+    write_html = _html_writer() if html is not None else None
+    stderr = make_console(stderr=True, quiet=quiet)
+    observers: list[RunObserver] = []
+    port = parse_int("--metrics-port", metrics_port)
+    if port is not None:
+        observers.append(_prometheus(port))
+    if not quiet and stderr.is_terminal:
+        from ctool.cli.progress import ProgressObserver
+
+        observers.append(ProgressObserver(stderr))
+
+    from ctool.harness.runner import run_profile
+
+    report = run_profile(
+        config, observers=observers, warn=lambda m: stderr.print(f"ctool: warning: {m}")
+    )
+    _emit(report, fmt=fmt, quiet=quiet, output=output, html=html, write_html=write_html)
+
+
+def _optional(module: str, name: str, option: str) -> Any:
+    """A feature another part of ctool provides; a clear usage error when it is missing."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"{option} is unavailable here ({module}.{name}: {exc})") from None
+
+
+def _html_writer() -> Any:
+    return _optional("ctool.reports.html", "write_html", "--html")
+
+
+def _prometheus(port: int) -> RunObserver:
+    if not 0 < port < 65536:
+        raise UsageError(f"--metrics-port must be between 1 and 65535, got {port}")
+    observer_class = _optional("ctool.harness.prometheus", "PrometheusObserver", "--metrics-port")
+    try:
+        observer: RunObserver = observer_class(port)
+    except OSError as exc:
+        raise UsageError(f"--metrics-port {port}: cannot listen: {exc.strerror or exc}") from None
+    return observer
+
+
+def _emit(
+    report: ProfileReport,
+    *,
+    fmt: str,
+    quiet: bool,
+    output: Path | None,
+    html: Path | None,
+    write_html: Any,
+) -> None:
+    from ctool.cli.console import make_console
+    from ctool.reports.io import write_report
+
+    if output is not None:
+        write_report(report, output)
+    if html is not None and write_html is not None:
+        write_html(report, html)
+    if not quiet:
+        if fmt == "json":
+            typer.echo(report.model_dump_json(indent=1))
+        elif fmt == "markdown":
+            from ctool.reports.markdown import profile_markdown
+
+            typer.echo(profile_markdown(report), nl=False)
+        else:
+            from ctool.reports.terminal import render_profile
+
+            make_console().print(render_profile(report))
+    if not report.complete:
+        where = f"; partial report written to {output}" if output is not None else ""
+        typer.echo(f"ctool: interrupted{where}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if report.latency_ms.count == 0 and report.errors.count:
+        typer.echo(f"ctool: every episode failed ({report.errors.count:,} errors)", err=True)
+        raise typer.Exit(EXIT_VERDICT)

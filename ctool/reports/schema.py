@@ -54,6 +54,8 @@ class RunConfigModel(_Model):
     profilers: list[str] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
     command: str | None = None
+    block_threshold_ms: float | None = None
+    """Event-loop stalls at least this long are attributed to a call site (0: watchdog off)."""
 
 
 class Samples(_Model):
@@ -96,6 +98,7 @@ class ErrorSummary(_Model):
     count: int = 0
     rate: float = 0.0
     samples: list[ErrorSample] = Field(default_factory=list)
+    by_type: dict[str, int] = Field(default_factory=dict)
 
 
 class StageStats(_Model):
@@ -108,6 +111,8 @@ class StageStats(_Model):
     """Fraction of total episode time (top-level stages and "(between stages)" sum to 1)."""
     depth: int = 0
     parent: str | None = None
+    episodes: int | None = None
+    """Episodes in which the stage ran (``count`` counts span occurrences)."""
 
 
 class LoadLevel(_Model):
@@ -137,6 +142,12 @@ class BlockingCall(_Model):
     total_ms: float
     max_ms: float
     stage: str | None = None
+    kind: str | None = None
+    """``blocking``: the loop thread waited off-CPU (sleep, I/O, lock); ``cpu``: it computed."""
+    callee: str | None = None
+    """The innermost (library) frame, e.g. ``psutil.cpu_percent``, when it is not the site."""
+    stack: list[str] = Field(default_factory=list)
+    """A few frames, innermost first: ``file:line in function``."""
 
 
 class Resources(_Model):
@@ -152,6 +163,9 @@ class Resources(_Model):
     gc_collections: int | None = None
     loop_lag_ms_max: float | None = None
     loop_lag_ms_p99: float | None = None
+    loop_stalls: int | None = None
+    """Times the event loop fell behind by at least the block threshold (every one counted)."""
+    loop_stalled_ms: float | None = None
     blocking_calls: list[BlockingCall] = Field(default_factory=list)
     timeline: list[dict[str, float]] = Field(default_factory=list)
     """Sampler points: t_s, cpu_percent, rss_mb, queue_depth, loop_lag_ms."""
@@ -229,6 +243,13 @@ class ProfileReport(Report):
     drift: dict[str, Any] | None = None
     scaling: list[dict[str, Any]] = Field(default_factory=list)
     """``--workers``: one row per worker count: workers, throughput_eps, efficiency."""
+    bottleneck: str | None = None
+    """The top-level stage with the largest share of episode time."""
+    load_verdict: dict[str, Any] | None = None
+    """Concurrency sweep: knee / cliff verdict (latency growth against load growth)."""
+    duration_s: float | None = None
+    """Wall time of the measured part behind ``latency_ms``."""
+    warnings: list[str] = Field(default_factory=list)
 
 
 class LeakSample(_Model):

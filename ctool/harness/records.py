@@ -1,0 +1,257 @@
+"""Per-part episode records: compact, picklable, mergeable.
+
+A *part* is one stretch of measured episodes under one load shape: the sequential part, one
+concurrency level, an open-loop run, a burst, a round in a fresh process. Its recorder keeps
+columns of int64 nanoseconds (``array('q')``: 8 bytes an episode, cheap to append, cheap to
+pickle across processes) and folds each episode's spans into per-stage columns as it goes,
+so a 100,000-episode run holds a few megabytes, not a list of span tuples.
+
+Only successful episodes enter the latency and stage columns; a failed episode is counted
+and, for the first few distinct failures, sampled with its stack.
+"""
+
+from __future__ import annotations
+
+import traceback
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+from ctool.harness.spans import SpanRecord
+
+BETWEEN_STAGES = "(between stages)"
+"""The stage-table row for episode time spent outside every top-level stage (hand-offs)."""
+
+MAX_ERROR_SAMPLES = 10
+
+
+def _ns() -> array[int]:
+    return array("q")
+
+
+@dataclass
+class StageColumn:
+    """One stage's time, per episode in which it ran (several spans of it are summed)."""
+
+    depth: int
+    parent: str | None
+    count: int = 0
+    """Span occurrences (an episode may enter a stage more than once)."""
+    positions: array[int] = field(default_factory=_ns)
+    """Index of the episode within the part's ok episodes."""
+    durations: array[int] = field(default_factory=_ns)
+
+
+@dataclass
+class ErrorRecord:
+    episode: int
+    type: str
+    message: str
+    stack: str
+
+
+@dataclass
+class BlockingSite:
+    """An event-loop call site seen during stalls, with the stall time attributed to it."""
+
+    function: str
+    file: str
+    line: int
+    kind: str | None
+    callee: str | None
+    stage: str | None
+    stack: list[str]
+    count: int = 0
+    total_ns: int = 0
+    max_ns: int = 0
+
+    def merge(self, other: BlockingSite) -> None:
+        self.count += other.count
+        self.total_ns += other.total_ns
+        self.max_ns = max(self.max_ns, other.max_ns)
+        self.stage = self.stage or other.stage
+
+
+@dataclass
+class MonitorSummary:
+    """What the in-process monitors saw: GC pauses, loop lag, blocking call sites."""
+
+    gc_pause_ns: int = 0
+    gc_collections: int = 0
+    stalls: int = 0
+    """Heartbeats at least the threshold late (exact, unlike the sampled sites)."""
+    stalled_ns: int = 0
+    lag_ns: array[int] = field(default_factory=_ns)
+    sites: dict[tuple[str, int, str, str | None], BlockingSite] = field(default_factory=dict)
+
+    def merge(self, other: MonitorSummary) -> None:
+        self.gc_pause_ns += other.gc_pause_ns
+        self.gc_collections += other.gc_collections
+        self.stalls += other.stalls
+        self.stalled_ns += other.stalled_ns
+        self.lag_ns.extend(other.lag_ns)
+        for key, site in other.sites.items():
+            mine = self.sites.get(key)
+            if mine is None:
+                self.sites[key] = BlockingSite(**{**site.__dict__, "stack": list(site.stack)})
+            else:
+                mine.merge(site)
+
+
+@dataclass
+class PartRecords:
+    """The measured episodes of one part, in completion order."""
+
+    label: str
+    latencies: array[int] = field(default_factory=_ns)
+    """ns from the intended start (open loop, burst) or the actual start (otherwise)."""
+    service: array[int] | None = None
+    """ns from the actual start; ``None`` when it equals ``latencies``."""
+    offsets: array[int] = field(default_factory=_ns)
+    """ns from the part's start to each episode's (intended) start."""
+    between: array[int] = field(default_factory=_ns)
+    """ns of each episode outside every top-level stage."""
+    stages: dict[str, StageColumn] = field(default_factory=dict)
+    errors: int = 0
+    error_samples: list[ErrorRecord] = field(default_factory=list)
+    errors_by_type: dict[str, int] = field(default_factory=dict)
+    wall_ns: int = 0
+    t_start_mono_ns: int = 0
+    """``time.monotonic_ns()`` at the part's start: comparable across processes."""
+    t_end_mono_ns: int = 0
+    queue_depth_max: int = 0
+    digest: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    monitor: MonitorSummary | None = None
+    pid: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def attempted(self) -> int:
+        return len(self.latencies) + self.errors
+
+    def service_ns(self) -> array[int]:
+        return self.service if self.service is not None else self.latencies
+
+
+class PartRecorder:
+    """Appends episodes to a :class:`PartRecords`; the hot path of every measured episode."""
+
+    __slots__ = ("records", "t0_ns", "_lat", "_svc", "_off", "_btw", "_stages", "_separate")
+
+    def __init__(self, label: str, t0_ns: int, *, separate_service: bool = False) -> None:
+        self.records = PartRecords(label, service=_ns() if separate_service else None)
+        self.t0_ns = t0_ns
+        self._lat = self.records.latencies
+        self._svc = self.records.service
+        self._off = self.records.offsets
+        self._btw = self.records.between
+        self._stages = self.records.stages
+        self._separate = separate_service
+
+    def add(self, intended_ns: int, start_ns: int, end_ns: int, spans: list[SpanRecord]) -> None:
+        pos = len(self._lat)
+        self._lat.append(end_ns - intended_ns)
+        if self._svc is not None:
+            self._svc.append(end_ns - start_ns)
+        self._off.append(intended_ns - self.t0_ns)
+        top = 0
+        if spans:
+            stages = self._stages
+            totals: dict[str, int] = {}
+            for name, s, e, depth in spans:
+                d = e - s
+                if depth == 0:
+                    top += d
+                col = stages.get(name)
+                if col is None:
+                    col = stages[name] = StageColumn(depth, _parent_of(name, s, e, depth, spans))
+                col.count += 1
+                totals[name] = totals.get(name, 0) + d
+            for name, d in totals.items():
+                col = stages[name]
+                col.positions.append(pos)
+                col.durations.append(d)
+        between = end_ns - start_ns - top
+        self._btw.append(between if between > 0 else 0)
+
+    def add_error(self, episode: int, exc: BaseException) -> None:
+        rec = self.records
+        rec.errors += 1
+        kind = type(exc).__name__
+        rec.errors_by_type[kind] = rec.errors_by_type.get(kind, 0) + 1
+        message = str(exc)
+        if len(rec.error_samples) < MAX_ERROR_SAMPLES and not any(
+            s.type == kind and s.message == message for s in rec.error_samples
+        ):
+            stack = "".join(traceback.format_exception(exc, limit=-12))
+            rec.error_samples.append(ErrorRecord(episode, kind, message[:500], stack[-4000:]))
+
+    def finish(self, end_ns: int, t_start_mono_ns: int, t_end_mono_ns: int) -> PartRecords:
+        rec = self.records
+        rec.wall_ns = max(end_ns - self.t0_ns, 0)
+        rec.t_start_mono_ns = t_start_mono_ns
+        rec.t_end_mono_ns = t_end_mono_ns
+        return rec
+
+
+def _parent_of(name: str, start: int, end: int, depth: int, spans: list[SpanRecord]) -> str | None:
+    """The enclosing span one level up, found once per stage name (stages nest the same way)."""
+    if depth == 0:
+        return None
+    for other, s, e, d in spans:
+        if d == depth - 1 and s <= start and end <= e and other != name:
+            return other
+    return None
+
+
+def merge_parts(label: str, parts: list[PartRecords]) -> PartRecords:
+    """Concatenate parts (in the given order) into one, e.g. the workers of one run."""
+    merged = PartRecords(label)
+    if any(p.service is not None for p in parts):
+        merged.service = _ns()
+    offset_base = 0
+    first_mono = min((p.t_start_mono_ns for p in parts), default=0)
+    for part in parts:
+        base = len(merged.latencies)
+        merged.latencies.extend(part.latencies)
+        if merged.service is not None:
+            merged.service.extend(part.service_ns())
+        # Offsets stay relative to the earliest part's start (parts may overlap in time).
+        shift = part.t_start_mono_ns - first_mono if part.t_start_mono_ns else offset_base
+        merged.offsets.extend(o + shift for o in part.offsets)
+        merged.between.extend(part.between)
+        for name, col in part.stages.items():
+            mine = merged.stages.get(name)
+            if mine is None:
+                mine = merged.stages[name] = StageColumn(col.depth, col.parent)
+            mine.count += col.count
+            mine.positions.extend(p + base for p in col.positions)
+            mine.durations.extend(col.durations)
+        merged.errors += part.errors
+        for kind, n in part.errors_by_type.items():
+            merged.errors_by_type[kind] = merged.errors_by_type.get(kind, 0) + n
+        for sample in part.error_samples:
+            if len(merged.error_samples) < MAX_ERROR_SAMPLES:
+                merged.error_samples.append(sample)
+        merged.queue_depth_max = max(merged.queue_depth_max, part.queue_depth_max)
+        offset_base += part.wall_ns
+        if part.monitor is not None:
+            if merged.monitor is None:
+                merged.monitor = MonitorSummary()
+            merged.monitor.merge(part.monitor)
+    if parts:
+        starts = [p.t_start_mono_ns for p in parts if p.t_start_mono_ns]
+        ends = [p.t_end_mono_ns for p in parts if p.t_end_mono_ns]
+        if starts and ends:
+            merged.t_start_mono_ns, merged.t_end_mono_ns = min(starts), max(ends)
+            merged.wall_ns = merged.t_end_mono_ns - merged.t_start_mono_ns
+        else:
+            merged.wall_ns = sum(p.wall_ns for p in parts)
+        merged.digest = parts[0].digest
+        merged.metrics = parts[0].metrics
+    return merged

@@ -1,0 +1,239 @@
+"""What a ``ctool profile`` run is asked to do: one frozen value, validated once.
+
+How the options combine (documented in docs/profiling.md):
+
+* The **sequential part** runs ``episodes`` episodes one after another (``episodes = 0``
+  skips it). With ``duration_s`` and no concurrency or rate, it runs for that long instead
+  (a sustained run; drift is measured between its first and last windows). It gives the
+  headline latency, the stage table, the batches, the rounds and the output digest.
+* **Load shapes** run after it, in the same process, each adding rows to ``load``:
+  ``concurrency`` (closed loop; per level ``duration_s`` seconds if given, else
+  ``max(episodes, 10 x level)`` episodes), ``rate`` (open loop for ``duration_s``, else for
+  ``episodes`` arrivals), ``burst`` (that many episodes queued at once).
+* With ``episodes = 0`` the headline comes from all load-shape episodes together.
+* ``workers`` runs the sequential part in N processes at once (plus 1, 2, 4, ... workers for
+  the scaling rows); ``rounds`` runs it in R fresh processes one after another.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ctool.errors import UsageError
+from ctool.harness.loader import DEFAULT_PIPELINE
+
+if TYPE_CHECKING:
+    from ctool.config import Defaults
+
+DEFAULT_EPISODES = 200
+DEFAULT_WARMUP = 5
+DEFAULT_TOP = 10
+DEFAULT_PYSPY_RATE = 100
+DEFAULT_BLOCK_THRESHOLD_MS = 5.0
+MAX_CONCURRENCY = 10_000
+MAX_WORKERS = 256
+MIN_LEVEL_EPISODES_PER_SLOT = 10
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    pipeline: str = DEFAULT_PIPELINE
+    preset: str | None = None
+    seed: int = 0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    episodes: int = DEFAULT_EPISODES
+    warmup: int = DEFAULT_WARMUP
+    concurrency: tuple[int, ...] = ()
+    rate: float | None = None
+    duration_s: float | None = None
+    burst: int | None = None
+    workers: int = 1
+    rounds: int = 1
+    profilers: tuple[str, ...] = ()
+    require: bool = False
+    pyspy_rate: int = DEFAULT_PYSPY_RATE
+    line_targets: tuple[str, ...] = ()
+    memory_targets: tuple[str, ...] = ()
+    top: int = DEFAULT_TOP
+    block_threshold_ms: float = DEFAULT_BLOCK_THRESHOLD_MS
+    artifacts_dir: Path | None = None
+    command: str | None = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @property
+    def has_load_shapes(self) -> bool:
+        return bool(self.concurrency) or self.rate is not None or self.burst is not None
+
+    @property
+    def sequential_duration_s(self) -> float | None:
+        """The sustained sequential part's length, when ``duration_s`` applies to it."""
+        if self.duration_s is not None and not self.concurrency and self.rate is None:
+            return self.duration_s
+        return None
+
+    @property
+    def runs_sequential(self) -> bool:
+        return self.episodes > 0 or self.sequential_duration_s is not None
+
+    def level_episodes(self, concurrency: int) -> int:
+        return max(self.episodes or DEFAULT_EPISODES, MIN_LEVEL_EPISODES_PER_SLOT * concurrency)
+
+    def validate(self) -> None:
+        _at_least("--episodes", self.episodes, 0)
+        _at_least("--warmup", self.warmup, 0)
+        _at_least("--workers", self.workers, 1, MAX_WORKERS)
+        _at_least("--rounds", self.rounds, 1)
+        _at_least("--top", self.top, 1)
+        _at_least("--pyspy-rate", self.pyspy_rate, 1, 10_000)
+        for level in self.concurrency:
+            _at_least("--concurrency", level, 1, MAX_CONCURRENCY)
+        if self.burst is not None:
+            _at_least("--burst", self.burst, 1, 1_000_000)
+        _positive("--rate", self.rate)
+        _positive("--duration", self.duration_s)
+        if not math.isfinite(self.block_threshold_ms) or self.block_threshold_ms < 0:
+            raise UsageError(
+                f"--block-threshold-ms must be >= 0 (0 turns the watchdog off), "
+                f"got {self.block_threshold_ms}"
+            )
+        if not self.runs_sequential and not self.has_load_shapes:
+            raise UsageError(
+                "nothing to run: --episodes 0 needs --concurrency, --rate, --burst or --duration"
+            )
+        if self.workers > 1 and self.rounds > 1:
+            raise UsageError("--workers and --rounds cannot be combined; pick one")
+        if self.profilers and (self.workers > 1 or self.rounds > 1):
+            raise UsageError(
+                "--profiler runs in this process; it cannot be combined with --workers or --rounds"
+            )
+        if (self.workers > 1 or self.rounds > 1) and not self.runs_sequential:
+            raise UsageError("--workers and --rounds run the sequential part; --episodes is 0")
+
+
+def _at_least(option: str, value: int, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{option} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"between {low} and {high}"
+        raise UsageError(f"{option} must be {bounds}, got {value}")
+
+
+def _positive(option: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{option} must be a number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{option} must be a positive number, got {value}")
+
+
+def parse_levels(text: str) -> tuple[int, ...]:
+    """``"1,5,10"`` -> ``(1, 5, 10)``: positive integers, sorted, without repeats."""
+    levels: set[int] = set()
+    for item in text.replace(" ", "").split(","):
+        if not item:
+            continue
+        try:
+            level = int(item)
+        except ValueError:
+            raise UsageError(
+                f"--concurrency expects comma-separated positive integers, got {text!r}"
+            ) from None
+        _at_least("--concurrency", level, 1, MAX_CONCURRENCY)
+        levels.add(level)
+    if not levels:
+        raise UsageError(f"--concurrency expects comma-separated positive integers, got {text!r}")
+    return tuple(sorted(levels))
+
+
+@dataclass
+class ProfileOptions:
+    """``ctool profile``'s options exactly as typed (None: not given), before defaults apply."""
+
+    pipeline: str | None = None
+    preset: str | None = None
+    settings: list[str] = field(default_factory=list)
+    seed: str | None = None
+    episodes: str | None = None
+    warmup: str | None = None
+    concurrency: str | None = None
+    rate: str | None = None
+    duration: str | None = None
+    burst: str | None = None
+    workers: str | None = None
+    rounds: str | None = None
+    profilers: list[str] = field(default_factory=list)
+    require: bool | None = None
+    pyspy_rate: str | None = None
+    line_targets: list[str] = field(default_factory=list)
+    memory_targets: list[str] = field(default_factory=list)
+    top: str | None = None
+    block_threshold_ms: str | None = None
+    command: str | None = None
+
+
+def parse_int(option: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text.strip().replace("_", ""))
+    except ValueError:
+        raise UsageError(f"{option} must be an integer, got {text!r}") from None
+
+
+def parse_float(option: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise UsageError(f"{option} must be a number, got {text!r}") from None
+
+
+def resolve(options: ProfileOptions, defaults: Defaults | None = None) -> RunConfig:
+    """Command line first, then ``[tool.ctool]`` defaults, then built-ins; validated."""
+    from ctool.config import Defaults, pick
+    from ctool.harness.loader import parse_settings
+
+    d = defaults or Defaults()
+    levels_text = pick(options.concurrency, d.get_levels("concurrency"), "")
+    settings = {**d.get_settings(), **parse_settings(options.settings)}
+    profilers = options.profilers or d.get_str_list("profilers") or []
+    return RunConfig(
+        pipeline=pick(options.pipeline, d.get_str("pipeline"), DEFAULT_PIPELINE),
+        preset=pick(options.preset, d.get_str("preset"), None),
+        seed=pick(parse_int("--seed", options.seed), d.get_int("seed"), 0),
+        settings=settings,
+        episodes=pick(
+            parse_int("--episodes", options.episodes), d.get_int("episodes"), DEFAULT_EPISODES
+        ),
+        warmup=pick(parse_int("--warmup", options.warmup), d.get_int("warmup"), DEFAULT_WARMUP),
+        concurrency=parse_levels(levels_text) if levels_text else (),
+        rate=pick(parse_float("--rate", options.rate), d.get_float("rate"), None),
+        duration_s=pick(parse_float("--duration", options.duration), d.get_float("duration"), None),
+        burst=pick(parse_int("--burst", options.burst), d.get_int("burst"), None),
+        workers=pick(parse_int("--workers", options.workers), d.get_int("workers"), 1),
+        rounds=pick(parse_int("--rounds", options.rounds), d.get_int("rounds"), 1),
+        profilers=tuple(profilers),
+        require=pick(options.require, d.get_bool("require"), False),
+        pyspy_rate=pick(
+            parse_int("--pyspy-rate", options.pyspy_rate),
+            d.get_int("pyspy_rate"),
+            DEFAULT_PYSPY_RATE,
+        ),
+        line_targets=tuple(options.line_targets or d.get_str_list("line_target") or ()),
+        memory_targets=tuple(options.memory_targets or d.get_str_list("memory_target") or ()),
+        top=pick(parse_int("--top", options.top), d.get_int("top"), DEFAULT_TOP),
+        block_threshold_ms=pick(
+            parse_float("--block-threshold-ms", options.block_threshold_ms),
+            d.get_float("block_threshold_ms"),
+            DEFAULT_BLOCK_THRESHOLD_MS,
+        ),
+        command=options.command,
+    )

@@ -1,0 +1,285 @@
+"""Pipeline replicas in worker processes: ``--workers N`` and ``--rounds R``.
+
+A worker is a fresh interpreter (``python -m ctool.harness.workers``): it builds the pipeline
+from a JSON spec on stdin, runs the warm-up, says it is ready, then runs the sequential part
+whenever the parent asks and sends back its :class:`PartRecords` (with its own loop
+watchdog and GC figures). The protocol runs over a private copy of the worker's stdout; the
+worker's fd 1 is pointed at stderr so a pipeline that prints cannot corrupt it. Workers
+ignore SIGINT: on Ctrl-C the parent stops them.
+
+* ``--rounds R``: R workers one after another, each started fresh, each running the part
+  once: per-round statistics that include process-to-process variation (what ``ctool
+  compare`` tests on).
+* ``--workers N``: N workers started together and kept; the part is run with 1, 2, 4, ...
+  and N of them at once (the scaling rows); the N-worker run is the headline, its records
+  merged. The output digest is worker 0's first run, the same episodes an in-process run
+  would digest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from ctool.errors import EXIT_USAGE, CtoolError, UsageError
+from ctool.harness.records import PartRecords, merge_parts
+
+WORKER_MODULE = "ctool.harness.workers"
+CLOSE_TIMEOUT_S = 5.0
+
+
+@dataclass
+class WorkerSpec:
+    pipeline: str
+    seed: int | None
+    preset: str | None
+    settings: dict[str, Any]
+    warmup: int
+    block_threshold_ms: float
+    sys_path: list[str] = field(default_factory=lambda: list(sys.path))
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.__dict__).encode() + b"\n"
+
+
+# -- parent side --------------------------------------------------------------------------------
+
+
+class WorkerProcess:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @classmethod
+    async def spawn(cls, spec: WorkerSpec) -> WorkerProcess:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            WORKER_MODULE,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        worker = cls(proc)
+        await worker._send(spec.to_json())
+        return worker
+
+    async def _send(self, line: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line)
+        with contextlib.suppress(ConnectionError):
+            await self.proc.stdin.drain()
+
+    async def _receive(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        header = await self.proc.stdout.readline()
+        if not header:
+            code = await self.proc.wait()
+            raise CtoolError(f"worker process {self.pid} exited unexpectedly (exit code {code})")
+        data = await self.proc.stdout.readexactly(int(header))
+        message: dict[str, Any] = pickle.loads(data)
+        if message.get("type") == "error":
+            text = str(message.get("message", "worker failed"))
+            if message.get("exit_code") == EXIT_USAGE:
+                raise UsageError(text)
+            raise CtoolError(text)
+        return message
+
+    async def ready(self) -> None:
+        await self._receive()
+
+    async def run(self, *, episodes: int | None, duration_s: float | None) -> PartRecords:
+        command = {"cmd": "run", "episodes": episodes, "duration_s": duration_s}
+        await self._send(json.dumps(command).encode() + b"\n")
+        message = await self._receive()
+        part: PartRecords = message["part"]
+        return part
+
+    async def close(self) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self._send(b'{"cmd": "exit"}\n')
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+            try:
+                await asyncio.wait_for(self.proc.wait(), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                self.kill()
+                await self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+
+
+async def _stop_all(workers: list[WorkerProcess], *, graceful: bool) -> None:
+    if graceful:
+        await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
+    for w in workers:
+        w.kill()
+    for w in workers:
+        with contextlib.suppress(Exception):
+            await w.proc.wait()
+
+
+async def run_rounds(
+    spec: WorkerSpec,
+    rounds: int,
+    *,
+    episodes: int | None,
+    duration_s: float | None,
+    on_round: Callable[[PartRecords], Awaitable[None] | None] | None = None,
+) -> list[PartRecords]:
+    """Each round in a fresh worker process, one after another."""
+    parts: list[PartRecords] = []
+    for index in range(rounds):
+        worker = await WorkerProcess.spawn(spec)
+        graceful = False
+        try:
+            await worker.ready()
+            part = await worker.run(episodes=episodes, duration_s=duration_s)
+            part.label = f"round {index}"
+            parts.append(part)
+            graceful = True
+        finally:
+            await _stop_all([worker], graceful=graceful)
+        if on_round is not None:
+            maybe = on_round(part)
+            if maybe is not None:
+                await maybe
+    return parts
+
+
+def scaling_steps(workers: int) -> list[int]:
+    """1, 2, 4, ... below ``workers``, then ``workers``."""
+    steps = []
+    k = 1
+    while k < workers:
+        steps.append(k)
+        k *= 2
+    steps.append(workers)
+    return steps
+
+
+@dataclass
+class WorkersResult:
+    merged: PartRecords
+    scaling: list[tuple[int, float, PartRecords]]
+    digest: str | None
+
+
+async def run_workers(
+    spec: WorkerSpec, workers: int, *, episodes: int | None, duration_s: float | None
+) -> WorkersResult:
+    procs: list[WorkerProcess] = []
+    graceful = False
+    try:
+        procs = list(await asyncio.gather(*(WorkerProcess.spawn(spec) for _ in range(workers))))
+        await asyncio.gather(*(w.ready() for w in procs))
+        scaling: list[tuple[int, float, PartRecords]] = []
+        digest: str | None = None
+        last: list[PartRecords] = []
+        for k in scaling_steps(workers):
+            last = list(
+                await asyncio.gather(
+                    *(w.run(episodes=episodes, duration_s=duration_s) for w in procs[:k])
+                )
+            )
+            if digest is None:
+                digest = last[0].digest
+            merged_k = merge_parts(f"{k} workers", last)
+            wall_s = merged_k.wall_ns / 1e9
+            scaling.append((k, merged_k.ok / wall_s if wall_s > 0 else 0.0, merged_k))
+        merged = merge_parts(f"{workers} workers", last)
+        merged.digest = digest
+        graceful = True
+        return WorkersResult(merged, scaling, digest)
+    finally:
+        await _stop_all(procs, graceful=graceful)
+
+
+# -- worker side --------------------------------------------------------------------------------
+
+
+def _send(out: IO[bytes], message: dict[str, Any]) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(b"%d\n" % len(data) + data)
+    out.flush()
+
+
+async def _serve(spec: dict[str, Any], out: IO[bytes]) -> None:
+    from ctool.harness.loader import build_pipeline
+    from ctool.harness.shapes import LoadDriver
+    from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
+
+    adapter = build_pipeline(
+        spec["pipeline"], seed=spec["seed"], preset=spec["preset"], settings=spec["settings"]
+    )
+    driver = LoadDriver(adapter)
+    await driver.warmup(int(spec["warmup"]))
+    _send(out, {"type": "ready", "pid": os.getpid()})
+    loop = asyncio.get_running_loop()
+    first = True
+    try:
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.buffer.readline)
+            if not line:
+                return
+            command = json.loads(line)
+            if command.get("cmd") != "run":
+                return
+            watchdog = LoopWatchdog(
+                threshold_ms=float(spec["block_threshold_ms"]),
+                user_roots=pipeline_roots(spec["pipeline"]),
+            )
+            watchdog.start()
+            try:
+                part = await driver.sequential(
+                    episodes=command.get("episodes"),
+                    duration_s=command.get("duration_s"),
+                    digest=first,
+                )
+            finally:
+                monitor = watchdog.stop()
+            part.monitor = monitor
+            part.metrics = adapter.metrics()
+            part.pid = os.getpid()
+            first = False
+            _send(out, {"type": "result", "part": part})
+    finally:
+        await adapter.aclose()
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything the pipeline prints goes to stderr, not into the protocol
+    spec = json.loads(sys.stdin.buffer.readline() or b"{}")
+    for entry in reversed(spec.get("sys_path", [])):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    try:
+        asyncio.run(_serve(spec, out))
+    except CtoolError as exc:
+        _send(out, {"type": "error", "message": exc.message, "exit_code": exc.exit_code})
+        return exc.exit_code
+    except Exception as exc:
+        message = f"worker {os.getpid()} failed: {type(exc).__name__}: {exc}"
+        _send(out, {"type": "error", "message": message, "exit_code": 1})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

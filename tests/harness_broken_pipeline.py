@@ -1,0 +1,3 @@
+"""A pipeline module that fails on import (for the error-path tests)."""
+
+raise RuntimeError("this pipeline module is broken")
