@@ -6,7 +6,6 @@ plugin (``profiling_helpers.install_test_plugin``) supplies a backend that can n
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,10 +20,6 @@ from ctool.profilers.registry import discover
 
 TESTS = Path(__file__).parent
 BUILTINS = ["cprofile", "tracemalloc", "pyspy", "line", "memory"]
-# Until the harness branch lands on main, `ctool profile` is a placeholder.
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("ctool.harness.runner") is None, reason="ctool profile not built yet"
-)
 EXTRA_ARGS = {
     "pyspy": ["--pyspy-rate", "500", "--set", "work=3000"],  # enough samples in a short run
     "line": ["--line-target", "toy_pipeline:spin"],
