@@ -20,7 +20,8 @@ blind to other processes, so it is steady where wall time is not; it measures wh
 backend adds on the thread, not py-spy's pauses, when the thread is stopped. Throughput
 cost = 1 - 1/ratio. Target: py-spy at 100 Hz costs <= 5 % throughput.
 
-Part 2, hotspots: on the baseline and optimized presets, the top cProfile and py-spy rows.
+Part 2, hotspots: on the baseline and optimized presets, the top cProfile and py-spy rows of
+``ctool profile --profiler NAME`` (run as a subprocess, exactly as a user runs it).
 Expected: on baseline the Kuramoto step (``PythonKuramoto.step``) is the top row and the Φ
 bipartition loop (``phi_loop``) is in the top 3; on optimized neither appears in the top rows.
 """
@@ -33,6 +34,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,8 +50,9 @@ from ctool.harness.loader import PipelineAdapter, build_pipeline
 from ctool.harness.spans import EpisodeRecorder, activate, deactivate
 from ctool.profilers.base import Profiler, ProfilerOptions
 from ctool.profilers.registry import discover
-from ctool.profilers.session import ProfilerSession
 from ctool.reports.hotspots import hotspots_table
+from ctool.reports.io import load_report
+from ctool.reports.schema import ProfileReport
 
 KURAMOTO_STEP = "PythonKuramoto.step"
 PHI_LOOP = "phi_loop"
@@ -201,19 +204,18 @@ def median_interval(values: list[float], *, resamples: int = 4000) -> tuple[floa
     return float(low), float(high)
 
 
-async def hotspots(preset: str, name: str, episodes: int, args: argparse.Namespace) -> Any:
-    adapter = build_pipeline(None, seed=0, preset=preset)
-    await run_episodes(adapter, 0, args.warmup, locate=True)
-    out = Path(tempfile.mkdtemp(prefix=f"ctool-bench-{preset}-{name}-"))
-    options = ProfilerOptions(output_dir=out, top=args.top, pyspy_rate=args.pyspy_rate)
-    session = ProfilerSession.open([name], require=True, options=options)
-    session.start()
-    try:
-        await run_episodes(adapter, args.warmup, episodes)
-    finally:
-        result = session.stop()
-        await adapter.aclose()
-    return result
+def hotspots(preset: str, name: str, episodes: int, args: argparse.Namespace) -> ProfileReport:
+    """``ctool profile`` itself, in a fresh process, as a user runs it."""
+    with tempfile.TemporaryDirectory(prefix="ctool-bench-") as scratch:
+        out = Path(scratch) / "report.json"
+        command = [sys.executable, "-m", "ctool", "profile", "--preset", preset]
+        command += ["--episodes", str(episodes), "--warmup", str(args.warmup)]
+        command += ["--profiler", name, "--pyspy-rate", str(args.pyspy_rate)]
+        command += ["--top", str(args.top), "-o", str(out), "--quiet"]
+        subprocess.run(command, check=True, cwd=scratch)
+        report = load_report(out)
+    assert isinstance(report, ProfileReport)
+    return report
 
 
 def verdicts(preset: str, functions: list[str]) -> tuple[bool, str]:
@@ -296,16 +298,16 @@ def main() -> int:
         for name in ("cprofile", "pyspy"):
             if backend(name) is None:
                 continue
-            result = asyncio.run(hotspots(preset, name, episodes, args))
+            result = hotspots(preset, name, episodes, args)
             functions = [row.function for row in result.hotspots]
             figures["hotspots"][f"{preset}/{name}"] = [
                 row.model_dump(exclude={"extra"}) for row in result.hotspots
             ]
-            table = hotspots_table(result.hotspots, name, top=args.top)
+            (run,) = result.profilers
+            table = hotspots_table(result.hotspots, name, top=args.top, run=run)
             table.title = f"{preset}, {episodes} episodes: {table.title}"
             console.print(table)
             if name == "pyspy":
-                (run,) = result.runs
                 cpu = run.metadata.get("pyspy_cpu_percent")
                 if cpu is not None:
                     console.print(f"py-spy itself used {cpu:.1f}% of one CPU over this run")

@@ -52,6 +52,8 @@ def test_cprofile_ranks_self_time_and_folds_c_calls(tmp_path: Path) -> None:
     hoarding = [row for row in fragment.hotspots if row.function.startswith("hoard")]
     assert hoarding and {row.stage for row in hoarding} == {"ESGT"}
     assert not [row for row in fragment.hotspots if row.file.endswith(CTOOL_MACHINERY)]
+    episode = [row for row in fragment.hotspots if row.function == "ToyPipeline.episode"]
+    assert all(row.stage is None for row in episode)  # it runs both stages: neither's
     stats = pstats.Stats(fragment.artifacts["cprofile"])
     names = {name for _, _, name in stats.stats}  # type: ignore[attr-defined]
     assert "spin" in names and "<built-in method math.sin>" in names

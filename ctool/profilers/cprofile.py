@@ -21,13 +21,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ctool.harness.spans import LOCATOR
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
 from ctool.profilers.frames import is_library, is_machinery, is_workload
 from ctool.profilers.stages import (
     FunctionKey,
     StageSampler,
     StageVotes,
+    held_stages,
+    holder_stage,
     resolve_stage,
     stage_of_calls,
 )
@@ -170,14 +171,11 @@ def _line_range(code: types.CodeType | None) -> tuple[int, int] | None:
 
 
 def _holds_blocks(stat: FunctionStat) -> tuple[int, int] | None:
-    """The function's line range when span blocks lie inside it (it spans several stages)."""
+    """The function's line range when span blocks lie inside it."""
     span = _line_range(stat.code)
-    if span is None:
+    if span is None or not held_stages(stat.filename, *span):
         return None
-    for _, filename, first, _ in LOCATOR.blocks():
-        if filename == stat.filename and span[0] <= first <= span[1]:
-            return span
-    return None
+    return span
 
 
 def propagate_stages(stats: Sequence[FunctionStat], votes: StageVotes) -> dict[FunctionKey, str]:
@@ -187,12 +185,17 @@ def propagate_stages(stats: Sequence[FunctionStat], votes: StageVotes) -> dict[F
     the stage of the block whose lines call this function, not its own majority stage.
     """
     stages: dict[FunctionKey, str] = {}
-    for stat in stats:
-        found = votes.stage(stat.key)
-        if found is not None:
-            stages[stat.key] = found
     by_key = {stat.key: stat for stat in stats}
     holders = {stat.key: span for stat in stats if (span := _holds_blocks(stat)) is not None}
+    for stat in stats:
+        span = holders.get(stat.key)
+        found = (
+            votes.stage(stat.key)
+            if span is None
+            else holder_stage(held_stages(stat.filename, *span))
+        )
+        if found is not None:
+            stages[stat.key] = found
     # A few passes reach functions a couple of calls below a known one.
     for _ in range(4):
         changed = False
@@ -216,7 +219,7 @@ def propagate_stages(stats: Sequence[FunctionStat], votes: StageVotes) -> dict[F
         if not changed:
             break
     for stat in stats:
-        if stat.key not in stages:
+        if stat.key not in stages and stat.key not in holders:
             found = resolve_stage(StageVotes(), stat.key, stat.filename)
             if found is not None:
                 stages[stat.key] = found

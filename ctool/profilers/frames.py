@@ -93,6 +93,14 @@ def _function_spans(filename: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(spans)
 
 
+def function_lines(filename: str, qualname: str) -> tuple[int, int] | None:
+    """First and last line of the function ``qualname`` in a source file, if found."""
+    for first, last, name in _function_spans(filename):
+        if name == qualname:
+            return first, last
+    return None
+
+
 def function_at(filename: str, lineno: int) -> str:
     """The qualified name of the innermost function containing ``filename:lineno``."""
     best: tuple[int, int, str] | None = None

@@ -31,8 +31,14 @@ from typing import IO, Any, ClassVar
 
 from ctool.errors import ProfilerUnavailable
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
-from ctool.profilers.frames import is_library, is_machinery
-from ctool.profilers.stages import StageVotes, frame_stages, resolve_stage
+from ctool.profilers.frames import function_lines, is_library, is_machinery
+from ctool.profilers.stages import (
+    StageVotes,
+    frame_stages,
+    held_stages,
+    holder_stage,
+    resolve_stage,
+)
 from ctool.reports.schema import Hotspot
 
 ENV_BINARY = "CTOOL_PYSPY"
@@ -232,7 +238,7 @@ def hotspot_rows(profile: SpeedscopeProfile, *, top: int, profiler: str) -> list
                 self_ms=entry.self_s * 1e3,
                 cumulative_ms=entry.cumulative_s * 1e3,
                 share=entry.self_s / total,
-                stage=resolve_stage(profile.votes, key, entry.filename),
+                stage=_row_stage(profile.votes, key),
                 extra={
                     "samples": entry.samples,
                     "hot_lines": [[number, seconds * 1e3] for number, seconds in hot_lines],
@@ -240,6 +246,17 @@ def hotspot_rows(profile: SpeedscopeProfile, *, top: int, profiler: str) -> list
             )
         )
     return rows
+
+
+def _row_stage(votes: StageVotes, key: tuple[str, str]) -> str | None:
+    """Sampled stage, unless the function holds span blocks: then the blocks' stage."""
+    filename, function = key
+    lines = function_lines(filename, function)
+    if lines is not None:
+        held = held_stages(filename, *lines)
+        if held:
+            return holder_stage(held)
+    return resolve_stage(votes, key, filename)
 
 
 def raw_top(profile: SpeedscopeProfile, *, top: int) -> list[dict[str, Any]]:

@@ -76,6 +76,25 @@ class StageVotes:
         return key in self._votes
 
 
+def held_stages(filename: str, first: int, last: int) -> set[str]:
+    """The stages whose span blocks begin inside lines ``first..last`` of ``filename``."""
+    return {
+        stage
+        for stage, block_file, block_first, _ in LOCATOR.blocks()
+        if block_file == filename and first <= block_first <= last
+    }
+
+
+def holder_stage(stages: set[str]) -> str | None:
+    """The stage of a function holding these blocks: one stage (or one with its sub-stages,
+    ``MCEA`` holding ``MCEA.phi``) names it; blocks of several stages (an ``episode`` method
+    running every stage) name none -- its time is not one stage's."""
+    roots = {stage.split(".", 1)[0] for stage in stages}
+    if len(roots) != 1:
+        return None
+    return min(stages, key=len)
+
+
 def stage_of_calls(
     name: str, *, filename: str | None = None, first: int = 0, last: int = sys.maxsize
 ) -> str | None:
