@@ -131,6 +131,8 @@ def test_bottleneck_tables_on_screen(tmp_path: Path) -> None:
         "profile",
         "--pipeline",
         "toy_pipeline:create",
+        "--set",
+        "work=300",
         "--episodes",
         "20",
         "--profiler",
