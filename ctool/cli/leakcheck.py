@@ -1,10 +1,142 @@
-"""`ctool leakcheck` (placeholder until its issue lands)."""
+"""`ctool leakcheck`: does memory grow per episode, and where? (service: ctool.harness.leak)"""
 
 from __future__ import annotations
 
-from ctool.errors import UsageError
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+
+from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
+
+if TYPE_CHECKING:
+    from ctool.reports.schema import Report
 
 
-def leakcheck_command() -> None:
-    """Not built yet."""
-    raise UsageError("'ctool leakcheck' is not built yet")
+class LeakFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+# The option defaults repeat LeakcheckOptions' (importing them here would import pydantic on
+# `ctool --help`); tests/test_leakcheck.py checks that they agree.
+
+
+def leakcheck_command(
+    *,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(help="Pipeline factory 'package.module:factory' (default: the reference)."),
+    ] = None,
+    preset: Annotated[str | None, typer.Option(help="Pipeline preset, e.g. optimized.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Pipeline setting key=value (repeatable)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed passed to the pipeline factory.")] = 0,
+    episodes: Annotated[int, typer.Option(help="Measured episodes.")] = 1000,
+    warmup: Annotated[int, typer.Option(help="Warm-up episodes, run first and discarded.")] = 100,
+    every: Annotated[
+        int, typer.Option(help="Sample memory every N episodes (after gc.collect()).")
+    ] = 20,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            help="Leak when the slope's 95% lower bound exceeds this, in bytes per episode."
+        ),
+    ] = 256.0,
+    growth_floor: Annotated[
+        float,
+        typer.Option(
+            help="...and the growth over the run exceeds this percent of the process's RSS."
+        ),
+    ] = 0.1,
+    top: Annotated[int, typer.Option(help="Rows of allocation sites and object types.")] = 10,
+    frames: Annotated[
+        int,
+        typer.Option(
+            help="Traceback depth when a leak's sites are traced back to their stages "
+            "(a few extra episodes; deeper costs more per allocation)."
+        ),
+    ] = 8,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 1 when the verdict is inconclusive, not only on a leak.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON report here.")
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
+    format_: Annotated[
+        LeakFormat, typer.Option("--format", help="Terminal output: table or json.")
+    ] = LeakFormat.table,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Run many episodes and test whether retained memory grows per episode.
+
+    Warm-up episodes first (discarded); then every N measured episodes, after
+    gc.collect(), sample traced memory (tracemalloc), RSS and live objects. A Theil-Sen
+    slope with its 95% interval decides: leak (exit 1), clean (exit 0) or inconclusive
+    (exit 0; 1 with --strict). Shows the allocation sites that grew, with their stage,
+    and the object types whose count grew.
+    """
+    from ctool.cli.console import make_console
+    from ctool.harness.leak import LeakcheckOptions, run_leakcheck
+    from ctool.harness.loader import parse_settings
+    from ctool.reports.io import check_writable, write_report
+
+    options = LeakcheckOptions(
+        pipeline=pipeline,
+        preset=preset,
+        settings=parse_settings(set_),
+        seed=seed,
+        episodes=episodes,
+        warmup=warmup,
+        every=every,
+        threshold=threshold,
+        growth_floor_pct=growth_floor,
+        top=top,
+        frames=frames,
+        command="leakcheck",
+    )
+    options.validate()
+    if output is not None:
+        check_writable(output)
+    if html is not None:
+        check_writable(html)
+        _html_writer()  # fail now, not after the run
+    console = make_console(quiet=quiet)
+    status = make_console(stderr=True, quiet=quiet or format_ is LeakFormat.json)
+    report = run_leakcheck(options, on_start=lambda line: status.print(line, style="dim"))
+    if output is not None:
+        write_report(report, output)
+    if html is not None:
+        _html_writer()(report, html)
+    if format_ is LeakFormat.json:
+        if not quiet:
+            typer.echo(report.model_dump_json(indent=1))
+    else:
+        from ctool.reports.leak_view import render_leakcheck
+
+        console.print(render_leakcheck(report))
+    if not report.complete:
+        where = f"; partial report in {output}" if output is not None else ""
+        typer.echo(f"ctool: interrupted{where}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if report.verdict == "leak" or (strict and report.verdict == "inconclusive"):
+        raise typer.Exit(EXIT_VERDICT)
+
+
+def _html_writer() -> Callable[[Report, Path], None]:
+    """``ctool.reports.html.write_html``, imported only when ``--html`` asks for it."""
+    import importlib
+
+    try:
+        module = importlib.import_module("ctool.reports.html")
+    except ImportError as exc:
+        raise UsageError(f"--html is not available in this build ({exc})") from None
+    writer = getattr(module, "write_html", None)
+    if not callable(writer):
+        raise UsageError("--html is not available in this build (no write_html)")
+    return cast("Callable[[Report, Path], None]", writer)

@@ -268,6 +268,9 @@ class LeakSite(_Model):
     count_diff: int
     bytes_per_episode: float
     traceback: list[str] = Field(default_factory=list)
+    """``file:line``, innermost first, ctool's own and event-loop frames left out."""
+    code: str | None = None
+    """The source line."""
 
 
 class TypeGrowth(_Model):
@@ -286,6 +289,16 @@ class SlopeFit(_Model):
     intercept: float
     growth_pct: float
     """Growth over the measured episodes, as a percent of the first sample."""
+    growth_bytes: float | None = None
+    """Slope times the episodes spanned: the fitted growth over the measured part."""
+    first_bytes: float | None = None
+    """The first sample, the base of ``growth_pct``."""
+    episodes_spanned: float | None = None
+    samples: int | None = None
+    """How many samples the fit used."""
+    growth_pct_of_rss: float | None = None
+    """The growth as a percent of the process's RSS at the first sample: how much the
+    process grew, whatever the base of ``growth_pct``."""
 
 
 class LeakcheckReport(Report):
@@ -304,6 +317,17 @@ class LeakcheckReport(Report):
     types: list[TypeGrowth] = Field(default_factory=list)
     latency_ms: LatencySummary | None = None
     duration_s: float | None = None
+    traced_late: SlopeFit | None = None
+    """The trend over the last third of the samples (does growth go on or level off?)."""
+    rss_late: SlopeFit | None = None
+    errors: ErrorSummary = Field(default_factory=ErrorSummary)
+    traceback_frames: int | None = None
+    """Deepest tracemalloc traceback used: 1 for the measured part; the attribution
+    window's depth when one ran."""
+    attribution_episodes: int | None = None
+    """Extra episodes traced with deep tracebacks to find the stage of each site (0: none)."""
+    confidence: float | None = None
+    """Confidence level of the slope intervals (0.95)."""
 
 
 class ScenarioResult(_Model):

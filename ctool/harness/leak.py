@@ -1,0 +1,567 @@
+"""The leakcheck run: many episodes, memory sampled as they go, then the analysis.
+
+Sequence (each step chosen so that ctool's own bookkeeping does not show up as growth, and
+so that the check stays cheap enough to run on 1000 episodes):
+
+1. Build the pipeline, *then* start tracemalloc (one frame per traceback): what the
+   factory imports is not traced (a numpy import under tracemalloc is slow and leaves
+   thousands of module objects in every snapshot). Traced memory is then what the pipeline
+   allocates from its first episode on.
+2. Warm-up episodes (discarded): caches fill, lazy imports happen, the interpreter
+   specialises. Every episode runs under a locate-mode recorder, so each ``ctool.span``
+   block registers its source lines with the stage ``LOCATOR``.
+3. ``gc.collect()``, the start snapshot, a count of live objects by type, then
+   ``gc.freeze()``: everything alive now moves to the permanent generation, so each later
+   ``gc.collect()`` only walks objects made during the measured part (well under a
+   millisecond instead of tens of milliseconds once numpy and pydantic are imported).
+4. Measured episodes; every ``every`` episodes ``gc.collect()`` and a sample: traced bytes
+   (``tracemalloc.get_traced_memory``), RSS, live tracked objects. Samples go into arrays
+   allocated before tracing started, so sampling itself retains nothing.
+5. End snapshot (twice, 10 ms apart, keeping the smaller growth per traceback), diff
+   grouped by traceback -> growing sites; tracing stops; unfreeze, collect, count types
+   again -> types that grew; the verdict.
+6. Only when the verdict is not "clean": a short attribution window -- a few more episodes
+   traced with deep tracebacks (``frames``) -- so that a site inside a helper is traced
+   back through its callers to the ``with ctool.span(...)`` line of its stage.
+
+Why one frame for the measured part: tracemalloc pays for every frame it records on every
+allocation. On the reference pipeline (numpy allocates on every Kuramoto step) one frame
+costs about 2x, eight frames about 20x, sixteen about 45x (benchmarks/leakcheck.py). One
+frame gives the allocating line, which is all the slope and the site table need; the stage
+of a line inside a span block needs nothing more, and the window finds the others.
+
+A Ctrl-C during the measured part stops it, and the samples so far are analysed into a
+report marked incomplete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import time
+import traceback
+from array import array
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter_ns
+from typing import TYPE_CHECKING, Any
+
+from ctool.errors import UsageError
+from ctool.harness.heap import (
+    RSSReader,
+    by_name,
+    count_types,
+    count_types_in_thread,
+    ctool_roots,
+    decode_sites,
+    describe_line,
+    encode_sites,
+    growth_since,
+    is_plumbing_file,
+    live_traces,
+    resolved,
+)
+from ctool.harness.spans import LOCATOR, EpisodeRecorder, activate, deactivate
+from ctool.reports.leak import (
+    CONFIDENCE,
+    DEFAULT_GROWTH_FLOOR_PCT,
+    DEFAULT_THRESHOLD,
+    MIN_SAMPLES,
+    Criteria,
+    Frame,
+    LeakAnalysis,
+    RawSite,
+    analyze,
+    attribute_sites,
+    rank_sites,
+    type_growth,
+)
+
+if TYPE_CHECKING:
+    import tracemalloc
+
+    from ctool.harness.loader import PipelineAdapter
+    from ctool.reports.schema import LeakcheckReport, LeakSite, SlopeFit
+
+DEFAULT_EPISODES = 1000
+DEFAULT_WARMUP = 100
+DEFAULT_EVERY = 20
+MEASURE_FRAMES = 1
+"""tracemalloc traceback depth during warm-up and the measured part (see above)."""
+DEFAULT_FRAMES = 8
+"""Traceback depth of the attribution window: enough to climb from an allocation a few
+helper calls deep back to the ``with ctool.span(...)`` line of its stage."""
+ATTRIBUTION_EPISODES = 10
+"""Episodes in the attribution window. A site that grows every episode (a leak) allocates
+in each of them; at the window's depth they cost some 20x a plain episode."""
+MAX_ERROR_SAMPLES = 3
+
+
+@dataclass(frozen=True)
+class LeakcheckOptions:
+    """What ``ctool leakcheck`` was asked to do, as plain values."""
+
+    pipeline: str | None = None
+    preset: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    episodes: int = DEFAULT_EPISODES
+    warmup: int = DEFAULT_WARMUP
+    every: int = DEFAULT_EVERY
+    threshold: float = DEFAULT_THRESHOLD
+    growth_floor_pct: float = DEFAULT_GROWTH_FLOOR_PCT
+    top: int = 10
+    frames: int = DEFAULT_FRAMES
+    command: str | None = None
+
+    def sample_points(self) -> list[int]:
+        """Measured-episode counts at which memory is sampled: 0, k, 2k, ..., and the end."""
+        points = list(range(0, self.episodes + 1, self.every))
+        if points[-1] != self.episodes:
+            points.append(self.episodes)
+        return points
+
+    def validate(self) -> None:
+        """Raise a one-line ``UsageError`` for options that cannot give a verdict."""
+        if self.every < 1:
+            raise UsageError(f"--every must be at least 1 (got {self.every})")
+        if self.episodes < 1:
+            raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
+        if self.episodes < self.every:
+            raise UsageError(
+                f"--episodes ({self.episodes}) must be at least --every ({self.every})"
+            )
+        if self.warmup < 0:
+            raise UsageError(f"--warmup must be 0 or more (got {self.warmup})")
+        if not self.threshold >= 0:  # also rejects NaN
+            raise UsageError(
+                f"--threshold must be 0 or more bytes per episode (got {self.threshold:g})"
+            )
+        if not self.growth_floor_pct >= 0:
+            raise UsageError(f"--growth-floor must be 0 or more (got {self.growth_floor_pct:g})")
+        if self.top < 1:
+            raise UsageError(f"--top must be at least 1 (got {self.top})")
+        if not 1 <= self.frames <= 100:
+            raise UsageError(f"--frames must be between 1 and 100 (got {self.frames})")
+        samples = len(self.sample_points())
+        if samples < MIN_SAMPLES:
+            raise UsageError(
+                f"--episodes {self.episodes} with --every {self.every} gives {samples} samples; "
+                f"a slope needs at least {MIN_SAMPLES} (raise --episodes or lower --every)"
+            )
+
+
+def run_leakcheck(
+    options: LeakcheckOptions, *, on_start: Callable[[str], None] | None = None
+) -> LeakcheckReport:
+    """Run the check and return its report (``complete=False`` after a Ctrl-C).
+
+    ``on_start(description)`` is called once the pipeline is built, before the warm-up:
+    after the errors a bad ``--pipeline`` or ``--set`` can raise.
+    """
+    import tracemalloc
+
+    from ctool.harness.loader import DEFAULT_PIPELINE, build_pipeline
+
+    options.validate()
+    ref = options.pipeline or DEFAULT_PIPELINE
+    started = time.perf_counter()
+    # Built before tracing starts: a factory that imports numpy on its first call would
+    # otherwise trace the import (slow, and thousands of module objects in every snapshot).
+    adapter = build_pipeline(
+        ref, seed=options.seed, preset=options.preset, settings=options.settings
+    )
+    if on_start is not None:
+        on_start(
+            f"leakcheck: {ref}: {options.warmup} warm-up + {options.episodes} measured "
+            f"episodes, memory sampled every {options.every} ..."
+        )
+    run = _Run(options)
+    run.owns_tracing = not tracemalloc.is_tracing()
+    if run.owns_tracing:
+        tracemalloc.start(MEASURE_FRAMES)
+    # else: PYTHONTRACEMALLOC (or the caller) traces already, at its own depth; use it.
+    try:
+        asyncio.run(run.drive(adapter))
+    finally:
+        run.release()
+        run.start_snapshot = None
+        run.stop_tracing()
+        run.rss.close()
+    return run.report(ref, duration_s=time.perf_counter() - started)
+
+
+class _Errors:
+    __slots__ = ("count", "samples")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.samples: list[tuple[int, str, str, str]] = []
+
+    def add(self, index: int, exc: BaseException) -> None:
+        self.count += 1
+        if len(self.samples) < MAX_ERROR_SAMPLES:
+            # File, line and function only: formatting source lines would fill linecache
+            # and the caret-anchor caches, growth that is ctool's and not the pipeline's.
+            frames = traceback.StackSummary.extract(
+                traceback.walk_tb(exc.__traceback__), lookup_lines=False
+            )
+            stack = "\n".join(f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-8:])
+            # A copy made here, so that the retained text is ctool's, not the pipeline's.
+            message = str(exc).encode("utf-8", "replace").decode("utf-8")
+            self.samples.append((index, type(exc).__name__, message, stack))
+
+
+class _Run:
+    """State of one leakcheck run; every buffer is allocated before tracing starts."""
+
+    def __init__(self, options: LeakcheckOptions) -> None:
+        self.options = options
+        self.points = options.sample_points()
+        n = len(self.points)
+        self.sample_episode = array("q", bytes(8 * n))
+        self.sample_traced = array("q", bytes(8 * n))
+        self.sample_rss = array("q", bytes(8 * n))
+        self.sample_objects = array("q", bytes(8 * n))
+        self.latency_ns = array("q", bytes(8 * options.episodes))
+        self.taken = 0
+        self.done = 0
+        self.snapshot_bytes = 0
+        self.errors = _Errors()
+        self.interrupted = False
+        self.frozen = False
+        self.owns_tracing = False
+        self.rss = RSSReader()
+        self.start_types: Counter[type] = Counter()
+        self.end_types: Counter[type] = Counter()
+        self.freeze_count = 0
+        self.start_snapshot: tracemalloc.Snapshot | None = None
+        self.raw_sites_blob = b""
+        self.traceback_frames = MEASURE_FRAMES
+        self.attribution_episodes = 0
+        self.analysis: LeakAnalysis | None = None
+        self.sites: list[LeakSite] = []
+
+    async def drive(self, adapter: PipelineAdapter) -> None:
+        import tracemalloc
+
+        self.traceback_frames = tracemalloc.get_traceback_limit()
+        options = self.options
+        try:
+            for index in range(options.warmup):
+                await self.episode(adapter, index)
+            self.begin()
+            next_point = 1
+            try:
+                for done in range(1, options.episodes + 1):
+                    started = perf_counter_ns()
+                    await self.episode(adapter, options.warmup + done - 1)
+                    self.latency_ns[done - 1] = perf_counter_ns() - started
+                    self.done = done
+                    if done == self.points[next_point]:
+                        self.sample(done)
+                        next_point += 1
+                        # A chance for asyncio.run's Ctrl-C handler to cancel us, even when
+                        # the pipeline's episodes never suspend.
+                        await asyncio.sleep(0)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                # Ctrl-C: asyncio.run cancels this task. Keep what was measured.
+                self.interrupted = True
+                if self.sample_episode[self.taken - 1] != self.done:
+                    self.sample(self.done)
+            self.end()
+            self.conclude()
+            if self.needs_attribution():
+                await self.attribute(adapter, options.warmup + self.done)
+        finally:
+            await adapter.aclose()
+
+    async def episode(self, adapter: PipelineAdapter, index: int) -> None:
+        token = activate(EpisodeRecorder(locate=True))
+        try:
+            await adapter.episode(index)
+        except Exception as exc:  # counted and sampled; the run goes on
+            self.errors.add(index, exc)
+        finally:
+            deactivate(token)
+
+    def begin(self) -> None:
+        import tracemalloc
+
+        gc.collect()
+        # Counted before the snapshot: what counting allocates (its Counter, ABC caches, the
+        # thread's bookkeeping) is then in both snapshots, not growth. The end count runs
+        # after the start snapshot is gone, so neither count sees it.
+        self.start_types = count_types_in_thread()
+        before = tracemalloc.get_traced_memory()[0]
+        self.start_snapshot = tracemalloc.take_snapshot()
+        # The snapshot stays alive, unchanged, all run: a constant that is not the pipeline's.
+        self.snapshot_bytes = tracemalloc.get_traced_memory()[0] - before
+        gc.collect()
+        gc.freeze()
+        self.frozen = True
+        self.freeze_count = gc.get_freeze_count()  # walks a list: once, not per sample
+        self.sample(0)
+
+    def sample(self, done: int) -> None:
+        import tracemalloc
+
+        gc.collect()
+        traced = tracemalloc.get_traced_memory()[0]
+        rss = self.rss.read()
+        objects = self.freeze_count + len(gc.get_objects())
+        i = self.taken
+        self.sample_episode[i] = done
+        self.sample_traced[i] = traced - self.snapshot_bytes
+        self.sample_rss[i] = rss
+        self.sample_objects[i] = objects
+        self.taken = i + 1
+
+    def end(self) -> None:
+        if self.start_snapshot is not None:
+            # Kept as one bytes object while the types are counted, not as thousands of
+            # tuples that would count as growth.
+            self.raw_sites_blob = encode_sites(growth_since(self.start_snapshot))
+            self.start_snapshot = None
+        # Counting types allocates an int per increment: twenty times slower while tracing.
+        self.stop_tracing()
+        self.release()
+        gc.collect()
+        self.end_types = count_types(exclude=(self.start_types,))
+
+    def release(self) -> None:
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = False
+
+    def stop_tracing(self) -> None:
+        import tracemalloc
+
+        if self.owns_tracing:
+            tracemalloc.stop()
+            self.owns_tracing = False
+
+    def conclude(self) -> None:
+        """The verdict and the growing sites, from what ``end`` collected."""
+        options = self.options
+        n = self.taken
+        if n >= MIN_SAMPLES:
+            self.analysis = analyze(
+                list(self.sample_episode[:n]),
+                list(self.sample_traced[:n]),
+                list(self.sample_rss[:n]),
+                Criteria(threshold=options.threshold, growth_floor_pct=options.growth_floor_pct),
+            )
+        raw_sites = [
+            RawSite(_inside_driver(site.frames), site.size_diff, site.count_diff)
+            for site in decode_sites(self.raw_sites_blob)
+            if not is_own_trace(site.frames)
+        ]
+        self.sites = rank_sites(
+            raw_sites,
+            self.done,
+            is_plumbing=is_plumbing_file,
+            stage_of=LOCATOR.stage_of_stack,
+            describe=describe_line,
+            top=options.top,
+        )
+
+    def needs_attribution(self) -> bool:
+        """A deeper look is worth its cost when there is something to explain: not after a
+        Ctrl-C, not on a clean run, not when every site already has its stage."""
+        import tracemalloc
+
+        return (
+            not self.interrupted
+            and self.analysis is not None
+            and self.analysis.verdict != "clean"
+            and any(site.stage is None for site in self.sites)
+            and self.options.frames > MEASURE_FRAMES
+            and not tracemalloc.is_tracing()  # someone else's tracing: its depth stands
+        )
+
+    async def attribute(self, adapter: PipelineAdapter, first_index: int) -> None:
+        """Trace a few more episodes with deep tracebacks; give each site the stage of its
+        largest traceback in that window."""
+        import tracemalloc
+
+        tracemalloc.start(self.options.frames)
+        self.owns_tracing = True
+        try:
+            for i in range(ATTRIBUTION_EPISODES):
+                await self.episode(adapter, first_index + i)
+            window = live_traces(tracemalloc.take_snapshot())
+        finally:
+            self.stop_tracing()
+        self.attribution_episodes = ATTRIBUTION_EPISODES
+        self.traceback_frames = self.options.frames
+        self.sites = attribute_sites(
+            self.sites,
+            [
+                RawSite(_inside_driver(raw.frames), raw.size_diff, raw.count_diff)
+                for raw in window
+                if not is_own_trace(raw.frames)
+            ],
+            is_plumbing=is_plumbing_file,
+            stage_of=LOCATOR.stage_of_stack,
+        )
+
+    def report(self, ref: str, *, duration_s: float) -> LeakcheckReport:
+        import numpy as np
+
+        from ctool.harness.environment import capture_environment, now_iso
+        from ctool.reports.schema import (
+            ErrorSample,
+            ErrorSummary,
+            LeakcheckReport,
+            LeakSample,
+            RunConfigModel,
+        )
+        from ctool.reports.summary import latency_summary
+
+        options = self.options
+        n = self.taken
+        episodes = list(self.sample_episode[:n])
+        traced = list(self.sample_traced[:n])
+        rss = list(self.sample_rss[:n])
+        measured = self.done
+        analysis = self.analysis
+        if analysis is not None:
+            verdict, reason = analysis.verdict, analysis.reason
+            fits = (analysis.traced, analysis.rss, analysis.traced_late, analysis.rss_late)
+        else:
+            verdict = "inconclusive"
+            reason = f"{n} samples are too few for a slope"
+            fits = (_flat_fit(episodes, traced), _flat_fit(episodes, rss), None, None)
+        if self.interrupted:
+            reason = f"interrupted after {measured} of {options.episodes} episodes; {reason}"
+        types = type_growth(
+            by_name(self.start_types),
+            by_name(self.end_types),
+            measured,
+            top=options.top,
+        )
+        errors = self.errors
+        return LeakcheckReport(
+            created_at=now_iso(),
+            complete=not self.interrupted,
+            environment=capture_environment(),
+            config=RunConfigModel(
+                pipeline=ref,
+                preset=options.preset,
+                seed=options.seed,
+                episodes=options.episodes,
+                warmup=options.warmup,
+                settings=dict(options.settings),
+                command=options.command,
+            ),
+            episodes=measured,
+            warmup=options.warmup,
+            every=options.every,
+            threshold_bytes_per_episode=options.threshold,
+            growth_floor_pct=options.growth_floor_pct,
+            verdict=verdict,
+            reason=reason,
+            traced=fits[0],
+            rss=fits[1],
+            traced_late=fits[2],
+            rss_late=fits[3],
+            samples=[
+                LeakSample(
+                    episode=episodes[i],
+                    traced_bytes=traced[i],
+                    rss_bytes=rss[i],
+                    objects=self.sample_objects[i],
+                )
+                for i in range(n)
+            ],
+            sites=self.sites,
+            types=types,
+            duration_s=duration_s,
+            # Measured episodes under tracemalloc: slower than a plain run, not a benchmark.
+            latency_ms=latency_summary(
+                np.asarray(self.latency_ns[:measured], dtype=np.int64), with_samples=False
+            ),
+            errors=ErrorSummary(
+                count=errors.count,
+                rate=errors.count / max(1, options.warmup + measured + self.attribution_episodes),
+                samples=[
+                    ErrorSample(episode=i, type=t, message=m, stack=s)
+                    for i, t, m, s in errors.samples
+                ],
+            ),
+            traceback_frames=self.traceback_frames,
+            attribution_episodes=self.attribution_episodes,
+            confidence=CONFIDENCE,
+        )
+
+
+def _flat_fit(episodes: list[int], values: list[int]) -> SlopeFit:
+    """For a run interrupted before it had enough samples: the raw change, no interval."""
+    from ctool.reports.schema import SlopeFit
+
+    first = float(values[0]) if values else 0.0
+    last = float(values[-1]) if values else 0.0
+    span = float(episodes[-1] - episodes[0]) if len(episodes) > 1 else 0.0
+    slope = (last - first) / span if span else 0.0
+    return SlopeFit(
+        slope=slope,
+        ci_low=slope,
+        ci_high=slope,
+        intercept=first,
+        growth_pct=100.0 * (last - first) / max(first, 1.0),
+        growth_bytes=last - first,
+        first_bytes=first,
+        episodes_spanned=span,
+        samples=len(values),
+    )
+
+
+@functools.cache
+def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
+    """(file, first line, last line) of the functions that sample, snapshot and count."""
+    ranges = []
+    for fn in (
+        _Run.begin,
+        _Run.sample,
+        _Run.end,
+        _Run.conclude,
+        _Run.report,
+        _Errors.add,
+        growth_since,
+        count_types,
+        count_types_in_thread,
+    ):
+        code = fn.__code__
+        lines = [line for _, _, line in code.co_lines() if line is not None]
+        ranges.append((code.co_filename, min(lines), max(lines)))
+    return tuple(ranges)
+
+
+def _inside_driver(frames: Sequence[Frame]) -> tuple[Frame, ...]:
+    """The frames inside this module's driver: what called ``ctool leakcheck`` is not the
+    pipeline's business (innermost first, so cut at the first frame of this file)."""
+    here = resolved(__file__)
+    kept: list[Frame] = []
+    for frame in frames:
+        if resolved(frame[0]) == here:
+            break
+        kept.append(frame)
+    return tuple(kept)
+
+
+def is_own_trace(frames: Sequence[Frame]) -> bool:
+    """An allocation made by ctool itself: its innermost frame is ctool's, or it happened
+    while ctool was sampling (a snapshot, a count, an error sample)."""
+    if not frames:
+        return True
+    if resolved(frames[0][0]).startswith(ctool_roots()):
+        return True
+    ranges = _bookkeeping_code()
+    return any(
+        filename == name and first <= line <= last
+        for filename, line in frames
+        for name, first, last in ranges
+    )

@@ -1,0 +1,181 @@
+"""Rich view of a leakcheck report: verdict, trends, a block chart of memory, sites, types.
+
+Returns renderables; the CLI owns the Console. The chart is plain text (block characters),
+so it survives a pipe, a CI log and ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ctool.reports.leak import format_bytes
+from ctool.reports.schema import LeakcheckReport, SlopeFit
+from ctool.reports.sections import short_path
+
+__all__ = ["block_chart", "format_bytes", "render_leakcheck", "sparkline"]
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+"""Nine levels: empty, then eighths of a cell."""
+
+VERDICT_STYLE = {"leak": "bold red", "clean": "bold green", "inconclusive": "bold yellow"}
+
+
+def _columns(values: Sequence[float], width: int) -> list[float]:
+    """At most ``width`` columns: consecutive samples averaged into equal buckets."""
+    n = len(values)
+    if n <= width:
+        return [float(v) for v in values]
+    out = []
+    for col in range(width):
+        lo = col * n // width
+        hi = max(lo + 1, (col + 1) * n // width)
+        bucket = values[lo:hi]
+        out.append(sum(bucket) / len(bucket))
+    return out
+
+
+def block_chart(values: Sequence[float], *, width: int = 60, height: int = 6) -> list[str]:
+    """A ``height``-row chart of ``values`` scaled from their minimum to their maximum.
+
+    Each column is filled from the bottom in eighths of a row. A flat series draws one
+    low row, so "nothing happens" looks like nothing happens.
+    """
+    if not values:
+        return []
+    cols = _columns(values, width)
+    lo, hi = min(cols), max(cols)
+    span = hi - lo
+    levels = height * 8
+    heights = [1 if span == 0 else 1 + round((v - lo) / span * (levels - 1)) for v in cols]
+    rows = []
+    for row in range(height - 1, -1, -1):
+        base = row * 8
+        rows.append("".join(BLOCKS[min(8, max(0, h - base))] for h in heights))
+    return rows
+
+
+def sparkline(values: Sequence[float], *, width: int = 60) -> str:
+    return block_chart(values, width=width, height=1)[0] if values else ""
+
+
+def _chart(report: LeakcheckReport) -> RenderableType:
+    samples = report.samples
+    if not samples:
+        return Text("")
+    traced = [float(s.traced_bytes) for s in samples]
+    rss = [float(s.rss_bytes) for s in samples]
+    rows = block_chart(traced, width=60, height=6)
+    top = format_bytes(max(traced))
+    bottom = format_bytes(min(traced))
+    label_width = max(len(top), len(bottom), len("RSS"))
+    lines = Text()
+    lines.append("retained memory (tracemalloc) over measured episodes\n", style="bold")
+    for i, row in enumerate(rows):
+        label = top if i == 0 else bottom if i == len(rows) - 1 else ""
+        lines.append(f"{label:>{label_width}} ")
+        lines.append(row + "\n", style="cyan")
+    first, last = samples[0].episode, samples[-1].episode
+    axis_width = len(rows[0])
+    right = f"{last}"
+    lines.append(" " * (label_width + 1) + f"{first}".ljust(max(1, axis_width - len(right))))
+    lines.append(right + "\n")
+    lines.append(f"{'RSS':>{label_width}} ")
+    lines.append(sparkline(rss, width=60), style="magenta")
+    lines.append(f"  {format_bytes(min(rss))} .. {format_bytes(max(rss))}")
+    return lines
+
+
+def _trend_row(name: str, fit: SlopeFit, late: SlopeFit | None) -> list[str]:
+    growth = "-" if fit.growth_bytes is None else format_bytes(fit.growth_bytes, signed=True)
+    share = fit.growth_pct_of_rss if fit.growth_pct_of_rss is not None else fit.growth_pct
+    return [
+        name,
+        f"{fit.slope:+,.0f}",
+        f"{fit.ci_low:+,.0f} .. {fit.ci_high:+,.0f}",
+        "-" if late is None else f"{late.slope:+,.0f}",
+        f"{growth} ({share:+.2f}%)",
+        "-" if fit.first_bytes is None else format_bytes(fit.first_bytes),
+    ]
+
+
+def _trends(report: LeakcheckReport) -> Table:
+    level = int(round((report.confidence or 0.95) * 100))
+    table = Table(title="Trend: Theil-Sen slope, bytes per episode", title_justify="left")
+    for header in ("memory", "slope", f"{level}% CI", "last third", "growth (% of RSS)", "from"):
+        table.add_column(header, justify="left" if header == "memory" else "right", no_wrap=True)
+    table.add_row(*_trend_row("traced", report.traced, report.traced_late))
+    table.add_row(*_trend_row("RSS", report.rss, report.rss_late))
+    return table
+
+
+def _sites(report: LeakcheckReport) -> RenderableType:
+    if not report.sites:
+        return Text("No allocation site grew over the measured episodes.", style="dim")
+    table = Table(title="Top growing allocation sites", title_justify="left")
+    table.add_column("B/episode", justify="right", no_wrap=True)
+    table.add_column("grew", justify="right", no_wrap=True)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("site", overflow="fold")
+    for site in report.sites:
+        where = Text(f"{short_path(site.file)}:{site.line}")
+        if site.function:
+            where.append(f" in {site.function}")
+        if site.code:
+            where.append(f"\n{site.code}", style="dim")
+        table.add_row(
+            f"{site.bytes_per_episode:,.1f}",
+            format_bytes(site.size_diff_bytes, signed=True),
+            site.stage or "-",
+            where,
+        )
+    return table
+
+
+def _types(report: LeakcheckReport) -> RenderableType:
+    if not report.types:
+        return Text("No object type grew in number.", style="dim")
+    table = Table(title="Object types whose count grew", title_justify="left")
+    for header in ("type", "start", "end", "growth", "per episode"):
+        table.add_column(header, justify="left" if header == "type" else "right")
+    for row in report.types:
+        table.add_row(
+            row.type, f"{row.start:,}", f"{row.end:,}", f"{row.growth:+,}", f"{row.per_episode:.3f}"
+        )
+    return table
+
+
+def render_leakcheck(report: LeakcheckReport) -> RenderableType:
+    """The whole terminal view of one leakcheck report."""
+    config = report.config
+    head = Text()
+    head.append("ctool leakcheck ", style="bold")
+    head.append(config.pipeline)
+    if config.preset:
+        head.append(f"  preset {config.preset}")
+    if config.seed is not None:
+        head.append(f"  seed {config.seed}")
+    head.append(
+        f"\n{report.episodes} measured episodes after {report.warmup} warm-up, memory sampled "
+        f"every {report.every}; threshold {report.threshold_bytes_per_episode:g} B/episode, "
+        f"growth floor {report.growth_floor_pct:g}% of RSS"
+    )
+    if report.duration_s is not None:
+        head.append(f"; took {report.duration_s:.1f} s")
+    verdict = Text()
+    verdict.append(f"verdict: {report.verdict.upper()}", style=VERDICT_STYLE[report.verdict])
+    if not report.complete:
+        verdict.append(" (incomplete run)", style="yellow")
+    verdict.append(f"\n{report.reason}")
+    parts: list[RenderableType] = [head, Text(""), verdict, Text(""), _chart(report), Text("")]
+    parts += [_trends(report), _sites(report), _types(report)]
+    if report.errors.count:
+        first = report.errors.samples[0] if report.errors.samples else None
+        line = f"{report.errors.count} episodes raised"
+        if first is not None:
+            line += f" (first: {first.type}: {first.message})"
+        parts.append(Text(line, style="yellow"))
+    return Group(*parts)
