@@ -120,9 +120,9 @@ async def overhead(args: argparse.Namespace, scratch: Path) -> list[dict[str, An
         ("tracemalloc", "tracemalloc", opts()),
         (f"pyspy {args.pyspy_rate} Hz", "pyspy", opts(pyspy_rate=args.pyspy_rate)),
         (
-            f"pyspy {args.pyspy_rate} Hz nonblocking",
+            f"pyspy {args.pyspy_rate} Hz blocking",
             "pyspy",
-            opts(pyspy_rate=args.pyspy_rate, extra={"pyspy_nonblocking": True}),
+            opts(pyspy_rate=args.pyspy_rate, extra={"pyspy_blocking": True}),
         ),
         ("line (auto targets)", "line", opts(extra={"line_pass_s": 0.2})),
         ("memory (RSS only)", "memory", opts()),
