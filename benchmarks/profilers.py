@@ -22,8 +22,11 @@ cost = 1 - 1/ratio. Target: py-spy at 100 Hz costs <= 5 % throughput.
 
 Part 2, hotspots: on the baseline and optimized presets, the top cProfile and py-spy rows of
 ``ctool profile --profiler NAME`` (run as a subprocess, exactly as a user runs it).
-Expected: on baseline the Kuramoto step (``PythonKuramoto.step``) is the top row and the Φ
-bipartition loop (``phi_loop``) is in the top 3; on optimized neither appears in the top rows.
+Expected: on baseline the Kuramoto step (``PythonKuramoto.step``) and the Φ bipartition loop
+(``phi_loop``) are in the top 3 (the third is the baseline's blocking health probe, which
+sleeps 10 ms on the event loop every episode: cProfile counts wall time, so it ranks with
+the Kuramoto step; py-spy skips idle threads, so it ranks it lower); on optimized neither
+appears in the top rows.
 """
 
 from __future__ import annotations
@@ -220,8 +223,8 @@ def hotspots(preset: str, name: str, episodes: int, args: argparse.Namespace) ->
 
 def verdicts(preset: str, functions: list[str]) -> tuple[bool, str]:
     if preset == "baseline":
-        ok = functions[:1] == [KURAMOTO_STEP] and PHI_LOOP in functions[:3]
-        return ok, f"top is {KURAMOTO_STEP} and {PHI_LOOP} is in the top 3"
+        ok = {KURAMOTO_STEP, PHI_LOOP} <= set(functions[:3])
+        return ok, f"{KURAMOTO_STEP} and {PHI_LOOP} are in the top 3"
     ok = KURAMOTO_STEP not in functions and PHI_LOOP not in functions
     return ok, f"neither {KURAMOTO_STEP} nor {PHI_LOOP} in the top {len(functions)}"
 
