@@ -1,10 +1,111 @@
-"""`ctool ab` (placeholder until its issue lands)."""
+"""`ctool ab`: interleaved A/B of two configurations in fresh processes (A B, B A, ...)."""
 
 from __future__ import annotations
 
-from ctool.errors import UsageError
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ctool.cli import compare_output as out
+from ctool.cli.console import make_console
+
+if TYPE_CHECKING:
+    from ctool.harness.ab import Side
+    from ctool.reports.schema import ProfileReport
 
 
-def ab_command() -> None:
-    """Not built yet."""
-    raise UsageError("'ctool ab' is not built yet")
+def ab_command(
+    *,
+    a: Annotated[str, typer.Option("--a", help='Side A: "preset=baseline,key=value,...".')] = "",
+    b: Annotated[str, typer.Option("--b", help='Side B: "preset=optimized,key=value,...".')] = "",
+    a_pipeline: Annotated[
+        str | None,
+        typer.Option(help="A's pipeline: module:factory, or a checkout directory to run A in."),
+    ] = None,
+    b_pipeline: Annotated[
+        str | None,
+        typer.Option(help="B's pipeline: module:factory, or a checkout directory to run B in."),
+    ] = None,
+    pipeline: Annotated[
+        str | None, typer.Option(help="Pipeline of a side that names none (module:factory).")
+    ] = None,
+    rounds: Annotated[
+        int, typer.Option(help="Rounds; each runs A then B in fresh processes.")
+    ] = 10,
+    episodes: Annotated[int, typer.Option(help="Episodes per half round.")] = 200,
+    warmup: Annotated[int, typer.Option(help="Warm-up episodes per half round.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of every half round.")] = 0,
+    order: Annotated[
+        str,
+        typer.Option(
+            help="abba: A B, B A, A B, ... (which side runs second alternates); ab: A B, A B."
+        ),
+    ] = "abba",
+    threshold: out.ThresholdOption = "5",
+    alpha: out.AlphaOption = 0.05,
+    gate: out.GateOption = None,
+    output_format: out.FormatOption = out.CompareFormat.table,
+    output: out.OutputOption = None,
+    html: out.HtmlOption = None,
+    keep: Annotated[
+        str | None, typer.Option(help="Keep every half round's profile report in this directory.")
+    ] = None,
+    fail_on_regression: out.RegressionOption = False,
+    fail_on_change: out.ChangeOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Run A and B alternately in fresh processes (A B, B A, ...) and test the per-round ratios
+    B/A with the Wilcoxon signed-rank test: the ratio survives the machine's drift, which is
+    why CI should use this rather than comparing two files made at different times.
+
+    Same verdicts, gates and exit codes as 'ctool compare' (docs/compare.md).
+    """
+    from ctool.harness.ab import ABInterrupted, ABPlan, parse_side, run_ab
+    from ctool.harness.loader import DEFAULT_PIPELINE
+    from ctool.reports.compare import parse_gate
+
+    plan = ABPlan(
+        a=parse_side("A", a, a_pipeline),
+        b=parse_side("B", b, b_pipeline),
+        rounds=rounds,
+        episodes=episodes,
+        warmup=warmup,
+        seed=seed,
+        pipeline=pipeline or DEFAULT_PIPELINE,
+        threshold=out.parse_threshold(threshold),
+        alpha=out.check_alpha(alpha),
+        gate=parse_gate(gate),
+        keep=Path(keep) if keep else None,
+        order=order,  # type: ignore[arg-type]  # checked by plan.check()
+    )
+    plan.check()
+    out.check_outputs(output, html)
+    console = make_console(stderr=True, quiet=quiet)
+    firsts: dict[str, ProfileReport] = {}
+
+    def progress(index: int, side: Side, report: ProfileReport) -> None:
+        firsts.setdefault(side.label, report)
+        lat = report.latency_ms
+        console.print(
+            f"round {index + 1}/{rounds}  {side.label}  p50 {lat.p50:.3g} ms  "
+            f"p95 {lat.p95:.3g} ms  {report.throughput_eps:.3g} episodes/s"
+        )
+
+    try:
+        report = run_ab(plan, progress=progress)
+    except ABInterrupted as stop:
+        if stop.report is not None and output:
+            from ctool.reports.io import write_report
+
+            write_report(stop.report, output)
+        raise KeyboardInterrupt from None
+    out.emit(
+        report,
+        output_format=output_format,
+        output=output,
+        html=html,
+        related=[firsts[label] for label in ("A", "B") if label in firsts],
+        fail_on_regression=fail_on_regression,
+        fail_on_change=fail_on_change,
+    )

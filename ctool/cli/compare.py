@@ -1,10 +1,51 @@
-"""`ctool compare` (placeholder until its issue lands)."""
+"""`ctool compare BEFORE.json AFTER.json`: a statistically honest before/after report."""
 
 from __future__ import annotations
 
-from ctool.errors import UsageError
+from typing import Annotated
+
+import typer
+
+from ctool.cli import compare_output as out
 
 
-def compare_command() -> None:
-    """Not built yet."""
-    raise UsageError("'ctool compare' is not built yet")
+def compare_command(
+    before: Annotated[
+        str, typer.Argument(help="Profile report of the code before.", show_default=False)
+    ],
+    after: Annotated[
+        str, typer.Argument(help="Profile report of the code after.", show_default=False)
+    ],
+    *,
+    threshold: out.ThresholdOption = "5",
+    alpha: out.AlphaOption = 0.05,
+    gate: out.GateOption = None,
+    output_format: out.FormatOption = out.CompareFormat.table,
+    output: out.OutputOption = None,
+    html: out.HtmlOption = None,
+    fail_on_regression: out.RegressionOption = False,
+    fail_on_change: out.ChangeOption = False,
+) -> None:
+    """Compare two profile reports: latency, throughput, stages, Φ, resources, hotspots,
+    environment and behaviour, with a verdict per metric (docs/compare.md). Reports made
+    with 'ctool profile --rounds R' are tested on round values, which include run-to-run
+    drift; single-round reports on batch values, and the verdict says it is blind to that.
+
+    Exit 0; 1 when --fail-on-regression or --fail-on-change fires; 2 on bad input.
+    """
+    from ctool.reports.compare import compare_files, parse_gate
+
+    fraction = out.parse_threshold(threshold)
+    out.check_alpha(alpha)
+    gates = parse_gate(gate)
+    out.check_outputs(output, html)
+    report, related = compare_files(before, after, threshold=fraction, alpha=alpha, gate=gates)
+    out.emit(
+        report,
+        output_format=output_format,
+        output=output,
+        html=html,
+        related=related,
+        fail_on_regression=fail_on_regression,
+        fail_on_change=fail_on_change,
+    )

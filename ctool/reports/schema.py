@@ -388,6 +388,13 @@ class MetricComparison(_Model):
     lower_is_better: bool = True
     method: str = ""
     gated: bool = False
+    unit: str | None = None
+    """``ms``, ``episodes/s``, ``MB``, ``ms/episode`` or ``None`` for a plain number."""
+    n_before: int | None = None
+    """Windows (rounds, batches) or paired rounds the test used on each side."""
+    n_after: int | None = None
+    note: str = ""
+    """Why a verdict is inconclusive, or how a value was derived."""
 
 
 class CompareReport(Report):
@@ -404,7 +411,15 @@ class CompareReport(Report):
     behaviour: Literal["outputs identical", "outputs changed", "not comparable"]
     behaviour_detail: str = ""
     regressions: list[str] = Field(default_factory=list)
+    """Gated metrics significantly worse beyond the threshold (``--fail-on-regression``)."""
     changes: list[str] = Field(default_factory=list)
+    """Gated metrics significantly different beyond the threshold (``--fail-on-change``)."""
+    gate: list[str] = Field(default_factory=list)
+    """The ``--gate`` entries the gated metrics were picked by."""
+    warnings: list[str] = Field(default_factory=list)
+    windows: dict[str, dict[str, list[float]]] = Field(default_factory=dict)
+    """The per-window values each test used: ``{metric: {"before": [...], "after": [...]}}``
+    (per round in modes rounds and ab, per batch in mode batches)."""
 
 
 AnyReport = ProfileReport | LeakcheckReport | SuiteReport | CompareReport

@@ -1,0 +1,128 @@
+"""What ``ctool compare`` and ``ctool ab`` share after the analysis: the options' parsing,
+writing ``-o`` / ``--html``, printing in the chosen format, and the gate's exit code.
+
+Heavy modules (pydantic schema, renderers) are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ctool.cli.console import make_console
+from ctool.errors import EXIT_OK, EXIT_VERDICT, UsageError
+
+if TYPE_CHECKING:
+    from ctool.reports.schema import CompareReport, Report
+
+THRESHOLD_HELP = "Smallest change reported, in percent (5 or 5%)."
+ALPHA_HELP = "Significance level of the tests; intervals have confidence 1 - alpha."
+GATE_HELP = (
+    "Metrics the --fail-on-* options look at: p50, p95, p99, mean, throughput, rss, cpu, "
+    "phi, all (every timing) or metric names such as stage.ESGT.p95 (* matches). "
+    "Default: p50."
+)
+REGRESSION_HELP = "Exit 1 when a gated metric is significantly worse beyond the threshold."
+CHANGE_HELP = "Exit 1 when a gated metric changed significantly beyond the threshold, either way."
+
+
+class CompareFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+# The options compare and ab share, declared once.
+ThresholdOption = Annotated[str, typer.Option(help=THRESHOLD_HELP)]
+AlphaOption = Annotated[float, typer.Option(help=ALPHA_HELP)]
+GateOption = Annotated[str | None, typer.Option(help=GATE_HELP, show_default=False)]
+FormatOption = Annotated[CompareFormat, typer.Option("--format", help="Output on stdout.")]
+OutputOption = Annotated[
+    str | None, typer.Option("-o", "--output", help="Write the CompareReport (JSON) here.")
+]
+HtmlOption = Annotated[str | None, typer.Option(help="Write an HTML report here.")]
+RegressionOption = Annotated[bool, typer.Option(help=REGRESSION_HELP)]
+ChangeOption = Annotated[bool, typer.Option(help=CHANGE_HELP)]
+
+
+def parse_threshold(text: str) -> float:
+    """``"5"`` or ``"5%"`` -> 0.05."""
+    raw = text.strip().removesuffix("%").strip()
+    try:
+        percent = float(raw)
+    except ValueError:
+        raise UsageError(
+            f"--threshold expects a percentage such as 5 or 5%, got {text!r}"
+        ) from None
+    if not 0 <= percent < 100:
+        raise UsageError(f"--threshold must be between 0 and 100 percent, got {text!r}")
+    return percent / 100.0
+
+
+def check_alpha(alpha: float) -> float:
+    if not 0 < alpha < 0.5:
+        raise UsageError(f"--alpha must be between 0 and 0.5, got {alpha:g}")
+    return alpha
+
+
+def check_outputs(*paths: str | None) -> None:
+    from ctool.reports.io import check_writable
+
+    for path in paths:
+        if path:
+            check_writable(path)
+
+
+def write_html(report: CompareReport, path: str, related: Sequence[Report]) -> None:
+    if importlib.util.find_spec("ctool.reports.html") is None:
+        raise UsageError("--html needs ctool.reports.html, which this installation lacks")
+    # Another part of ctool provides the module; import by name so this file does not
+    # depend on it at type-check time.
+    module = importlib.import_module("ctool.reports.html")
+    module.write_html(report, path, related=related)
+
+
+def emit(
+    report: CompareReport,
+    *,
+    output_format: CompareFormat,
+    output: str | None,
+    html: str | None,
+    related: Sequence[Report],
+    fail_on_regression: bool,
+    fail_on_change: bool,
+) -> None:
+    """Write, print, then exit with the gate's code (raises ``typer.Exit``)."""
+    from ctool.reports.compare import unmatched_gate
+    from ctool.reports.io import write_report
+
+    if output:
+        write_report(report, output)
+    if html:
+        write_html(report, html, related)
+    if output_format is CompareFormat.json:
+        typer.echo(report.model_dump_json(indent=1))
+    elif output_format is CompareFormat.markdown:
+        from ctool.reports.compare_markdown import render_markdown
+
+        typer.echo(render_markdown(report), nl=False)
+    else:
+        from ctool.reports.compare_terminal import render_compare
+
+        make_console().print(render_compare(report))
+    missing = unmatched_gate(report)
+    if missing:
+        raise UsageError(f"--gate {', '.join(missing)}: matches no metric of these reports")
+    code = EXIT_OK
+    if fail_on_regression and report.regressions:
+        typer.echo(f"ctool: regression in {', '.join(report.regressions)}", err=True)
+        code = EXIT_VERDICT
+    elif fail_on_change and report.changes:
+        typer.echo(f"ctool: significant change in {', '.join(report.changes)}", err=True)
+        code = EXIT_VERDICT
+    raise typer.Exit(code)

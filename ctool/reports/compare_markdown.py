@@ -1,0 +1,100 @@
+"""Markdown of a :class:`CompareReport`, sized for a pull-request comment.
+
+The headline metrics go in the main table; per-stage rows, hotspots and environment
+differences fold into ``<details>`` blocks so the comment stays short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ctool.reports import compare_text as fmt
+from ctool.reports.schema import CompareReport, MetricComparison
+
+_MARKS = {"faster": "🟢", "better": "🟢", "slower": "🔴", "worse": "🔴"}
+HOTSPOT_ROWS = 10
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _metric_table(rows: Sequence[MetricComparison], conf: str) -> list[str]:
+    lines = [
+        f"| metric | before | after | ratio | {conf} | p | verdict |",
+        "|:--|--:|--:|--:|:-:|--:|:--|",
+    ]
+    for row in rows:
+        name = fmt.label(row.metric) + (" \\*" if row.gated else "")
+        verdict: str = row.verdict
+        if verdict in _MARKS:
+            verdict = f"{_MARKS[verdict]} **{verdict}**"
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(text)
+                for text in (
+                    name,
+                    fmt.number(row.before, row.unit),
+                    fmt.number(row.after, row.unit),
+                    fmt.ratio(row.ratio),
+                    fmt.interval(row.ci_low, row.ci_high),
+                    fmt.p_value(row.p_value),
+                    verdict,
+                )
+            )
+            + " |"
+        )
+    return lines
+
+
+def _details(summary: str, body: list[str]) -> list[str]:
+    return ["", "<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>"]
+
+
+def render_markdown(report: CompareReport) -> str:
+    conf = f"{100 * (1 - report.alpha):g} % interval"
+    mark = "🔴" if report.regressions else ("🟢" if report.changes else "⚪")
+    lines = [
+        f"### {mark} {fmt.title(report)}: {_cell(fmt.headline(report))}",
+        "",
+        f"`{_cell(report.before)}` → `{_cell(report.after)}` · {fmt.mode_line(report)}",
+        "",
+    ]
+    if report.blind_to_drift:
+        lines.append(f"> ⚠️ {fmt.BLIND}")
+    lines.extend(f"> ⚠️ {_cell(warning)}" for warning in report.warnings)
+    if report.blind_to_drift or report.warnings:
+        lines.append("")
+    main = [row for row in report.metrics if not fmt.is_stage(row)]
+    stages = [row for row in report.metrics if fmt.is_stage(row)]
+    lines.extend(_metric_table(main, conf))
+    lines.append("")
+    detail = f" ({_cell(report.behaviour_detail)})" if report.behaviour_detail else ""
+    lines.append(f"**Behaviour:** {report.behaviour}{detail}")
+    if stages:
+        changed = sum(row.verdict in _MARKS for row in stages)
+        lines.extend(
+            _details(f"Stages ({len(stages)} rows, {changed} changed)", _metric_table(stages, conf))
+        )
+    if report.hotspots:
+        body = [
+            "| change | function | where | share before | share after |",
+            "|:--|:--|:--|--:|--:|",
+        ]
+        body.extend(
+            f"| {spot['change']} | `{_cell(spot['function'])}` | "
+            f"`{_cell(spot['file'])}:{spot['line']}` | {100 * spot['share_before']:.1f} % | "
+            f"{100 * spot['share_after']:.1f} % |"
+            for spot in report.hotspots[:HOTSPOT_ROWS]
+        )
+        lines.extend(_details(f"Hotspots ({len(report.hotspots)} changed)", body))
+    if report.environment_diff:
+        body = ["| field | before | after |", "|:--|:--|:--|"]
+        body.extend(
+            f"| {diff['field']} | {_cell(str(diff['before']))} | {_cell(str(diff['after']))} |"
+            for diff in report.environment_diff
+        )
+        lines.extend(_details(f"Differences ({len(report.environment_diff)})", body))
+    lines.extend(["", "<sub>\\* gated metric. Made by ctool; see docs/compare.md.</sub>", ""])
+    return "\n".join(lines)

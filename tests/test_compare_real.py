@@ -1,0 +1,110 @@
+"""Real runs: `ctool profile` / `ctool ab` on the reference pipeline, baseline vs optimized.
+
+Small episode counts keep each test to seconds; the inline health probe samples every 2 ms
+(`probe_interval_ms`, a knob that changes no output) so baseline stays affordable while still
+blocking the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ctool.reports.io import load_report
+from ctool.reports.schema import CompareReport
+
+FAST_PROBE = ["--set", "probe_interval_ms=2"]
+
+
+def _ctool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ctool", *args], capture_output=True, text=True, cwd=cwd, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("real")
+    paths = {}
+    for preset in ("baseline", "optimized"):
+        paths[preset] = root / f"{preset}.json"
+        proc = _ctool(
+            "profile", "--preset", preset, "--rounds", "4", "--episodes", "25", "--warmup", "3",
+            *FAST_PROBE, "--quiet", "-o", str(paths[preset]),
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    return paths
+
+
+@pytest.mark.slow
+def test_compare_baseline_vs_optimized(profiles: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "cmp.json"
+    proc = _ctool(
+        "compare", str(profiles["baseline"]), str(profiles["optimized"]),
+        "--fail-on-regression", "-o", str(out), "--format", "markdown",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = load_report(out)
+    assert isinstance(report, CompareReport)
+    assert report.mode == "rounds" and not report.blind_to_drift
+    p50 = next(r for r in report.metrics if r.metric == "latency.p50")
+    assert p50.verdict == "faster"
+    assert p50.ratio is not None and p50.ratio < 0.5  # a large speed-up
+    assert report.behaviour == "outputs identical"
+    assert {"settings.kuramoto", "config.preset"} <= {d["field"] for d in report.environment_diff}
+    assert "🟢" in proc.stdout and "outputs identical" in proc.stdout
+    # The other way round it is a regression: exit 1 with the gate, 0 without.
+    backwards = [str(profiles["optimized"]), str(profiles["baseline"])]
+    assert _ctool("compare", *backwards, "--fail-on-regression").returncode == 1
+    assert _ctool("compare", *backwards).returncode == 0
+    assert _ctool("compare", *backwards, "--fail-on-change", "--gate", "rss").returncode == 0
+
+
+@pytest.mark.slow
+def test_ab_baseline_vs_optimized(tmp_path: Path) -> None:
+    out = tmp_path / "ab.json"
+    common = ["--rounds", "6", "--episodes", "15", "--warmup", "2", "--quiet"]
+    proc = _ctool(
+        "ab", "--a", "preset=baseline,probe_interval_ms=2",
+        "--b", "preset=optimized,probe_interval_ms=2", *common,
+        "--fail-on-regression", "--format", "json", "-o", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = CompareReport.model_validate(json.loads(proc.stdout))
+    assert report.mode == "ab"
+    p50 = next(r for r in report.metrics if r.metric == "latency.p50")
+    assert p50.verdict == "faster" and p50.n_before == 6
+    assert p50.ratio is not None and p50.ratio < 0.5
+    assert report.behaviour == "outputs identical"
+    assert load_report(out) == report
+
+
+@pytest.mark.slow
+def test_ab_two_checkouts_gate_a_regression(tmp_path: Path) -> None:
+    """Two checkouts of a user's pipeline: the new one does 3x the arithmetic per episode."""
+    for name, work in (("old", 20_000), ("new", 60_000)):
+        checkout = tmp_path / name
+        checkout.mkdir()
+        (checkout / "toypipe.py").write_text(
+            "class Toy:\n"
+            "    def episode(self, index):\n"
+            f"        return sum(i * i % 7 for i in range({work})) + index\n"
+            "    def outputs(self, result):\n"
+            f"        return {{'i': result - {work}}}\n"
+            "def create(seed=0):\n"
+            "    return Toy()\n"
+        )
+    proc = _ctool(
+        "ab", "--pipeline", "toypipe:create",
+        "--a-pipeline", str(tmp_path / "old"), "--b-pipeline", str(tmp_path / "new"),
+        "--rounds", "6", "--episodes", "10", "--warmup", "0", "--quiet",
+        "--fail-on-regression",
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "regression in latency.p50" in proc.stderr
+    assert "slower" in proc.stdout
+    assert "outputs changed" in proc.stdout  # the sums differ: the check sees it
