@@ -152,3 +152,10 @@ def test_targets_from_pyproject(tmp_path: Path) -> None:
     assert resolve_targets(overrides)["p95_ms"].value == 42.0
     with pytest.raises(UsageError, match="must be a number"):
         resolve_targets({"p95_ms": "fast"})
+
+
+def test_pool_counts_are_deterministic(quick_suite: SuiteReport) -> None:
+    pool = _by_name(quick_suite)["pool"].data
+    assert pool["pooled"]["pool_acquired"] == pool["unpooled"]["pool_acquired"]
+    assert pool["unpooled"]["pool_created"] == pool["unpooled"]["pool_acquired"]
+    assert pool["pooled"]["pool_created"] < pool["unpooled"]["pool_created"]

@@ -155,23 +155,69 @@ def blocking_calls(ctx: SuiteContext) -> Measurement:
 
 # 6 ---------------------------------------------------------------------------------------
 def allocations(ctx: SuiteContext) -> Measurement:
-    per_episode, meta = _allocations(ctx, "tracemalloc", {})
-    return Measurement(per_episode, f"{per_episode:.0f} allocations per episode", meta)
+    mem = _episode_memory(ctx, {})
+    return Measurement(
+        mem["transient_kb_mean"],
+        f"{mem['transient_kb_mean']:.1f} kB allocated in flight per episode (mean of each "
+        f"episode's tracemalloc peak above its start; p95 {mem['transient_kb_p95']:.1f} kB), "
+        f"{mem['retained_bytes_per_episode']:.0f} B retained per episode",
+        mem,
+    )
 
 
-def _allocations(
-    ctx: SuiteContext, name: str, settings: dict[str, Any]
-) -> tuple[float, dict[str, Any]]:
-    run = ctx.profile(
-        name, episodes=ctx.sizes.profiled_episodes, profilers=("tracemalloc",),
-        settings={**ctx.settings, **settings},
-    )  # fmt: skip
-    for prof in run.profilers:
-        if prof.name == "tracemalloc":
-            value = prof.metadata.get("allocations_per_episode")
-            if isinstance(value, (int, float)):
-                return float(value), dict(prof.metadata)
-    raise Skip("tracemalloc reported no allocations per episode")
+def _episode_memory(ctx: SuiteContext, settings: dict[str, Any]) -> dict[str, float]:
+    """Per-episode memory under tracemalloc: the peak each episode reaches above the memory
+    it started with (what it allocates in flight), and what stays behind."""
+    key = "episode memory " + ",".join(f"{k}={v}" for k, v in sorted(settings.items()))
+
+    def measure() -> dict[str, float]:
+        import asyncio
+        import statistics
+        import tracemalloc
+
+        from ctool.harness.loader import build_pipeline
+
+        async def drive() -> dict[str, float]:
+            pipeline = build_pipeline(
+                ctx.pipeline, seed=ctx.seed, preset=ctx.preset,
+                settings={**ctx.settings, **settings},
+            )  # fmt: skip
+            transient: list[int] = []
+            try:
+                for index in range(ctx.sizes.warmup):
+                    await pipeline.episode(index)
+                tracemalloc.start(1)
+                try:
+                    start = tracemalloc.get_traced_memory()[0]
+                    for index in range(ctx.sizes.profiled_episodes):
+                        tracemalloc.reset_peak()
+                        before = tracemalloc.get_traced_memory()[0]
+                        await pipeline.episode(ctx.sizes.warmup + index)
+                        transient.append(tracemalloc.get_traced_memory()[1] - before)
+                    end = tracemalloc.get_traced_memory()[0]
+                finally:
+                    tracemalloc.stop()
+                metrics = pipeline.metrics()
+            finally:
+                await pipeline.aclose()
+            ordered = sorted(transient)
+            pool = metrics.get("pool") if isinstance(metrics.get("pool"), dict) else {}
+            episodes = float(len(transient))
+            result = {
+                "episodes": episodes,
+                "transient_kb_mean": statistics.fmean(transient) / 1024,
+                "transient_kb_p95": ordered[int(0.95 * (len(ordered) - 1))] / 1024,
+                "retained_bytes_per_episode": (end - start) / episodes,
+            }
+            for name in ("created", "reused", "acquired"):
+                if isinstance(pool.get(name), int):
+                    result[f"pool_{name}"] = float(pool[name])
+            return result
+
+        return asyncio.run(drive())
+
+    result: dict[str, float] = ctx.cached(key, measure)
+    return result
 
 
 # 7 ---------------------------------------------------------------------------------------
@@ -347,14 +393,22 @@ def pool_effectiveness(ctx: SuiteContext) -> Measurement:
     reason = ctx.supports(pooling=False) or ctx.supports(pooling=True)
     if reason:
         raise Skip(f"no object pool to switch: {reason}")
-    with_pool, _ = _allocations(ctx, "tracemalloc pooled", {"pooling": True})
-    without, _ = _allocations(ctx, "tracemalloc unpooled", {"pooling": False})
-    saving = 100.0 * (without - with_pool) / without if without else 0.0
+    pooled = _episode_memory(ctx, {"pooling": True})
+    fresh = _episode_memory(ctx, {"pooling": False})
+    if "pool_created" not in pooled or "pool_created" not in fresh:
+        raise Skip("the pipeline reports no pool counters (metrics()['pool'])")
+    saving = (
+        100.0 * (fresh["pool_created"] - pooled["pool_created"]) / fresh["pool_created"]
+        if fresh["pool_created"]
+        else 0.0
+    )
     return Measurement(
         saving,
-        f"{with_pool:.0f} allocations per episode pooled, {without:.0f} unpooled "
-        f"({saving:.1f} % saved)",
-        {"pooled": with_pool, "unpooled": without},
+        f"objects built: {pooled['pool_created']:.0f} pooled vs {fresh['pool_created']:.0f} "
+        f"unpooled for {fresh.get('pool_acquired', 0):.0f} uses ({saving:.1f} % saved); "
+        f"in-flight memory per episode {pooled['transient_kb_mean']:.1f} kB pooled vs "
+        f"{fresh['transient_kb_mean']:.1f} kB unpooled",
+        {"pooled": pooled, "unpooled": fresh},
     )
 
 
@@ -508,7 +562,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(4, "hotpath", "Hot path: top 10 functions (cProfile)", None, hot_path),
     Scenario(5, "blocking", "Blocking calls on the event loop", "blocking_calls", blocking_calls),
     Scenario(6, "allocations", "Allocations per episode (tracemalloc)",
-             "allocations_per_episode", allocations),
+             "episode_kb", allocations),
     Scenario(7, "handoffs", "Inter-stage communication time", "handoff_ms", handoffs),
     Scenario(8, "throughput", "Sustained throughput", "throughput_eps", sustained_throughput),
     Scenario(9, "burst", "Burst of queued episodes (drain, no errors)", "burst_drain_s", burst),
@@ -520,7 +574,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(13, "cpu", "CPU utilisation at normal load", "cpu_percent", cpu_utilisation),
     Scenario(14, "memory", "Memory growth over the run (leakcheck)", "memory_growth_pct",
              memory_growth),
-    Scenario(15, "pool", "Object-pool effectiveness", "pool_allocation_saving_pct",
+    Scenario(15, "pool", "Object-pool effectiveness", "pool_saving_pct",
              pool_effectiveness),
     Scenario(16, "bandwidth", "Bytes per second between stages", "bytes_per_s",
              bytes_between_stages),
