@@ -201,7 +201,8 @@ def _episode_memory(ctx: SuiteContext, settings: dict[str, Any]) -> dict[str, fl
             finally:
                 await pipeline.aclose()
             ordered = sorted(transient)
-            pool = metrics.get("pool") if isinstance(metrics.get("pool"), dict) else {}
+            raw_pool = metrics.get("pool")
+            pool: dict[str, Any] = raw_pool if isinstance(raw_pool, dict) else {}
             episodes = float(len(transient))
             result = {
                 "episodes": episodes,
