@@ -458,6 +458,8 @@ def _phi_after_warmup(ctx: SuiteContext) -> dict[str, float]:
                 ctx.pipeline, seed=ctx.seed, preset=ctx.preset, settings=dict(ctx.settings)
             )
             try:
+                if "phi.cache_hits" not in flat_metrics(pipeline.metrics()):
+                    raise Skip("the pipeline reports no Φ metrics (phi.cache_hits)")
                 for index in range(ctx.sizes.phi_warmup):
                     await pipeline.episode(index)
                 before = flat_metrics(pipeline.metrics())
