@@ -20,8 +20,11 @@ def profilers_command(
         ListFormat, typer.Option("--format", help="Output format: table or json.")
     ] = ListFormat.table,
 ) -> None:
-    """List the profiler backends (built-in and third-party), their package, and whether each
-    can run here -- and why not. Choose them with `ctool profile --profiler NAME`."""
+    """List the profiler backends found, and whether each can run here (and why not).
+
+    Built-in and third-party backends, with their package. Choose them with
+    `ctool profile --profiler NAME`.
+    """
     from dataclasses import asdict
 
     from rich.table import Table
