@@ -211,7 +211,8 @@ def test_profiler_seam_start_stop_calibrate_collect(fake_backend: type, tmp_path
     assert [h.function for h in report.hotspots] == ["hot_function"]
     assert report.artifacts == {"fake": str(tmp_path / "fake.txt")}
     (run,) = report.profilers
-    assert run.name == "fake" and run.ok and run.metadata == {"rows": 1}
+    assert run.name == "fake" and run.ok and run.metadata["rows"] == 1
+    assert run.metadata["calibration"]["slices"] == 4  # how the overhead was measured
     assert run.overhead_ratio is not None and run.overhead_ratio > 0
     # Once around the measured region, then once per calibration slice (4).
     assert fake_backend.starts == fake_backend.stops == 5

@@ -249,3 +249,25 @@ def test_import_is_light() -> None:
     ).stdout
     loaded = set(json.loads(out))
     assert "numpy" not in loaded and "psutil" not in loaded
+
+
+def test_pool_counts_objects_built_and_reused() -> None:
+    import asyncio
+
+    from ctool.pipeline import create
+
+    counts = {}
+    for pooling in (True, False):
+        pipeline = create(seed=0, pooling=pooling)
+
+        async def drive(p: object = pipeline) -> None:
+            for index in range(120):
+                await p.episode(index)  # type: ignore[attr-defined]
+
+        asyncio.run(drive())
+        counts[pooling] = pipeline.metrics()["pool"]
+        pipeline.close()
+    assert counts[True]["acquired"] == counts[False]["acquired"] > 0
+    assert counts[False]["reused"] == 0
+    assert counts[False]["created"] == counts[False]["acquired"]
+    assert counts[True]["created"] < 0.05 * counts[True]["acquired"]

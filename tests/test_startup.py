@@ -41,3 +41,14 @@ def test_version_and_help_exit_zero() -> None:
         [sys.executable, "-m", "ctool", "--version"], capture_output=True, text=True
     ).stdout
     assert version.startswith("ctool ")
+
+
+def test_option_errors_are_one_line_exit_2() -> None:
+    for args in (["profile", "--bogus"], ["leakcheck", "--episodes", "x"], ["bogus"], ["--bogus"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "ctool", *args], capture_output=True, text=True
+        )
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ctool: error: "), (args, proc.stderr)
+        assert "Traceback" not in proc.stderr

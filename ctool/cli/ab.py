@@ -55,8 +55,10 @@ def ab_command(
     fail_on_change: out.ChangeOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
-    """Run A and B alternately in fresh processes (A B, B A, ...) and test the per-round ratios
-    B/A with the Wilcoxon signed-rank test: the ratio survives the machine's drift, which is
+    """Interleaved A/B of two configurations in fresh processes: the CI-grade comparison.
+
+    Runs A and B alternately (A B, B A, ...) and tests the per-round ratios B/A with the
+    Wilcoxon signed-rank test: the ratio survives the machine's drift, which is
     why CI should use this rather than comparing two files made at different times.
 
     Same verdicts, gates and exit codes as 'ctool compare' (docs/compare.md).

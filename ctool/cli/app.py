@@ -18,8 +18,29 @@ from ctool import __version__
 from ctool.errors import EXIT_INTERRUPTED, CtoolError
 
 
+def _is_click_usage_error(exc: BaseException) -> bool:
+    """Typer vendors click; its usage errors are recognised by their base class's name."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(
+        exc, "format_message"
+    )
+
+
+def _usage_exit(exc: Exception) -> typer.Exit:
+    message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+    typer.echo(f"ctool: error: {message}", err=True)
+    return typer.Exit(int(getattr(exc, "exit_code", 2)))
+
+
 class CtoolGroup(TyperGroup):
-    """Translates ``CtoolError`` into a one-line message and its exit code."""
+    """Translates ``CtoolError`` and option-parsing errors into one line and an exit code."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except Exception as exc:
+            if _is_click_usage_error(exc):
+                raise _usage_exit(exc) from None
+            raise
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
@@ -30,6 +51,10 @@ class CtoolGroup(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("ctool: interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if _is_click_usage_error(exc):
+                raise _usage_exit(exc) from None
+            raise
 
 
 app = typer.Typer(

@@ -26,8 +26,10 @@ def compare_command(
     fail_on_regression: out.RegressionOption = False,
     fail_on_change: out.ChangeOption = False,
 ) -> None:
-    """Compare two profile reports: latency, throughput, stages, Φ, resources, hotspots,
-    environment and behaviour, with a verdict per metric (docs/compare.md). Reports made
+    """Compare two profile reports, with a statistically honest verdict per metric.
+
+    Latency, throughput, stages, Φ, resources, hotspots, environment and behaviour, each
+    with a verdict (docs/compare.md). Reports made
     with 'ctool profile --rounds R' are tested on round values, which include run-to-run
     drift; single-round reports on batch values, and the verdict says it is blind to that.
 

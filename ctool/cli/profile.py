@@ -240,7 +240,7 @@ def profile_command(
     for path in (output, html):
         if path is not None:
             check_writable(path)
-    write_html = _html_writer() if html is not None else None
+    write_html = html_writer() if html is not None else None
     stderr = make_console(stderr=True, quiet=quiet)
     observers: list[RunObserver] = []
     port = parse_int("--metrics-port", metrics_port)
@@ -269,7 +269,7 @@ def _optional(module: str, name: str, option: str) -> Any:
         raise UsageError(f"{option} is unavailable here ({module}.{name}: {exc})") from None
 
 
-def _html_writer() -> Any:
+def html_writer() -> Any:
     return _optional("ctool.reports.html", "write_html", "--html")
 
 

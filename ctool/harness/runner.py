@@ -84,6 +84,7 @@ class ProfileRun:
         self.adapter: PipelineAdapter | None = None
         self.session: ProfilerSession | None = None
         self.profiling = False
+        self._profiled_from = 0
         self.profiler_result = ProfilerResult()
         self.driver: LoadDriver | None = None
         self.watchdog: LoopWatchdog | None = None
@@ -188,6 +189,7 @@ class ProfileRun:
             if self.session is not None:
                 self.session.start()
                 self.profiling = True
+                self._profiled_from = driver.completed
             await self._measure(driver)
             self._stop_profilers()
             if pump is not None:
@@ -319,7 +321,10 @@ class ProfileRun:
     def _stop_profilers(self) -> None:
         if self.session is not None and self.profiling:
             self.profiling = False
-            self.profiler_result = self.session.stop()
+            episodes = None  # per-episode figures (tracemalloc's retained bytes per episode)
+            if self.driver is not None:
+                episodes = self.driver.completed - self._profiled_from
+            self.profiler_result = self.session.stop(episodes=episodes)
 
     async def _stop_monitors(self) -> None:
         if self.watchdog is not None:

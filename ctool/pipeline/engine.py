@@ -212,6 +212,7 @@ class ReferencePipeline:
             },
             "ignitions": self.esgt.stats(simulated_s),
             "health": self.probe.stats(),
+            "pool": _pool_totals(self.tig.message_pool.stats(), self.esgt.event_pool.stats()),
             "tig": self.tig.metrics.as_dict(),
             "episodes": self.episodes,
             "simulated_s": simulated_s,
@@ -223,3 +224,10 @@ class ReferencePipeline:
         if not self._closed:
             self._closed = True
             self.probe.close()
+
+
+def _pool_totals(*pools: dict[str, int]) -> dict[str, int]:
+    """Objects built fresh and objects reused, over every pool of the pipeline."""
+    created = sum(p["created"] for p in pools)
+    reused = sum(p["reused"] for p in pools)
+    return {"created": created, "reused": reused, "acquired": created + reused}

@@ -115,7 +115,7 @@ class ESGTCoordinator:
             for _ in range(fabric.nodes)
         ]
         trace_length = config.sync_max_steps + config.sustain_steps + config.dissolve_steps
-        self._events: ObjectPool[ESGTEvent] = ObjectPool(
+        self.event_pool: ObjectPool[ESGTEvent] = ObjectPool(
             lambda: ESGTEvent(trace_length), enabled=config.pooling
         )
         self._last_attempt_ms: float | None = None
@@ -166,7 +166,7 @@ class ESGTCoordinator:
 
         self._last_attempt_ms = time_ms
         self.attempts += 1
-        event = self._events.acquire()
+        event = self.event_pool.acquire()
         event.reset(index, time_ms)
         event.coalition = coalition
         event.phase = Phase.PREPARE
@@ -183,7 +183,7 @@ class ESGTCoordinator:
                 event.bytes,
             )
         finally:
-            self._events.release(event)
+            self.event_pool.release(event)
 
     def _ignite(self, event: ESGTEvent, focus: str) -> None:
         cfg = self._config

@@ -32,6 +32,9 @@ class ObjectPool(Generic[T]):
         self.created += 1
         return self._factory()
 
+    def stats(self) -> dict[str, int]:
+        return {"created": self.created, "reused": self.reused}
+
     def release(self, item: T) -> None:
         if self._enabled and len(self._free) < self._limit:
             self._free.append(item)

@@ -246,7 +246,7 @@ class TIGFabric:
         self._gain = propagation_gain
         self._hops = propagation_hops
         self._broadcast_hops = broadcast_hops
-        self._messages: ObjectPool[Message] = ObjectPool(Message, enabled=pooling)
+        self.message_pool: ObjectPool[Message] = ObjectPool(Message, enabled=pooling)
         self._metrics: TIGMetrics | None = None
 
     @property
@@ -277,7 +277,7 @@ class TIGFabric:
         frontier = sorted(sources)
         messages = 0
         sent_bytes = 0
-        pool = self._messages
+        pool = self.message_pool
         header = MESSAGE_HEADER
         for hop in range(1, self._broadcast_hops + 1):
             fresh: list[int] = []

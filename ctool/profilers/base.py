@@ -27,6 +27,17 @@ class Availability:
     reason: str = ""
 
 
+def requires_module(module: str, package: str) -> Availability:
+    """Available when ``module`` imports; else why not, and what to install."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        return Availability(False, f"{package} is not installed ({exc}); pip install {package}")
+    return Availability(True)
+
+
 @dataclass
 class ProfilerOptions:
     """What every backend may read; unknown knobs go in ``extra``."""
@@ -50,6 +61,11 @@ class ProfilerFragment:
 
 @runtime_checkable
 class Profiler(Protocol):
+    """The protocol every backend implements; the session also honours an optional
+    ``claims`` (a frozenset, or a method of the options returning one) naming the per-thread
+    hooks a backend sets (``"sys.setprofile"``, ``"sys.settrace"``), so that two backends
+    wanting the same hook are refused together instead of silently breaking each other."""
+
     name: ClassVar[str]
     description: ClassVar[str]
 
@@ -58,3 +74,11 @@ class Profiler(Protocol):
     def start(self, options: ProfilerOptions) -> None: ...
 
     def stop(self) -> ProfilerFragment: ...
+
+
+def claims_of(profiler: Profiler, options: ProfilerOptions) -> frozenset[str]:
+    """The hooks a backend sets on the episode thread (see :class:`Profiler`)."""
+    claims: Any = getattr(profiler, "claims", frozenset())
+    if callable(claims):
+        claims = claims(options)
+    return frozenset(str(hook) for hook in claims)

@@ -58,6 +58,41 @@ class BackendInfo:
             return Availability(False, f"availability check failed: {type(exc).__name__}: {exc}")
 
 
+@dataclass(frozen=True)
+class BackendStatus:
+    """What ``ctool profilers`` lists: a backend, who registered it, and can it run here."""
+
+    name: str
+    source: str
+    """Distribution and version that registered it, e.g. ``ctool 0.1.0``."""
+    value: str
+    description: str
+    ok: bool
+    reason: str = ""
+
+
+def describe() -> list[BackendStatus]:
+    """Every registered backend with its availability; a broken plugin is a row, not a crash."""
+    statuses = []
+    for info in discover().values():
+        dist = getattr(info.entry_point, "dist", None)
+        version = getattr(dist, "version", None)
+        source = f"{info.source} {version}" if version else info.source
+        description = ""
+        try:
+            description = str(getattr(info.load(), "description", ""))
+        except UsageError as exc:
+            statuses.append(BackendStatus(info.name, source, info.value, "", False, exc.message))
+            continue
+        availability = info.check()
+        statuses.append(
+            BackendStatus(
+                info.name, source, info.value, description, availability.ok, availability.reason
+            )
+        )
+    return statuses
+
+
 def discover() -> dict[str, BackendInfo]:
     found: dict[str, BackendInfo] = {}
     for ep in entry_points(group=GROUP):

@@ -341,37 +341,38 @@ def metrics_section(report: ProfileReport) -> Section | None:
     return section
 
 
-def hotspot_section(report: ProfileReport) -> Section | None:
-    if not report.hotspots:
-        return None
-    cols = [("profiler", LEFT), ("function", LEFT), ("where", LEFT), ("stage", LEFT)]
-    cols += [("calls", RIGHT), ("self ms", RIGHT), ("cum ms", RIGHT), ("share", RIGHT)]
-    section = Section("Hotspots", cols)
-    for h in report.hotspots:
-        section.add(
-            [
-                h.profiler,
-                h.function,
-                f"{short_path(h.file)}:{h.line}",
-                h.stage or "-",
-                "-" if h.calls is None else f"{h.calls:,}",
-                ms(h.self_ms),
-                ms(h.cumulative_ms),
-                pct(h.share),
-            ]
-        )
-    for run in report.profilers:
-        bits = [run.name]
-        if not run.ok:
-            bits.append(f"failed: {run.reason}")
-        if run.overhead_ratio is not None:
-            bits.append(f"overhead x{run.overhead_ratio:.2f} episode time")
-        section.notes.append(" - ".join(bits))
-    if report.artifacts:
-        section.notes.append(
-            "Artifacts: " + ", ".join(f"{k}: {short_path(v)}" for k, v in report.artifacts.items())
-        )
-    return section
+def hotspot_sections(report: ProfileReport) -> list[Section]:
+    """The bottleneck tables: one per profiler, columns chosen by ``ctool.reports.hotspots``
+    (time, lines, bytes or MiB), each with its overhead and artifact as notes; then one line
+    for each profiler that ran without rows (a note) or failed."""
+    from ctool.reports.hotspots import bottleneck_tables
+
+    sections = []
+    tables = bottleneck_tables(
+        report.hotspots,
+        top=len(report.hotspots),  # each backend already kept its top --top rows
+        runs=report.profilers,
+        artifacts=report.artifacts,
+    )
+    for table in tables:
+        title = table.title[:1].upper() + table.title[1:]
+        columns = [(header, RIGHT if right else LEFT) for header, right in table.columns]
+        section = Section(title, columns)
+        for row in table.rows:
+            section.add(row)
+        section.notes.extend(table.notes)
+        sections.append(section)
+    shown = {row.profiler for row in report.hotspots}
+    quiet = [run for run in report.profilers if run.name not in shown]
+    if quiet:
+        section = Section("Profilers without hotspot rows", [("profiler", LEFT), ("note", LEFT)])
+        for run in quiet:
+            note = str(run.metadata.get("note", "")) if run.ok else f"failed: {run.reason}"
+            if run.overhead_ratio is not None:
+                note = f"{note} (overhead x{run.overhead_ratio:.2f})".strip()
+            section.add([run.name, note or "-"], None if run.ok else "red")
+        sections.append(section)
+    return sections
 
 
 def errors_section(report: ProfileReport) -> Section | None:
@@ -413,7 +414,7 @@ def profile_sections(report: ProfileReport) -> list[Section]:
         resources_section(report),
         blocking_section(report),
         metrics_section(report),
-        hotspot_section(report),
+        *hotspot_sections(report),
         errors_section(report),
     ]
     return [p for p in parts if p is not None]

@@ -1,0 +1,459 @@
+"""py-spy backend: a sampling profiler in a subprocess, attached to this process with ptrace.
+
+``py-spy record --pid PID --rate HZ --format speedscope`` runs for the measured region and
+stops on SIGINT, writing a speedscope JSON file (open it at https://www.speedscope.app). The
+hotspot rows are parsed from that file: a function's *own* time is the samples whose
+innermost frame of the user's code is this function (library frames above it, numpy or the
+standard library, count as its calls, as pyinstrument shows them), its *cumulative* time the
+samples in which it is anywhere on the stack; the row's line is the function's most sampled
+line -- for own time spent in a library call, the line that makes the call. The plain
+innermost-frame view is in the metadata (``raw_top``). A sample's stage is the span
+enclosing its stack.
+
+py-spy needs ptrace rights over this process. When they are refused (a container without
+``SYS_PTRACE``, ``kernel.yama.ptrace_scope`` >= 1 for a child tracing its parent) the
+availability check says so in one line with the fix. ``CTOOL_PYSPY`` names another binary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from ctool.errors import ProfilerUnavailable
+from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
+from ctool.profilers.frames import function_lines, is_library, is_machinery
+from ctool.profilers.stages import (
+    StageVotes,
+    frame_stages,
+    held_stages,
+    holder_stage,
+    resolve_stage,
+)
+from ctool.reports.schema import Hotspot
+
+ENV_BINARY = "CTOOL_PYSPY"
+ENV_BLOCKING = "CTOOL_PYSPY_BLOCKING"
+ATTACH_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 30.0
+INTERRUPT_EVERY_S = 0.2
+IGNORE_SIGINT = ["/bin/sh", "-c", 'trap "" INT; exec "$0" "$@"']
+"""py-spy says it is sampling a moment before it installs its Ctrl-C handler, and a SIGINT
+in between kills it before it writes anything (7 times in 20 in a test). Started with SIGINT
+ignored -- a disposition that survives ``exec`` and that its handler then replaces -- an
+early SIGINT is lost instead; :meth:`PySpyBackend.stop` repeats it until py-spy exits."""
+PTRACE_FIX = (
+    "run as root, or give the container ptrace rights (docker run --cap-add SYS_PTRACE), "
+    "or allow it with 'sysctl kernel.yama.ptrace_scope=0'"
+)
+_REFUSED = ("permission denied", "operation not permitted", "ptrace")
+
+
+def blocking(options: ProfilerOptions) -> bool:
+    """Pause the process at each sample? Off by default: py-spy then reads the stacks while
+    the program runs (``--nonblocking``), which costs the workload less -- on the optimized
+    preset about 4 % of throughput against 7 % paused, at 100 Hz (benchmarks/profilers.py)
+    -- at the price of a rare torn sample (py-spy counts them as errors, in the metadata).
+    ``CTOOL_PYSPY_BLOCKING=1`` or ``options.extra["pyspy_blocking"]`` pauses it."""
+    if "pyspy_blocking" in options.extra:
+        return bool(options.extra["pyspy_blocking"])
+    return os.environ.get(ENV_BLOCKING, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def find_binary() -> str | None:
+    """``$CTOOL_PYSPY``, else py-spy next to this interpreter (a venv), else on PATH."""
+    override = os.environ.get(ENV_BINARY)
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    beside = Path(sys.executable).parent / "py-spy"
+    if os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("py-spy")
+
+
+def _ptrace_scope() -> int | None:
+    try:
+        return int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def explain_failure(output: str) -> str:
+    """One line from py-spy's error output; a ptrace refusal gets the fix appended."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    first = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "")
+    first = first.removeprefix("Error:").strip() or "py-spy exited without a reason"
+    if any(word in output.lower() for word in _REFUSED):
+        scope = _ptrace_scope()
+        where = f" (kernel.yama.ptrace_scope={scope})" if scope else ""
+        return f"ptrace is not permitted{where}: py-spy says {first!r}; {PTRACE_FIX}"
+    return f"py-spy failed: {first}"
+
+
+_probe_cache: dict[tuple[str, int], Availability] = {}
+
+
+def probe(binary: str) -> Availability:
+    """Can ``binary`` read this process's stacks? One ``py-spy dump`` (~15 ms), cached."""
+    key = (binary, os.getpid())
+    cached = _probe_cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        done = subprocess.run(
+            [binary, "dump", "--pid", str(os.getpid())],
+            capture_output=True,
+            text=True,
+            timeout=ATTACH_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        result = Availability(False, f"py-spy at {binary} could not run: {exc}")
+    else:
+        if done.returncode == 0:
+            result = Availability(True)
+        else:
+            result = Availability(False, explain_failure(done.stderr + "\n" + done.stdout))
+    _probe_cache[key] = result
+    return result
+
+
+@dataclass
+class FunctionSamples:
+    function: str
+    filename: str
+    self_s: float = 0.0
+    cumulative_s: float = 0.0
+    samples: int = 0
+    raw_self_s: float = 0.0
+    """Seconds as the innermost frame, library frames not folded."""
+    lines: dict[int, float] = field(default_factory=dict)
+    """Line -> own seconds."""
+
+
+@dataclass
+class SpeedscopeProfile:
+    """Hotspot-ready totals parsed from py-spy's speedscope JSON."""
+
+    functions: dict[tuple[str, str], FunctionSamples]
+    votes: StageVotes
+    total_s: float
+    samples: int
+    threads: int
+
+
+def thread_id(profile_name: str) -> int | None:
+    """py-spy names a profile ``Thread 25154 "MainThread"``: the OS thread id comes first."""
+    parts = profile_name.split()
+    if len(parts) >= 2 and parts[0] == "Thread" and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def parse_speedscope(
+    document: dict[str, Any], *, episode_thread: int | None = None
+) -> SpeedscopeProfile:
+    """Fold every sampled profile (one per thread) of a speedscope document into functions.
+
+    Sample stacks are listed outermost frame first. Each function is counted once per
+    sample for cumulative time, however deep its recursion. On threads other than the
+    episode thread (its OS id), samples of ctool's own threads -- ctool frames and no user
+    code: the resource sampler, the watchdog -- are left out; the episode thread keeps all
+    (the event loop's work between episodes is part of the run, as cProfile sees it).
+    """
+    frames: list[dict[str, Any]] = document.get("shared", {}).get("frames", [])
+    keys = [(str(f.get("file") or "?"), str(f.get("name") or "?")) for f in frames]
+    lines = [int(f.get("line") or 0) for f in frames]
+    library = [is_library(file) for file, _ in keys]
+    machinery = [is_machinery(file) for file, _ in keys]
+    workload = [not (lib or own) for lib, own in zip(library, machinery, strict=True)]
+    functions: dict[tuple[str, str], FunctionSamples] = {}
+    votes = StageVotes()
+    stage_cache: dict[tuple[int, ...], list[str | None]] = {}
+    total = 0.0
+    count = 0
+    profiles = [p for p in document.get("profiles", []) if p.get("type") == "sampled"]
+    threads = 0
+    for profile in profiles:
+        thread = thread_id(str(profile.get("name")))
+        others = episode_thread is not None and thread != episode_thread
+        counted = False
+        scale = 1e-3 if profile.get("unit") == "milliseconds" else 1.0
+        weights = profile.get("weights") or []
+        for index, stack in enumerate(profile.get("samples", [])):
+            weight = (weights[index] if index < len(weights) else 0.0) * scale
+            if not stack:
+                continue
+            if others and _ctools_own(stack, machinery, workload):
+                continue
+            counted = True
+            total += weight
+            count += 1
+            inner_first = tuple(reversed(stack))
+            stages = stage_cache.get(inner_first)
+            if stages is None:
+                stages = frame_stages([(keys[i][0], lines[i]) for i in inner_first])
+                stage_cache[inner_first] = stages
+            owner = next((d for d, i in enumerate(inner_first) if not library[i]), 0)
+            seen: set[tuple[str, str]] = set()
+            for depth, frame_index in enumerate(inner_first):
+                key = keys[frame_index]
+                entry = functions.get(key)
+                if entry is None:
+                    entry = functions[key] = FunctionSamples(function=key[1], filename=key[0])
+                if depth == 0:
+                    entry.raw_self_s += weight
+                if depth == owner:
+                    entry.self_s += weight
+                    line = lines[frame_index]
+                    entry.lines[line] = entry.lines.get(line, 0.0) + weight
+                if key not in seen:
+                    seen.add(key)
+                    entry.cumulative_s += weight
+                    entry.samples += 1
+                    votes.add(key, stages[depth], weight)
+        threads += counted
+    return SpeedscopeProfile(functions, votes, total, count, threads)
+
+
+def _ctools_own(stack: list[int], machinery: list[bool], workload: list[bool]) -> bool:
+    return any(machinery[i] for i in stack) and not any(workload[i] for i in stack)
+
+
+def hotspot_rows(profile: SpeedscopeProfile, *, top: int, profiler: str) -> list[Hotspot]:
+    total = profile.total_s or 1.0
+    ranked = sorted(
+        (f for f in profile.functions.values() if f.self_s > 0 and not is_machinery(f.filename)),
+        key=lambda f: f.self_s,
+        reverse=True,
+    )
+    rows = []
+    for entry in ranked[:top]:
+        key = (entry.filename, entry.function)
+        line = max(entry.lines.items(), key=lambda item: item[1])[0] if entry.lines else 0
+        hot_lines = sorted(entry.lines.items(), key=lambda item: item[1], reverse=True)[:5]
+        rows.append(
+            Hotspot(
+                profiler=profiler,
+                function=entry.function,
+                file=entry.filename,
+                line=line,
+                self_ms=entry.self_s * 1e3,
+                cumulative_ms=entry.cumulative_s * 1e3,
+                share=entry.self_s / total,
+                stage=_row_stage(profile.votes, key),
+                extra={
+                    "samples": entry.samples,
+                    "hot_lines": [[number, seconds * 1e3] for number, seconds in hot_lines],
+                },
+            )
+        )
+    return rows
+
+
+def _row_stage(votes: StageVotes, key: tuple[str, str]) -> str | None:
+    """Sampled stage, unless the function holds span blocks: then the blocks' stage."""
+    filename, function = key
+    lines = function_lines(filename, function)
+    if lines is not None:
+        held = held_stages(filename, *lines)
+        if held:
+            return holder_stage(held)
+    return resolve_stage(votes, key, filename)
+
+
+def raw_top(profile: SpeedscopeProfile, *, top: int) -> list[dict[str, Any]]:
+    """Functions by innermost-frame samples, library frames not folded: the flat view."""
+    total = profile.total_s or 1.0
+    ranked = sorted(
+        (f for f in profile.functions.values() if f.raw_self_s > 0),
+        key=lambda f: f.raw_self_s,
+        reverse=True,
+    )
+    return [
+        {
+            "function": f.function,
+            "file": f.filename,
+            "self_ms": f.raw_self_s * 1e3,
+            "share": f.raw_self_s / total,
+        }
+        for f in ranked[:top]
+    ]
+
+
+class _OutputReader(threading.Thread):
+    """Reads py-spy's output until it says it is sampling (or exits), then ends.
+
+    It must not outlive the attach: a thread blocked on a pipe would show up in the samples,
+    and py-spy writes too little afterwards to fill the pipe; the rest is read at stop.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__(name="ctool-pyspy-output", daemon=True)
+        self.stream = stream
+        self.lines: list[str] = []
+        self.sampling = threading.Event()
+
+    def run(self) -> None:
+        for line in self.stream:
+            self.lines.append(line)
+            if "Sampling process" in line:
+                self.sampling.set()
+                return
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+class PySpyBackend:
+    name: ClassVar[str] = "pyspy"
+    description: ClassVar[str] = "py-spy: sampling profiler attached with ptrace, speedscope JSON"
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: _OutputReader | None = None
+        self._path: Path | None = None
+        self._options: ProfilerOptions | None = None
+        self._started_at = 0.0
+        self._thread: int | None = None
+        self._handle: Any = None
+
+    def availability(self) -> Availability:
+        binary = find_binary()
+        if binary is None:
+            where = os.environ.get(ENV_BINARY)
+            if where:
+                return Availability(False, f"py-spy binary {where!r} ({ENV_BINARY}) is missing")
+            return Availability(False, "py-spy binary not found; pip install py-spy")
+        return probe(binary)
+
+    def command(self, binary: str, options: ProfilerOptions, path: Path) -> list[str]:
+        pid = options.pid if options.pid is not None else os.getpid()
+        argv = [binary, "record", "--pid", str(pid), "--rate", str(options.pyspy_rate)]
+        argv += ["--format", "speedscope", "--output", str(path)]
+        if not blocking(options):
+            argv.append("--nonblocking")
+        if options.extra.get("pyspy_subprocesses"):
+            argv.append("--subprocesses")
+        return argv
+
+    def start(self, options: ProfilerOptions) -> None:
+        binary = find_binary()
+        if binary is None:
+            raise ProfilerUnavailable("profiler 'pyspy' cannot run here: py-spy binary not found")
+        if options.pyspy_rate <= 0:
+            raise ProfilerUnavailable(f"--pyspy-rate must be positive, got {options.pyspy_rate}")
+        self._options = options
+        self._thread = threading.get_native_id() if options.pid in (None, os.getpid()) else None
+        self._path = options.output_dir / "pyspy.speedscope.json"
+        self._path.unlink(missing_ok=True)
+        process = subprocess.Popen(
+            [*IGNORE_SIGINT, *self.command(binary, options, self._path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # the user's Ctrl-C reaches us; we stop py-spy ourselves
+        )
+        assert process.stdout is not None
+        reader = _OutputReader(process.stdout)
+        reader.start()
+        deadline = time.monotonic() + ATTACH_TIMEOUT_S
+        while not reader.sampling.wait(0.01):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                reader.join(timeout=2)
+                reason = explain_failure(reader.text) if reader.text else "py-spy did not attach"
+                raise ProfilerUnavailable(f"profiler 'pyspy' cannot run here: {reason}")
+        self._process, self._reader = process, reader
+        self._handle = _process_handle(process.pid)
+        self._started_at = time.perf_counter()
+
+    def stop(self) -> ProfilerFragment:
+        process, reader, path, options = self._process, self._reader, self._path, self._options
+        if process is None or reader is None or path is None or options is None:
+            raise RuntimeError("pyspy: stop() without start()")
+        self._process = self._reader = None
+        duration_s = time.perf_counter() - self._started_at
+        own_cpu_s = _cpu_seconds(self._handle)
+        self._handle = None
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while process.poll() is None and time.monotonic() < deadline:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=INTERRUPT_EVERY_S)
+            except subprocess.TimeoutExpired:
+                continue
+        if process.poll() is None:
+            process.kill()
+        reader.join(timeout=2)
+        rest, _ = process.communicate()
+        reader.lines.append(rest or "")
+        if not path.exists():
+            raise RuntimeError(
+                f"py-spy wrote no profile (exit status {process.returncode}): "
+                + explain_failure(reader.text)
+            )
+        profile = parse_speedscope(json.loads(path.read_text()), episode_thread=self._thread)
+        expected = duration_s * options.pyspy_rate
+        return ProfilerFragment(
+            name=self.name,
+            hotspots=hotspot_rows(profile, top=options.top, profiler=self.name),
+            artifacts={"pyspy": str(path)},
+            metadata={
+                "rate_hz": options.pyspy_rate,
+                "mode": "blocking" if blocking(options) else "nonblocking",
+                "samples": profile.samples,
+                "threads": profile.threads,
+                "sampled_s": profile.total_s,
+                "duration_s": duration_s,
+                "expected_samples": round(expected),
+                "errors": _errors_reported(reader.text),
+                "pyspy_cpu_percent": None if own_cpu_s is None else 100 * own_cpu_s / duration_s,
+                "raw_top": raw_top(profile, top=options.top),
+                "open_with": "https://www.speedscope.app",
+            },
+        )
+
+
+def _process_handle(pid: int) -> Any:
+    """A psutil handle on py-spy, made at start so that stop() imports nothing while sampled."""
+    try:
+        import psutil
+
+        return psutil.Process(pid)
+    except Exception:  # no psutil, or gone already: a missing figure, not a failure
+        return None
+
+
+def _cpu_seconds(handle: Any) -> float | None:
+    """CPU time py-spy itself has used: on a busy machine it competes with the workload."""
+    if handle is None:
+        return None
+    try:
+        times = handle.cpu_times()
+    except Exception:
+        return None
+    return float(times.user + times.system)
+
+
+def _errors_reported(output: str) -> int | None:
+    """py-spy's own count of failed samples ("Samples: 99 Errors: 0")."""
+    for line in reversed(output.splitlines()):
+        marker = line.find("Errors:")
+        if marker >= 0:
+            digits = line[marker + len("Errors:") :].strip().split()[0:1]
+            if digits and digits[0].isdigit():
+                return int(digits[0])
+    return None

@@ -1,0 +1,243 @@
+"""The bottleneck table: a profiler's top functions (or lines, or allocation sites).
+
+Rows arrive ranked from the backends (``ProfileReport.hotspots``); one table per profiler,
+because shares are per profiler (a share of sampled time is not a share of allocated
+bytes). :func:`bottleneck_table` decides the columns and the text of every cell (pure, for
+any renderer: the terminal, markdown); :func:`hotspots_table` renders one as a Rich table.
+The CLI owns the Console and prints what these return.
+
+Columns follow what the rows carry: time (cProfile, py-spy, third-party backends), lines
+(line_profiler: the source line), bytes (tracemalloc) or MiB increments (memory_profiler).
+"""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ctool.reports.schema import Hotspot, ProfilerRun
+
+DEFAULT_TOP = 10
+_SITE = tuple(
+    sorted(
+        {sysconfig.get_paths()[key] + os.sep for key in ("purelib", "platlib")}
+        | {os.path.realpath(sysconfig.get_paths()[key]) + os.sep for key in ("purelib", "platlib")}
+    )
+)
+
+
+def short_path(filename: str) -> str:
+    """A file name short enough for a table: relative to the working directory or site-packages."""
+    if filename.startswith(("<", "~")):
+        return filename
+    for prefix in _SITE:
+        if filename.startswith(prefix):
+            return filename[len(prefix) :]
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive (Windows)
+        return filename
+    return filename if relative.startswith(os.pardir + os.sep + os.pardir) else relative
+
+
+def where(row: Hotspot) -> str:
+    if row.file.startswith("~") or row.line <= 0:
+        return short_path(row.file) if not row.file.startswith("~") else "(C)"
+    return f"{short_path(row.file)}:{row.line}"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.1f}" if value >= 100 else f"{value:,.2f}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _bytes(value: Any) -> str:
+    if not isinstance(value, (int, float)):
+        return "-"
+    size = float(value)
+    for unit in ("B", "KiB", "MiB"):
+        if abs(size) < 1024 or unit == "MiB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size:,.1f} GiB"  # pragma: no cover - the loop always returns
+
+
+def _mib(value: Any) -> str:
+    return f"{value:+,.2f}" if isinstance(value, (int, float)) else "-"
+
+
+def _extra(key: str, fmt: Callable[[Any], str]) -> Callable[[Hotspot], str]:
+    return lambda row: fmt(row.extra.get(key))
+
+
+Column = tuple[str, Callable[[Hotspot], str], bool]
+"""Header, cell formatter, right-aligned."""
+
+_TIME: list[Column] = [
+    ("calls", lambda r: _count(r.calls), True),
+    ("self ms", lambda r: _ms(r.self_ms), True),
+    ("cum ms", lambda r: _ms(r.cumulative_ms), True),
+]
+_LINES: list[Column] = [
+    ("hits", lambda r: _count(r.calls), True),
+    ("time ms", lambda r: _ms(r.self_ms), True),
+    ("µs/hit", _extra("per_hit_us", lambda v: _ms(v) if v is not None else "-"), True),
+]
+_ALLOC: list[Column] = [
+    ("blocks", _extra("count", lambda v: _count(v)), True),
+    ("in flight", _extra("size_bytes", _bytes), True),
+    ("retained", _extra("retained_bytes", _bytes), True),
+]
+_MEMORY: list[Column] = [
+    ("runs", lambda r: _count(r.calls), True),
+    ("increment MiB", _extra("increment_mib", _mib), True),
+    ("usage MiB", _extra("mem_usage_mib", lambda v: f"{v:,.1f}" if v is not None else "-"), True),
+]
+
+
+def columns_for(rows: Sequence[Hotspot]) -> list[Column]:
+    """The measure columns that fit what these rows carry."""
+    if any("increment_mib" in row.extra for row in rows):
+        return _MEMORY
+    if any("size_bytes" in row.extra for row in rows):
+        return _ALLOC
+    if any("source" in row.extra for row in rows):
+        return _LINES
+    return _TIME
+
+
+def profilers_in(hotspots: Sequence[Hotspot]) -> list[str]:
+    return list(dict.fromkeys(row.profiler for row in hotspots))
+
+
+@dataclass
+class BottleneckTable:
+    """One profiler's rows as text cells: what every renderer (terminal, markdown) shows."""
+
+    title: str
+    columns: list[tuple[str, bool]]
+    """(header, right-aligned)."""
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def bottleneck_table(
+    hotspots: Sequence[Hotspot],
+    profiler: str,
+    *,
+    top: int = DEFAULT_TOP,
+    run: ProfilerRun | None = None,
+    artifact: str | None = None,
+) -> BottleneckTable:
+    """One profiler's top ``top`` rows, with its overhead, failure and artifact as notes."""
+    rows = [row for row in hotspots if row.profiler == profiler][:top]
+    measure = columns_for(rows)
+    columns = [("#", True), ("function", False), ("where", False), ("stage", False)]
+    columns += [(header, right) for header, _, right in measure]
+    columns.append(("share", True))
+    if measure is _LINES:
+        columns.append(("source", False))
+    table = BottleneckTable(f"{profiler}: top {len(rows)} hotspots", columns)
+    for rank, row in enumerate(rows, start=1):
+        cells = [str(rank), row.function, where(row), row.stage or "-"]
+        cells += [fmt(row) for _, fmt, _ in measure]
+        cells.append(_share(row.share))
+        if measure is _LINES:
+            cells.append(str(row.extra.get("source", "")))
+        table.rows.append(cells)
+    if run is not None and run.overhead_ratio is not None:
+        table.notes.append(f"overhead x{run.overhead_ratio:.2f} episode time (calibrated)")
+    if run is not None and not run.ok:
+        table.notes.append(f"failed: {run.reason}")
+    if artifact:
+        table.notes.append(f"artifact: {short_path(artifact)}")
+    return table
+
+
+def bottleneck_tables(
+    hotspots: Sequence[Hotspot],
+    *,
+    top: int = DEFAULT_TOP,
+    runs: Sequence[ProfilerRun] = (),
+    artifacts: dict[str, str] | None = None,
+) -> list[BottleneckTable]:
+    """One table per profiler that produced rows, in the order they appear."""
+    by_name = {run.name: run for run in runs}
+    artifacts = artifacts or {}
+    tables = []
+    for profiler in profilers_in(hotspots):
+        owned = [path for name, path in artifacts.items() if name.startswith(profiler)]
+        artifact = owned[0] if owned else None
+        run = by_name.get(profiler)
+        tables.append(bottleneck_table(hotspots, profiler, top=top, run=run, artifact=artifact))
+    return tables
+
+
+def render_bottleneck(table: BottleneckTable) -> Table:
+    """A :class:`BottleneckTable` as a Rich table (names, paths and source fold, never cut)."""
+    rich_table = Table(title=table.title, title_justify="left")
+    for header, right in table.columns:
+        rich_table.add_column(header, justify="right" if right else "left", overflow="fold")
+    for cells in table.rows:
+        # Source text and names are data, not Rich markup ("theta[i]" must stay as written).
+        rich_table.add_row(*(Text(cell) for cell in cells))
+    if table.notes:
+        rich_table.caption = "; ".join(table.notes)
+        rich_table.caption_justify = "left"
+    return rich_table
+
+
+def hotspots_table(
+    hotspots: Sequence[Hotspot],
+    profiler: str,
+    *,
+    top: int = DEFAULT_TOP,
+    run: ProfilerRun | None = None,
+    artifact: str | None = None,
+) -> Table:
+    """One profiler's bottleneck table, rendered."""
+    return render_bottleneck(
+        bottleneck_table(hotspots, profiler, top=top, run=run, artifact=artifact)
+    )
+
+
+def hotspot_tables(
+    hotspots: Sequence[Hotspot],
+    *,
+    top: int = DEFAULT_TOP,
+    runs: Sequence[ProfilerRun] = (),
+    artifacts: dict[str, str] | None = None,
+) -> list[Table]:
+    """One rendered table per profiler that produced rows, in the order they appear."""
+    tables = bottleneck_tables(hotspots, top=top, runs=runs, artifacts=artifacts)
+    return [render_bottleneck(table) for table in tables]
+
+
+def profilers_table(runs: Sequence[ProfilerRun], artifacts: dict[str, str] | None = None) -> Table:
+    """One line per profiler of the run: ok or why not, overhead, files, and its note."""
+    artifacts = artifacts or {}
+    table = Table(title="profilers", title_justify="left")
+    for header in ("profiler", "status", "overhead", "artifacts", "note"):
+        table.add_column(header, justify="right" if header == "overhead" else "left")
+    for run in runs:
+        files = [short_path(path) for name, path in artifacts.items() if name.startswith(run.name)]
+        overhead = f"x{run.overhead_ratio:.2f}" if run.overhead_ratio is not None else "-"
+        note = str(run.metadata.get("note", "")) if run.ok else (run.reason or "")
+        cells = (run.name, "ok" if run.ok else "failed", overhead, "\n".join(files), note)
+        table.add_row(*(Text(cell) for cell in cells))
+    return table

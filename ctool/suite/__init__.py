@@ -1,0 +1,1 @@
+"""The performance plan as code: twenty scenarios, each measured against a target."""
