@@ -112,3 +112,13 @@ def test_format_without_a_renderer_is_one_line(saved: Path) -> None:
     result = runner.invoke(app, ["report", str(saved / "leak.json"), "--format", "markdown"])
     assert result.exit_code == 2
     assert "not available for leakcheck reports" in result.output
+
+
+def test_ab_report_names_sides_not_files(tmp_path: Path) -> None:
+    ab = F.compare_report()
+    ab.mode, ab.before, ab.after = "ab", "A (preset=baseline)", "B (preset=optimized)"
+    write_report(ab, tmp_path / "ab.json")
+    out = tmp_path / "ab.html"
+    result = runner.invoke(app, ["report", str(tmp_path / "ab.json"), "--html", str(out)])
+    assert result.exit_code == 0 and "warning" not in result.output
+    assert "ctool ab --html" in out.read_text(encoding="utf-8")

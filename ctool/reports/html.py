@@ -1251,8 +1251,11 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
                 "latency",
                 "Latency, before and after",
                 notes=[
-                    f"The compared files ({report.before}, {report.after}) were not available, "
-                    "so there is no overlay of their distributions."
+                    "An ab report keeps per-round values, not the raw latencies of its sides: "
+                    "`ctool ab --html` draws the overlay while it runs."
+                    if report.mode == "ab"
+                    else f"The compared files ({report.before}, {report.after}) were not "
+                    "available, so there is no overlay of their distributions."
                 ],
             )
         )

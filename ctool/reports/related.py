@@ -47,7 +47,8 @@ def load_with_related(path: str | os.PathLike[str]) -> LoadedReport:
     for side, name in (("before", report.before), ("after", report.after)):
         where = _locate(name, directory)
         if where is None:
-            loaded.warnings.append(f"{side} report {name} not found; no overlay")
+            if report.mode != "ab":  # an ab report names its sides, not files
+                loaded.warnings.append(f"{side} report {name} not found; no overlay")
             continue
         try:
             found.append(load_report(where))
