@@ -119,11 +119,11 @@ def test_each_kind_of_table(profiler: str) -> None:
 def test_one_table_per_profiler_in_order_and_top_n() -> None:
     tables = hotspot_tables(ROWS, top=1, runs=RUNS, artifacts=ARTIFACTS)
     assert [table.title for table in tables] == [
-        "cprofile: top 1 hotspots",
-        "pyspy: top 1 hotspots",
-        "line: top 1 hotspots",
+        "cProfile: top 1 hotspots",
+        "py-spy: top 1 hotspots",
+        "line_profiler: top 1 hotspots",
         "tracemalloc: top 1 hotspots",
-        "memory: top 1 hotspots",
+        "memory_profiler: top 1 hotspots",
     ]
     assert tables[0].row_count == 1
 

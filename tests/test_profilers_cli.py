@@ -144,6 +144,6 @@ def test_bottleneck_tables_on_screen(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    assert "Cprofile: top 3 hotspots" in done.stdout
+    assert "cProfile: top 3 hotspots" in done.stdout
     assert "in flight" in done.stdout and "retained" in done.stdout  # tracemalloc's columns
     assert "spin" in done.stdout

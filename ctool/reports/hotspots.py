@@ -32,6 +32,15 @@ _SITE = tuple(
 )
 
 
+DISPLAY_NAMES = {
+    "cprofile": "cProfile",
+    "pyspy": "py-spy",
+    "line": "line_profiler",
+    "memory": "memory_profiler",
+}
+"""How the built-in backends' tools spell their own names."""
+
+
 def short_path(filename: str) -> str:
     """A file name short enough for a table: relative to the working directory or site-packages."""
     if filename.startswith(("<", "~")):
@@ -152,7 +161,8 @@ def bottleneck_table(
     columns.append(("share", True))
     if measure is _LINES:
         columns.append(("source", False))
-    table = BottleneckTable(f"{profiler}: top {len(rows)} hotspots", columns)
+    label = DISPLAY_NAMES.get(profiler, profiler)
+    table = BottleneckTable(f"{label}: top {len(rows)} hotspots", columns)
     for rank, row in enumerate(rows, start=1):
         cells = [str(rank), row.function, where(row), row.stage or "-"]
         cells += [fmt(row) for _, fmt, _ in measure]

@@ -355,7 +355,7 @@ def hotspot_sections(report: ProfileReport) -> list[Section]:
         artifacts=report.artifacts,
     )
     for table in tables:
-        title = table.title[:1].upper() + table.title[1:]
+        title = table.title
         columns = [(header, RIGHT if right else LEFT) for header, right in table.columns]
         section = Section(title, columns)
         for row in table.rows:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ctool.reports.schema import ProfileReport, ScenarioResult
 from ctool.suite.context import SuiteContext
+from ctool.suite.targets import Target
 
 BETWEEN_STAGES = "(between stages)"
 
@@ -603,11 +604,17 @@ def judge(scenario: Scenario, ctx: SuiteContext, measurement: Measurement) -> Sc
         title=scenario.title,
         status="pass" if passed else "fail",
         measured=measurement.value,
-        target=target.describe() if target else _rule(scenario),
+        target=_target_text(scenario, ctx, target),
         unit=target.unit if target else None,
         detail=measurement.detail,
         data=measurement.data,
     )
+
+
+def _target_text(scenario: Scenario, ctx: SuiteContext, target: Target | None) -> str:
+    if scenario.name == "latency":
+        return f"p50 {ctx.targets['p50_ms'].describe()}, p95 {ctx.targets['p95_ms'].describe()}"
+    return target.describe() if target else _rule(scenario)
 
 
 def _rule(scenario: Scenario) -> str:
