@@ -69,3 +69,14 @@ def test_atomic_write_replaces_whole(tmp_path: Path) -> None:
     atomic_write_text(path, json.dumps({"a": 2}))
     assert json.loads(path.read_text()) == {"a": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_atomic_write_uses_normal_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    path = tmp_path / "perm.json"
+    atomic_write_text(path, "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
