@@ -98,7 +98,10 @@ class ResourceSampler:
         last_t, last_cpu = self._last
         percent = 100.0 * (cpu - last_cpu) / ((now - last_t) / 1e9) if now > last_t else 0.0
         self._last = (now, cpu)
-        self._cpu_max = max(self._cpu_max, percent)
+        # CPU times tick in 10 ms steps: a window much shorter than the interval (the last
+        # one, cut by stop()) can read several hundred percent. Only full windows set the max.
+        if now - last_t >= self._interval * 0.5e9:
+            self._cpu_max = max(self._cpu_max, percent)
         self._peak = max(self._peak, rss)
         depth = self._queue_depth()
         lag = self._loop_lag_ms()
