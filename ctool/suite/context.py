@@ -71,6 +71,8 @@ class SuiteContext:
     targets: dict[str, Target]
     progress: Progress = field(default=lambda _: None)
     sizes: Sizes = field(init=False)
+    resolved_preset: str | None = field(default=None, init=False)
+    """The preset the pipeline says it runs (its default when ``preset`` is None)."""
     _runs: dict[str, ProfileReport] = field(default_factory=dict, init=False)
     _cache: dict[str, Any] = field(default_factory=dict, init=False)
 
@@ -122,5 +124,8 @@ class SuiteContext:
             )  # fmt: skip
         except UsageError as exc:
             return exc.message
+        if not settings and preset == self.preset:
+            published = adapter.metrics().get("preset")
+            self.resolved_preset = published if isinstance(published, str) else self.preset
         asyncio.run(adapter.aclose())
         return None

@@ -74,7 +74,7 @@ def run_suite(
         environment=capture_environment(),
         config=RunConfigModel(
             pipeline=options.pipeline,
-            preset=options.preset,
+            preset=options.preset or ctx.resolved_preset,
             seed=options.seed,
             settings=dict(options.settings),
             command=options.command,
