@@ -91,7 +91,6 @@ class SuiteContext:
                 "seed": self.seed,
                 "settings": dict(self.settings),
                 "warmup": self.sizes.warmup,
-                "block_threshold_ms": 10.0,
             }
             options.update(overrides)
             self.progress(f"running {name}")
