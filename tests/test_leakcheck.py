@@ -215,7 +215,7 @@ def test_html_without_its_writer_is_a_usage_error(tmp_path: Path) -> None:
         import ctool.reports.html  # noqa: F401
     except ImportError:
         code, _, stderr = _invoke("--html", str(tmp_path / "x.html"))
-        assert code == 2 and "--html is not available" in stderr
+        assert code == 2 and "--html is unavailable here" in stderr
     else:
         code, _, _ = _invoke(
             "--pipeline",

@@ -6,8 +6,6 @@ Heavy modules (pydantic schema, renderers) are imported inside the functions.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ctool.cli.console import make_console
+from ctool.cli.optional import html_writer
 from ctool.errors import EXIT_OK, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
@@ -79,12 +78,7 @@ def check_outputs(*paths: str | None) -> None:
 
 
 def write_html(report: CompareReport, path: str, related: Sequence[Report]) -> None:
-    if importlib.util.find_spec("ctool.reports.html") is None:
-        raise UsageError("--html needs ctool.reports.html, which this installation lacks")
-    # Another part of ctool provides the module; import by name so this file does not
-    # depend on it at type-check time.
-    module = importlib.import_module("ctool.reports.html")
-    module.write_html(report, path, related=related)
+    html_writer()(report, path, related=related)
 
 
 def emit(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
+from ctool.cli.optional import html_writer
+from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT
 
 if TYPE_CHECKING:
-    from ctool.reports.schema import Report
+    pass
 
 
 class LeakFormat(StrEnum):
@@ -105,14 +105,14 @@ def leakcheck_command(
         check_writable(output)
     if html is not None:
         check_writable(html)
-        _html_writer()  # fail now, not after the run
+        html_writer()  # fail now, not after the run
     console = make_console(quiet=quiet)
     status = make_console(stderr=True, quiet=quiet or format_ is LeakFormat.json)
     report = run_leakcheck(options, on_start=lambda line: status.print(line, style="dim"))
     if output is not None:
         write_report(report, output)
     if html is not None:
-        _html_writer()(report, html)
+        html_writer()(report, html)
     if format_ is LeakFormat.json:
         if not quiet:
             typer.echo(report.model_dump_json(indent=1))
@@ -126,17 +126,3 @@ def leakcheck_command(
         raise typer.Exit(EXIT_INTERRUPTED)
     if report.verdict == "leak" or (strict and report.verdict == "inconclusive"):
         raise typer.Exit(EXIT_VERDICT)
-
-
-def _html_writer() -> Callable[[Report, Path], None]:
-    """``ctool.reports.html.write_html``, imported only when ``--html`` asks for it."""
-    import importlib
-
-    try:
-        module = importlib.import_module("ctool.reports.html")
-    except ImportError as exc:
-        raise UsageError(f"--html is not available in this build ({exc})") from None
-    writer = getattr(module, "write_html", None)
-    if not callable(writer):
-        raise UsageError("--html is not available in this build (no write_html)")
-    return cast("Callable[[Report, Path], None]", writer)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ctool.cli.optional import html_writer, optional
 from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
@@ -259,24 +260,10 @@ def profile_command(
     _emit(report, fmt=fmt, quiet=quiet, output=output, html=html, write_html=write_html)
 
 
-def _optional(module: str, name: str, option: str) -> Any:
-    """A feature another part of ctool provides; a clear usage error when it is missing."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"{option} is unavailable here ({module}.{name}: {exc})") from None
-
-
-def html_writer() -> Any:
-    return _optional("ctool.reports.html", "write_html", "--html")
-
-
 def _prometheus(port: int) -> RunObserver:
     if not 0 < port < 65536:
         raise UsageError(f"--metrics-port must be between 1 and 65535, got {port}")
-    observer_class = _optional("ctool.harness.prometheus", "PrometheusObserver", "--metrics-port")
+    observer_class = optional("ctool.harness.prometheus", "PrometheusObserver", "--metrics-port")
     try:
         observer: RunObserver = observer_class(port)
     except OSError as exc:

@@ -77,7 +77,7 @@ def suite_command(
     if output is not None:
         write_report(report, output)
     if html is not None:
-        from ctool.cli.profile import html_writer
+        from ctool.cli.optional import html_writer
 
         html_writer()(report, html)
     if fmt == "json":
