@@ -90,11 +90,16 @@ def stage_breakdown(ctx: SuiteContext) -> Measurement:
 
 
 # 3 ---------------------------------------------------------------------------------------
+LEVELS = (1, 5, 10, 20, 50)
+
+
+def _sweep(ctx: SuiteContext) -> ProfileReport:
+    """The closed-loop sweep shared by scenarios 3 and 12 (made once, cached by name)."""
+    return ctx.profile("concurrency sweep", episodes=0, concurrency=LEVELS)
+
+
 def concurrency_sweep(ctx: SuiteContext) -> Measurement:
-    run = ctx.profile(
-        "concurrency sweep", episodes=0, concurrency=(1, 5, 10, 20, 50),
-        duration_s=None, warmup=ctx.sizes.warmup,
-    )  # fmt: skip
+    run = _sweep(ctx)
     verdict = run.load_verdict or {}
     levels = [
         {"concurrency": lv.concurrency, "p50_ms": lv.p50_ms, "p95_ms": lv.p95_ms,
@@ -327,9 +332,7 @@ def scaling(ctx: SuiteContext) -> Measurement:
 
 # 12 --------------------------------------------------------------------------------------
 def queue_depth(ctx: SuiteContext) -> Measurement:
-    sweep = ctx.profile(
-        "concurrency sweep", episodes=0, concurrency=(1, 5, 10, 20, 50), warmup=ctx.sizes.warmup
-    )
+    sweep = _sweep(ctx)
     main = ctx.main_run()
     depths = {lv.concurrency: lv.queue_depth_max for lv in sweep.load if lv.concurrency}
     tops = {n: s for n, s in main.stages.items() if s.depth == 0 and n != BETWEEN_STAGES}
