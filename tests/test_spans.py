@@ -7,8 +7,21 @@ from ctool.harness.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 
 
 def test_span_records_nothing_without_recorder() -> None:
-    with ctool.span("X"):
-        pass  # no recorder: nothing to assert on but that it does not fail
+    import contextvars
+
+    rec = EpisodeRecorder()
+    token = activate(rec)
+    try:
+
+        def unrecorded() -> None:
+            with ctool.span("X") as marked:
+                assert marked.name == "X"
+
+        # A context without the recorder (another task's, say) must not record into it.
+        contextvars.Context().run(unrecorded)
+    finally:
+        deactivate(token)
+    assert rec.spans == [] and rec.stack == []
 
 
 def test_span_records_nested_depths() -> None:
