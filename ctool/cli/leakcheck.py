@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ctool.cli.optional import html_writer
+from ctool.cli.options import PipelineOption, PresetOption, SeedOption, SettingsOption
 from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT
 
 if TYPE_CHECKING:
@@ -26,16 +27,10 @@ class LeakFormat(StrEnum):
 
 def leakcheck_command(
     *,
-    pipeline: Annotated[
-        str | None,
-        typer.Option(help="Pipeline factory 'package.module:factory' (default: the reference)."),
-    ] = None,
-    preset: Annotated[str | None, typer.Option(help="Pipeline preset, e.g. optimized.")] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Pipeline setting key=value (repeatable)."),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed passed to the pipeline factory.")] = 0,
+    pipeline: PipelineOption = None,
+    preset: PresetOption = None,
+    set_: SettingsOption = None,
+    seed: SeedOption = 0,
     episodes: Annotated[int, typer.Option(help="Measured episodes.")] = 1000,
     warmup: Annotated[int, typer.Option(help="Warm-up episodes, run first and discarded.")] = 100,
     every: Annotated[

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ctool.cli.optional import html_writer, optional
+from ctool.cli.options import PipelineOption, PresetOption, SettingsOption
 from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
@@ -23,23 +24,9 @@ OUTPUT = "Output"
 
 
 def profile_command(
-    pipeline: Annotated[
-        str | None,
-        typer.Option(
-            "--pipeline",
-            "-p",
-            metavar="MODULE:FACTORY",
-            help="Pipeline factory to profile \\[default: the built-in reference pipeline].",
-        ),
-    ] = None,
-    preset: Annotated[
-        str | None,
-        typer.Option(metavar="NAME", help="Pipeline preset, e.g. baseline or optimized."),
-    ] = None,
-    settings: Annotated[
-        list[str] | None,
-        typer.Option("--set", metavar="KEY=VALUE", help="A pipeline setting (repeatable)."),
-    ] = None,
+    pipeline: PipelineOption = None,
+    preset: PresetOption = None,
+    settings: SettingsOption = None,
     seed: Annotated[
         str | None, typer.Option(metavar="N", help="Random seed \\[default: 0].")
     ] = None,

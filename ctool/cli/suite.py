@@ -9,23 +9,16 @@ from typing import Annotated
 
 import typer
 
+from ctool.cli.options import PipelineOption, PresetOption, SeedOption, SettingsOption
 from ctool.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_VERDICT, UsageError
 
 
 def suite_command(
     *,
-    pipeline: Annotated[
-        str | None,
-        typer.Option(
-            "--pipeline",
-            help="Pipeline factory 'package.module:factory' (default: the reference pipeline).",
-        ),
-    ] = None,
-    preset: Annotated[str | None, typer.Option(help="Preset of the pipeline under test.")] = None,
-    settings: Annotated[
-        list[str] | None, typer.Option("--set", help="Pipeline setting key=value (repeatable).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the pipeline's randomness.")] = 0,
+    pipeline: PipelineOption = None,
+    preset: PresetOption = None,
+    settings: SettingsOption = None,
+    seed: SeedOption = 0,
     quick: Annotated[
         bool, typer.Option("--quick", help="Shorter runs: the whole suite in under two minutes.")
     ] = False,
