@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ctool.reports.compare import compare_reports, require_profile
-from ctool.reports.io import load_report, write_report
-from ctool.reports.schema import Hotspot, ProfileReport
-from ctool.reports.synthetic import LatencyModel, profile_report
+from ctool.analysis.compare import compare_reports, require_profile
+from ctool.analysis.synthetic import LatencyModel, profile_report
+from ctool.model.io import load_report, write_report
+from ctool.model.schema import Hotspot, ProfileReport
 
 EPISODES = 100_000
 STAGES = {

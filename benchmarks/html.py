@@ -78,8 +78,8 @@ def main() -> int:
 
     import report_fixtures as fixtures
 
+    from ctool.model.related import load_with_related
     from ctool.reports.html import write_html
-    from ctool.reports.related import load_with_related
 
     out = args.out or Path(tempfile.mkdtemp(prefix="ctool-html-bench-"))
     out.mkdir(parents=True, exist_ok=True)

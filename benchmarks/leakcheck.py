@@ -38,7 +38,7 @@ from pathlib import Path
 
 from ctool.harness.leak import LeakcheckOptions, run_leakcheck
 from ctool.harness.loader import build_pipeline
-from ctool.harness.spans import EpisodeRecorder, activate, deactivate
+from ctool.spans import EpisodeRecorder, activate, deactivate
 
 Timing = tuple[float, float]
 """(wall seconds, CPU seconds of this process)."""

@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ctool.harness.digest import OutputDigest  # noqa: E402
 from ctool.harness.loader import PipelineAdapter, build_pipeline  # noqa: E402
-from ctool.harness.records import PartRecorder  # noqa: E402
+from ctool.harness.recorder import PartRecorder  # noqa: E402
 from ctool.harness.sampler import ResourceSampler  # noqa: E402
 from ctool.harness.shapes import LoadDriver  # noqa: E402
-from ctool.harness.spans import EpisodeRecorder, activate, deactivate, span  # noqa: E402
 from ctool.harness.watchdog import LoopWatchdog  # noqa: E402
+from ctool.spans import EpisodeRecorder, activate, deactivate, span  # noqa: E402
 
 
 class _NoOp:

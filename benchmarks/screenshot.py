@@ -67,8 +67,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ctool-shot-") as tmp:
         workdir = Path(tmp)
         if args.report:
+            from ctool.model.related import load_with_related
             from ctool.reports.html import write_html
-            from ctool.reports.related import load_with_related
 
             loaded = load_with_related(args.report)
             page = workdir / "report.html"

@@ -1,6 +1,6 @@
 """Decision rules side by side on the seeded synthetic latency model (issue 5; not a test).
 
-Model (``ctool.reports.synthetic.LatencyModel``): lognormal latencies (median 2 ms, sigma
+Model (``ctool.analysis.synthetic.LatencyModel``): lognormal latencies (median 2 ms, sigma
 0.2), AR(1) rho 0.5 in log space, 1 % spikes of 5x, a machine factor per process with a 3 %
 standard deviation (in ``ctool ab`` shared by A and B inside a round).
 
@@ -27,9 +27,9 @@ import time
 import numpy as np
 from scipy import stats
 
-from ctool.reports.compare import compare_paired, compare_reports
-from ctool.reports.schema import CompareReport, ProfileReport
-from ctool.reports.synthetic import LatencyModel, profile_report
+from ctool.analysis.compare import compare_paired, compare_reports
+from ctool.analysis.synthetic import LatencyModel, profile_report
+from ctool.model.schema import CompareReport, ProfileReport
 
 MODEL = LatencyModel()
 EFFECTS = (0.0, 0.02, 0.10)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sys
 
-from ctool.reports.io import load_report
-from ctool.reports.schema import SuiteReport
+from ctool.model.io import load_report
+from ctool.model.schema import SuiteReport
 from ctool.reports.suite_terminal import format_measured
 
 

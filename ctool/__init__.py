@@ -7,8 +7,7 @@ commands that need it.
 
 from __future__ import annotations
 
-from ctool.harness.spans import span, stage
-
-__version__ = "0.1.0"
+from ctool.model.version import __version__
+from ctool.spans import span, stage
 
 __all__ = ["__version__", "span", "stage"]

@@ -119,7 +119,7 @@ class ETLPipeline:
 def create(seed: int = 0, batch: int = 200, sync_audit: bool = False) -> ETLPipeline:
     """The factory ``ctool profile --pipeline examples.etl_pipeline:create`` calls."""
     if batch < 1:
-        from ctool.errors import UsageError
+        from ctool.model.errors import UsageError
 
         raise UsageError(f"batch must be >= 1, got {batch}")
     return ETLPipeline(seed, batch, sync_audit)

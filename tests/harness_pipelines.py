@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import ctool
+from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
-from ctool.reports.schema import Hotspot
 
 
 def _work(n: int) -> int:

@@ -14,9 +14,9 @@ from typing import Any
 
 import toy_pipeline
 
-from ctool.harness.spans import EpisodeRecorder, activate, deactivate
+from ctool.model.schema import Hotspot, ProfilerRun
 from ctool.profilers.base import Profiler, ProfilerFragment, ProfilerOptions
-from ctool.reports.schema import Hotspot, ProfilerRun
+from ctool.spans import EpisodeRecorder, activate, deactivate
 
 
 async def run_episodes(pipeline: Any, *, seconds: float = 0.0, episodes: int = 0) -> int:
@@ -93,7 +93,7 @@ from collections import Counter
 from typing import ClassVar
 
 from ctool.profilers.base import Availability, ProfilerFragment
-from ctool.reports.schema import Hotspot
+from ctool.model.schema import Hotspot
 
 
 class SamplerBackend:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ctool.reports.samples import ENCODING, encode_ns
-from ctool.reports.schema import (
+from ctool.model.samples import ENCODING, encode_ns
+from ctool.model.schema import (
     BlockingCall,
     CompareReport,
     Environment,

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from ctool.analysis.synthetic import LatencyModel, profile_report
 from ctool.cli.app import app
-from ctool.errors import UsageError
 from ctool.harness import ab
 from ctool.harness.ab import ABInterrupted, ABPlan, Side, parse_side, profile_command, run_ab
-from ctool.reports.io import load_report, write_report
-from ctool.reports.schema import CompareReport, ProfileReport
-from ctool.reports.synthetic import LatencyModel, profile_report
+from ctool.model.errors import UsageError
+from ctool.model.io import load_report, write_report
+from ctool.model.schema import CompareReport, ProfileReport
 
 MODEL = LatencyModel()
 

@@ -12,7 +12,7 @@ import report_fixtures as F
 from typer.testing import CliRunner
 
 from ctool.cli.app import app
-from ctool.reports.io import write_report
+from ctool.model.io import write_report
 
 runner = CliRunner()
 

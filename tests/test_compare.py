@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ctool.errors import ReportError, UsageError
-from ctool.reports.compare import (
+from ctool.analysis.compare import (
     behaviour,
     compare_paired,
     compare_reports,
@@ -17,13 +16,14 @@ from ctool.reports.compare import (
     require_profile,
     unmatched_gate,
 )
-from ctool.reports.compare_text import headline
-from ctool.reports.schema import (
+from ctool.analysis.synthetic import LatencyModel, leakcheck_report, profile_report
+from ctool.model.errors import ReportError, UsageError
+from ctool.model.schema import (
     Hotspot,
     ProfileReport,
     WindowStats,
 )
-from ctool.reports.synthetic import LatencyModel, leakcheck_report, profile_report
+from ctool.reports.compare_text import headline
 
 MODEL = LatencyModel()
 STAGES = {"TIG": 0.2, "ESGT": 0.5, "MCEA": 0.3}

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from ctool.analysis.synthetic import LatencyModel, leakcheck_report, profile_report
 from ctool.cli.app import app
-from ctool.reports.io import load_report, write_report
-from ctool.reports.schema import CompareReport
-from ctool.reports.synthetic import LatencyModel, leakcheck_report, profile_report
+from ctool.model.io import load_report, write_report
+from ctool.model.schema import CompareReport
 
 MODEL = LatencyModel()
 

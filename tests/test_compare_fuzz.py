@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctool.errors import UsageError
-from ctool.reports.compare import compare_reports, require_profile
-from ctool.reports.io import load_report
-from ctool.reports.synthetic import LatencyModel, profile_report
+from ctool.analysis.compare import compare_reports, require_profile
+from ctool.analysis.synthetic import LatencyModel, profile_report
+from ctool.model.errors import UsageError
+from ctool.model.io import load_report
 
 _rng = np.random.default_rng(0)
 GOOD = profile_report(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ctool.reports.io import load_report
-from ctool.reports.schema import CompareReport
+from ctool.model.io import load_report
+from ctool.model.schema import CompareReport
 
 FAST_PROBE = ["--set", "probe_interval_ms=2"]
 

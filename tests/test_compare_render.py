@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from ctool.analysis.synthetic import environment
+from ctool.model.schema import CompareReport, MetricComparison, RunConfigModel
 from ctool.reports.compare_markdown import render_markdown
 from ctool.reports.compare_terminal import render_compare
-from ctool.reports.schema import CompareReport, MetricComparison, RunConfigModel
-from ctool.reports.synthetic import environment
 
 GOLDEN = Path(__file__).parent / "golden"
 

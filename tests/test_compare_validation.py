@@ -1,6 +1,6 @@
 """The statistics of compare and ab, validated on the seeded synthetic model of issue 5.
 
-Model (``ctool.reports.synthetic.LatencyModel``): lognormal episode latencies, AR(1) with
+Model (``ctool.analysis.synthetic.LatencyModel``): lognormal episode latencies, AR(1) with
 rho 0.5 in log space, 1 % spikes of 5x, a machine factor per process with a 3 % standard
 deviation. Each trial spends the anchors' budget, 1000 episodes per side: ``ctool ab`` as 10
 rounds of 100 episodes per half round (A and B of a round share the round's machine factor);
@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ctool.analysis.compare import compare_reports
+from ctool.analysis.synthetic import LatencyModel, profile_report
 from ctool.harness.ab import ABPlan, Side, run_ab
-from ctool.reports.compare import compare_reports
+from ctool.model.schema import CompareReport, ProfileReport
 from ctool.reports.compare_markdown import render_markdown
 from ctool.reports.compare_text import BLIND
-from ctool.reports.schema import CompareReport, ProfileReport
-from ctool.reports.synthetic import LatencyModel, profile_report
 
 MODEL = LatencyModel()
 TRIALS = 100

@@ -10,11 +10,11 @@ import harness_pipelines
 import numpy as np
 import pytest
 
-from ctool.errors import PipelineLoadError, ProfilerUnavailable, UsageError
 from ctool.harness.runconfig import RunConfig
 from ctool.harness.runner import run_profile
+from ctool.model.errors import PipelineLoadError, ProfilerUnavailable, UsageError
+from ctool.model.samples import decode_ns
 from ctool.profilers import registry
-from ctool.reports.samples import decode_ns
 
 QUICK = "harness_pipelines:create"
 

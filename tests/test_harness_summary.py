@@ -7,12 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from ctool.harness.records import BETWEEN_STAGES, PartRecorder, PartRecords, merge_parts
+from ctool.analysis import summary
+from ctool.harness.recorder import PartRecorder
 from ctool.harness.runconfig import RunConfig
 from ctool.harness.runner import ProfileRun
-from ctool.reports import summary
-from ctool.reports.samples import decode_ns
-from ctool.reports.schema import LoadLevel
+from ctool.model.records import BETWEEN_STAGES, PartRecords, merge_parts
+from ctool.model.samples import decode_ns
+from ctool.model.schema import LoadLevel
 
 
 def _part(latencies_ms: list[float], *, gap_ns: int = 0) -> PartRecords:

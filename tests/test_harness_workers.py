@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from ctool.errors import UsageError
 from ctool.harness.runconfig import RunConfig
 from ctool.harness.runner import run_profile
 from ctool.harness.workers import scaling_steps
+from ctool.model.errors import UsageError
 
 QUICK = "harness_pipelines:create"
 

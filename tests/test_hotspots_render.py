@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console, RenderableType
 
+from ctool.model.schema import Hotspot, ProfilerRun
 from ctool.reports.hotspots import hotspot_tables, hotspots_table, profilers_table, short_path
-from ctool.reports.schema import Hotspot, ProfilerRun
 
 GOLDEN = Path(__file__).parent / "golden" / "hotspots"
 SRC = "/srv/app/pipeline"
@@ -153,7 +153,16 @@ def test_bottleneck_table_is_plain_text_for_any_renderer() -> None:
         "share",
     ]
     assert table.rows == [
-        ["1", "TIGFabric.broadcast", f"{SRC}/tig.py:57", "TIG", "310", "1.5 MiB", "0 B", "80.0%"]
+        [
+            "1",
+            "TIGFabric.broadcast",
+            "…/app/pipeline/tig.py:57",
+            "TIG",
+            "310",
+            "1.5 MiB",
+            "0 B",
+            "80.0%",
+        ]
     ]
     assert table.notes == []
     line = bottleneck_table(ROWS, "line")

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import report_fixtures as F
 
+from ctool.model.schema import Report
 from ctool.reports import charts
 from ctool.reports.flamegraph import MAX_FRAMES, flame_svg, load_speedscope, parse_speedscope
 from ctool.reports.html import render_html, write_html
-from ctool.reports.schema import Report
 
 KINDS = ["profile", "leakcheck", "suite", "compare"]
 
@@ -305,7 +305,7 @@ def test_rendering_module_imports_nothing_heavy() -> None:
 
 
 def _minimal(kind: str) -> Report:
-    from ctool.reports.io import parse_report
+    from ctool.model.io import parse_report
 
     base = {
         "schema_version": 1,

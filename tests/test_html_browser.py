@@ -15,8 +15,8 @@ import pytest
 import report_fixtures as F
 from browser import find_browser, screenshot, severe_console_messages, start_chromium
 
+from ctool.model.schema import Report
 from ctool.reports.html import write_html
-from ctool.reports.schema import Report
 
 _, _, WHY_NOT = find_browser()
 pytestmark = [

@@ -9,7 +9,7 @@ import random
 import pytest
 from rich.console import Console
 
-from ctool.reports.leak import (
+from ctool.analysis.leak import (
     MIN_SAMPLES,
     Criteria,
     RawSite,
@@ -20,8 +20,9 @@ from ctool.reports.leak import (
     rank_sites,
     type_growth,
 )
-from ctool.reports.leak_view import block_chart, format_bytes, render_leakcheck, sparkline
-from ctool.reports.schema import Environment, LeakcheckReport, LeakSample, RunConfigModel
+from ctool.model.format import size as format_bytes
+from ctool.model.schema import Environment, LeakcheckReport, LeakSample, RunConfigModel
+from ctool.reports.leak_view import block_chart, render_leakcheck, sparkline
 
 EPISODES = [float(e) for e in range(0, 620, 20)]  # 31 samples, as 600 episodes every 20
 RSS_FLAT = [80e6] * len(EPISODES)
@@ -282,7 +283,7 @@ def test_render_shows_verdict_chart_sites_and_types() -> None:
 
 
 def test_report_round_trips_through_json() -> None:
-    from ctool.reports.io import parse_report
+    from ctool.model.io import parse_report
 
     report = _report()
     again = parse_report(report.model_dump(mode="json"))

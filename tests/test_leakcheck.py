@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from ctool.cli.app import app
 from ctool.harness.leak import LeakcheckOptions, run_leakcheck
-from ctool.reports.io import load_report
-from ctool.reports.schema import LeakcheckReport
+from ctool.model.io import load_report
+from ctool.model.schema import LeakcheckReport
 
 HERE = Path(__file__).parent
 PIPES = HERE / "leak_pipelines.py"

@@ -19,7 +19,7 @@ import pytest
 
 import ctool.pipeline.mea
 from ctool.harness.leak import LeakcheckOptions, run_leakcheck
-from ctool.reports.schema import LeakcheckReport
+from ctool.model.schema import LeakcheckReport
 
 RUN = {"episodes": 600, "warmup": 50, "every": 20}
 BASELINE_AFFORDABLE = {"kuramoto": "numpy", "phi": "vectorized", "health_probe": "offloop"}

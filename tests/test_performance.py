@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ctool.cli.app import app
-from ctool.errors import UsageError
-from ctool.reports.schema import ScenarioResult, SuiteReport
+from ctool.model.errors import UsageError
+from ctool.model.schema import ScenarioResult, SuiteReport
 from ctool.suite.runner import SuiteOptions, run_suite, select_scenarios
 from ctool.suite.scenarios import SCENARIOS
 from ctool.suite.targets import DEFAULT_TARGETS, find_target_overrides, resolve_targets

@@ -15,9 +15,9 @@ import pytest
 
 from ctool.harness.digest import output_digest
 from ctool.harness.loader import DEFAULT_PIPELINE, build_pipeline
-from ctool.harness.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 from ctool.pipeline import create
 from ctool.pipeline.engine import EpisodeResult, ReferencePipeline
+from ctool.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 
 STAGES = {"TIG", "ESGT", "MEA", "MCEA", "MMEI", "MCEA.phi"}
 

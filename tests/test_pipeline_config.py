@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ctool.errors import EXIT_USAGE, UsageError
 from ctool.harness.loader import build_pipeline, parse_settings
+from ctool.model.errors import EXIT_USAGE, UsageError
 from ctool.pipeline import PRESETS, create
-from ctool.pipeline.config import OPTIMISATION_SETTINGS, PipelineConfig, resolve_config
+from ctool.pipeline.config import (
+    OPTIMISATION_SETTINGS,
+    PipelineConfig,
+    SettingError,
+    resolve_config,
+)
 
 
 def test_defaults_are_design_values_and_the_optimized_preset() -> None:
@@ -62,8 +67,11 @@ def test_each_setting_overrides_the_preset_alone() -> None:
 def test_bad_settings_raise_one_line_usage_errors(
     preset: str, settings: dict[str, object], fragment: str
 ) -> None:
-    with pytest.raises(UsageError) as info:
+    # The pipeline raises a ValueError; the loader turns it into ctool's one-line usage error.
+    with pytest.raises(SettingError):
         create(0, preset, **settings)
+    with pytest.raises(UsageError) as info:
+        build_pipeline(None, seed=0, preset=preset, settings=settings)
     message = info.value.message
     assert fragment in message
     assert "\n" not in message
@@ -71,8 +79,10 @@ def test_bad_settings_raise_one_line_usage_errors(
 
 
 def test_seed_must_be_an_integer() -> None:
-    with pytest.raises(UsageError, match="seed must be an integer"):
+    with pytest.raises(SettingError, match="seed must be an integer"):
         create("zero")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="seed must be an integer"):
+        build_pipeline(None, seed="zero")  # type: ignore[arg-type]
 
 
 def test_loader_passes_cli_settings_through() -> None:

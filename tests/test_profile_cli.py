@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ctool.cli.app import app
-from ctool.reports.io import load_report
-from ctool.reports.schema import ProfileReport
+from ctool.model.io import load_report
+from ctool.model.schema import ProfileReport
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = "examples.etl_pipeline:create"

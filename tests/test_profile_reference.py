@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ctool.cli.app import app
-from ctool.reports.io import load_report
-from ctool.reports.schema import BlockingCall, ProfileReport
+from ctool.model.io import load_report
+from ctool.model.schema import BlockingCall, ProfileReport
 
 pytest.importorskip("ctool.pipeline")
 

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from ctool.reports.io import load_report
-from ctool.reports.schema import ProfileReport
+from ctool.model.io import load_report
+from ctool.model.schema import ProfileReport
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent

@@ -16,7 +16,7 @@ import toy_pipeline
 from profiling_helpers import profile_toy
 
 import ctool
-from ctool.errors import ProfilerUnavailable, UsageError
+from ctool.model.errors import ProfilerUnavailable, UsageError
 from ctool.profilers import pyspy
 from ctool.profilers.base import ProfilerOptions
 from ctool.profilers.cprofile import CProfileBackend, function_stats, machinery_owned
@@ -88,7 +88,7 @@ def test_function_stats_fold_c_time_into_each_caller() -> None:
 def test_library_time_goes_to_the_nearest_user_caller() -> None:
     import ast
 
-    from ctool.harness import spans
+    from ctool import spans
     from ctool.profilers.cprofile import fold_library
 
     machinery = spans._with_blocks.__wrapped__.__code__  # type: ignore[attr-defined]
@@ -120,7 +120,7 @@ def test_library_time_goes_to_the_nearest_user_caller() -> None:
 def test_library_called_only_by_ctool_is_ctools() -> None:
     import ast
 
-    from ctool.harness import spans
+    from ctool import spans
 
     machinery = spans._with_blocks.__wrapped__.__code__  # type: ignore[attr-defined]
     library = ast.parse.__code__

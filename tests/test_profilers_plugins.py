@@ -17,7 +17,8 @@ from profiling_helpers import check_fragment, install_test_plugin, profile_toy
 from typer.testing import CliRunner
 
 from ctool.cli.app import app
-from ctool.errors import ProfilerUnavailable
+from ctool.model.errors import ProfilerUnavailable
+from ctool.model.version import __version__
 from ctool.profilers.base import ProfilerOptions
 from ctool.profilers.registry import describe, discover, select
 from ctool.profilers.session import ProfilerSession
@@ -67,7 +68,7 @@ def test_profilers_command_lists_everything(plugin_path: Path) -> None:
     result = CliRunner().invoke(app, ["profilers"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
-    assert "yes" in lines["cprofile"] and "ctool 0.1.0" in lines["cprofile"]
+    assert "yes" in lines["cprofile"] and f"ctool {__version__}" in lines["cprofile"]
     assert "yes" in lines["testsampler"] and "ctool-testplugin 1.2.3" in lines["testsampler"]
     assert "no" in lines["testbroken"] and "failed to load" in lines["testbroken"]
     assert "needs the frobnicator device" in lines["testunavailable"]

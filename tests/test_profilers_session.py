@@ -12,7 +12,7 @@ import pytest
 import toy_pipeline
 from profiling_helpers import run_episodes
 
-from ctool.errors import ProfilerUnavailable, UsageError
+from ctool.model.errors import ProfilerUnavailable, UsageError
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
 from ctool.profilers.cprofile import CProfileBackend
 from ctool.profilers.session import ProfilerSession

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from ctool.errors import UsageError
 from ctool.harness.observer import RunObserver
 from ctool.harness.prometheus import PrometheusObserver
+from ctool.model.errors import UsageError
+from ctool.model.version import __version__
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboards" / "ctool.json"
 
@@ -94,7 +95,7 @@ def test_scrape_parses_and_values_move(observer: PrometheusObserver) -> None:
     assert second["ctool_pipeline_metric{name=messages.count}"] == 500
     assert second["ctool_run_planned_episodes{}"] == 40
     assert second["ctool_run_active{}"] == 1
-    assert second["ctool_run_info{pipeline=ctool.pipeline:create,version=0.1.0}"] == 1
+    assert second[f"ctool_run_info{{pipeline=ctool.pipeline:create,version={__version__}}}"] == 1
 
 
 def test_finish_stops_listening(observer: PrometheusObserver) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ctool.errors import ReportError
 from ctool.harness.digest import canonical, output_digest
-from ctool.reports.io import atomic_write_text, load_report
-from ctool.reports.samples import decode_ns, encode_ns
+from ctool.model.errors import ReportError
+from ctool.model.io import atomic_write_text, load_report
+from ctool.model.samples import decode_ns, encode_ns
 
 
 def test_samples_roundtrip_lossless_and_compact() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import ctool
-from ctool.harness.spans import LOCATOR, EpisodeRecorder, activate, deactivate
+from ctool.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 
 
 def test_span_records_nothing_without_recorder() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ctool.reports.statistics import (
+from ctool.analysis.statistics import (
     RatioTest,
     beyond,
     classify,

@@ -12,7 +12,7 @@ from ctool.cli.console import make_console
 
 if TYPE_CHECKING:
     from ctool.harness.ab import Side
-    from ctool.reports.schema import ProfileReport
+    from ctool.model.schema import ProfileReport
 
 
 def ab_command(
@@ -63,9 +63,9 @@ def ab_command(
 
     Same verdicts, gates and exit codes as 'ctool compare' (docs/compare.md).
     """
+    from ctool.analysis.compare import parse_gate
     from ctool.harness.ab import ABInterrupted, ABPlan, parse_side, run_ab
     from ctool.harness.loader import DEFAULT_PIPELINE
-    from ctool.reports.compare import parse_gate
 
     plan = ABPlan(
         a=parse_side("A", a, a_pipeline),
@@ -98,7 +98,7 @@ def ab_command(
         report = run_ab(plan, progress=progress)
     except ABInterrupted as stop:
         if stop.report is not None and output:
-            from ctool.reports.io import write_report
+            from ctool.model.io import write_report
 
             write_report(stop.report, output)
         raise KeyboardInterrupt from None

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ctool import __version__
-from ctool.errors import EXIT_INTERRUPTED, CtoolError
+from ctool.model.errors import EXIT_INTERRUPTED, CtoolError
+from ctool.model.version import __version__
 
 
 def _is_click_usage_error(exc: BaseException) -> bool:

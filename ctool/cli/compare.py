@@ -35,7 +35,7 @@ def compare_command(
 
     Exit 0; 1 when --fail-on-regression or --fail-on-change fires; 2 on bad input.
     """
-    from ctool.reports.compare import compare_files, parse_gate
+    from ctool.analysis.compare import compare_files, parse_gate
 
     fraction = out.parse_threshold(threshold)
     out.check_alpha(alpha)

@@ -14,10 +14,10 @@ import typer
 
 from ctool.cli.console import make_console
 from ctool.cli.optional import html_writer
-from ctool.errors import EXIT_OK, EXIT_VERDICT, UsageError
+from ctool.model.errors import EXIT_OK, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
-    from ctool.reports.schema import CompareReport, Report
+    from ctool.model.schema import CompareReport, Report
 
 THRESHOLD_HELP = "Smallest change reported, in percent (5 or 5%)."
 ALPHA_HELP = "Significance level of the tests; intervals have confidence 1 - alpha."
@@ -70,7 +70,7 @@ def check_alpha(alpha: float) -> float:
 
 
 def check_outputs(*paths: str | None) -> None:
-    from ctool.reports.io import check_writable
+    from ctool.model.io import check_writable
 
     for path in paths:
         if path:
@@ -92,8 +92,8 @@ def emit(
     fail_on_change: bool,
 ) -> None:
     """Write, print, then exit with the gate's code (raises ``typer.Exit``)."""
-    from ctool.reports.compare import unmatched_gate
-    from ctool.reports.io import write_report
+    from ctool.analysis.compare import unmatched_gate
+    from ctool.model.io import write_report
 
     if output:
         write_report(report, output)

@@ -10,7 +10,7 @@ import typer
 
 from ctool.cli.optional import html_writer
 from ctool.cli.options import PipelineOption, PresetOption, SeedOption, SettingsOption
-from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT
+from ctool.model.errors import EXIT_INTERRUPTED, EXIT_VERDICT
 
 if TYPE_CHECKING:
     pass
@@ -79,7 +79,7 @@ def leakcheck_command(
     from ctool.cli.console import make_console
     from ctool.harness.leak import LeakcheckOptions, run_leakcheck
     from ctool.harness.loader import parse_settings
-    from ctool.reports.io import check_writable, write_report
+    from ctool.model.io import check_writable, write_report
 
     options = LeakcheckOptions(
         pipeline=pipeline,

@@ -14,7 +14,7 @@ from typing import Any
 
 def optional(module: str, name: str, option: str) -> Any:
     """``module.name``, or a ``UsageError`` saying ``option`` is unavailable and why."""
-    from ctool.errors import UsageError
+    from ctool.model.errors import UsageError
 
     try:
         return getattr(importlib.import_module(module), name)

@@ -11,11 +11,11 @@ import typer
 
 from ctool.cli.optional import html_writer, optional
 from ctool.cli.options import PipelineOption, PresetOption, SettingsOption
-from ctool.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
+from ctool.model.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
     from ctool.harness.observer import RunObserver
-    from ctool.reports.schema import ProfileReport
+    from ctool.model.schema import ProfileReport
 
 FORMATS = ("table", "json", "markdown")
 LOAD = "Load shape"
@@ -192,9 +192,9 @@ def profile_command(
     Defaults may come from \\[tool.ctool] in ./pyproject.toml or from ./ctool.toml.
     """
     from ctool.cli.console import make_console
-    from ctool.config import load_defaults
+    from ctool.harness.defaults import load_defaults
     from ctool.harness.runconfig import ProfileOptions, parse_int, resolve
-    from ctool.reports.io import check_writable
+    from ctool.model.io import check_writable
 
     defaults = load_defaults("profile")
     fmt = (output_format or defaults.get_str("format") or "table").lower()
@@ -268,7 +268,7 @@ def _emit(
     write_html: Any,
 ) -> None:
     from ctool.cli.console import make_console
-    from ctool.reports.io import write_report
+    from ctool.model.io import write_report
 
     if output is not None:
         write_report(report, output)

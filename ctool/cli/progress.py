@@ -22,7 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ctool.harness.spans import SpanRecord
+from ctool.spans import SpanRecord
 
 SHOW_AFTER_S = 1.0
 UPDATE_EVERY_S = 0.2

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ctool.errors import UsageError
+from ctool.model.errors import UsageError
 
 if TYPE_CHECKING:
-    from ctool.reports.schema import Report
+    from ctool.model.schema import Report
 
 
 class ReportFormat(StrEnum):
@@ -43,10 +43,10 @@ def report_command(
 
     A compare report's before/after files are loaded, when still there, for the HTML overlay.
     """
-    from ctool.reports.related import load_with_related
+    from ctool.model.related import load_with_related
 
     if html is not None:
-        from ctool.reports.io import check_writable
+        from ctool.model.io import check_writable
 
         check_writable(html)
     loaded = load_with_related(path)

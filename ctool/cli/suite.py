@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ctool.cli.options import PipelineOption, PresetOption, SeedOption, SettingsOption
-from ctool.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_VERDICT, UsageError
+from ctool.model.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_VERDICT, UsageError
 
 
 def suite_command(
@@ -44,7 +44,7 @@ def suite_command(
     """
     from ctool.cli.console import make_console
     from ctool.harness.loader import DEFAULT_PIPELINE, parse_settings
-    from ctool.reports.io import check_writable, write_report
+    from ctool.model.io import check_writable, write_report
     from ctool.suite.runner import SuiteOptions, run_suite
     from ctool.suite.targets import find_target_overrides, resolve_targets
 

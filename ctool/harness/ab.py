@@ -3,7 +3,7 @@
 Why interleave: two runs of identical code on one machine differ by a few percent (clock
 frequency, caches, neighbours), and that drift is slow. Running A and B back to back inside
 each round lets both halves share the machine's state, so the per-round ratio B/A cancels
-it; a paired test over the rounds (``ctool.reports.compare.compare_paired``) then sees only
+it; a paired test over the rounds (``ctool.analysis.compare.compare_paired``) then sees only
 the code's difference. By default the order inside a round alternates (A B, B A, A B, ...)
 so that whatever favours the first or the second half of a round does not favour one side.
 
@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ctool.errors import CtoolError, UsageError
+from ctool.analysis.compare import compare_paired, require_profile
+from ctool.analysis.statistics import min_rounds_for
 from ctool.harness.loader import DEFAULT_PIPELINE
-from ctool.reports.compare import compare_paired, require_profile
-from ctool.reports.io import load_report
-from ctool.reports.schema import CompareReport, ProfileReport, RunConfigModel
-from ctool.reports.statistics import min_rounds_for
+from ctool.model.errors import CtoolError, UsageError
+from ctool.model.io import load_report
+from ctool.model.schema import CompareReport, ProfileReport, RunConfigModel
 
 
 @dataclass(frozen=True)

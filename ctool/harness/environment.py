@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import socket
-from datetime import UTC, datetime
 
-from ctool.reports.schema import Environment
+from ctool.model.schema import Environment
 
 
 def cpu_model() -> str:
@@ -30,7 +29,3 @@ def capture_environment() -> Environment:
         cpu_count=os.cpu_count() or 1,
         hostname=socket.gethostname(),
     )
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctool.reports.leak import Frame, RawSite
+from ctool.analysis.leak import Frame, RawSite
 
 if TYPE_CHECKING:
     import tracemalloc

@@ -48,7 +48,20 @@ from dataclasses import dataclass, field
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
-from ctool.errors import UsageError
+from ctool.analysis.leak import (
+    CONFIDENCE,
+    DEFAULT_GROWTH_FLOOR_PCT,
+    DEFAULT_THRESHOLD,
+    MIN_SAMPLES,
+    Criteria,
+    Frame,
+    LeakAnalysis,
+    RawSite,
+    analyze,
+    attribute_sites,
+    rank_sites,
+    type_growth,
+)
 from ctool.harness.heap import (
     RSSReader,
     by_name,
@@ -63,27 +76,14 @@ from ctool.harness.heap import (
     live_traces,
     resolved,
 )
-from ctool.harness.spans import LOCATOR, EpisodeRecorder, activate, deactivate
-from ctool.reports.leak import (
-    CONFIDENCE,
-    DEFAULT_GROWTH_FLOOR_PCT,
-    DEFAULT_THRESHOLD,
-    MIN_SAMPLES,
-    Criteria,
-    Frame,
-    LeakAnalysis,
-    RawSite,
-    analyze,
-    attribute_sites,
-    rank_sites,
-    type_growth,
-)
+from ctool.model.errors import UsageError
+from ctool.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 
 if TYPE_CHECKING:
     import tracemalloc
 
     from ctool.harness.loader import PipelineAdapter
-    from ctool.reports.schema import LeakcheckReport, LeakSite, SlopeFit
+    from ctool.model.schema import LeakcheckReport, LeakSite, SlopeFit
 
 DEFAULT_EPISODES = 1000
 DEFAULT_WARMUP = 100
@@ -411,15 +411,16 @@ class _Run:
     def report(self, ref: str, *, duration_s: float) -> LeakcheckReport:
         import numpy as np
 
-        from ctool.harness.environment import capture_environment, now_iso
-        from ctool.reports.schema import (
+        from ctool.analysis.summary import latency_summary
+        from ctool.harness.environment import capture_environment
+        from ctool.model.schema import (
             ErrorSample,
             ErrorSummary,
             LeakcheckReport,
             LeakSample,
             RunConfigModel,
+            now_iso,
         )
-        from ctool.reports.summary import latency_summary
 
         options = self.options
         n = self.taken
@@ -500,7 +501,7 @@ class _Run:
 
 def _flat_fit(episodes: list[int], values: list[int]) -> SlopeFit:
     """For a run interrupted before it had enough samples: the raw change, no interval."""
-    from ctool.reports.schema import SlopeFit
+    from ctool.model.schema import SlopeFit
 
     first = float(values[0]) if values else 0.0
     last = float(values[-1]) if values else 0.0

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ctool.errors import PipelineLoadError, UsageError
+from ctool.model.errors import PipelineLoadError, UsageError
 
 DEFAULT_PIPELINE = "ctool.pipeline:create"
 
@@ -143,6 +143,10 @@ def build_pipeline(
         target = factory(**kwargs)
     except UsageError:
         raise
+    except ValueError as exc:  # the factory's word that its arguments are bad
+        raise PipelineLoadError(
+            str(exc) or f"pipeline factory {ref!r} rejected its arguments"
+        ) from exc
     except Exception as exc:
         raise PipelineLoadError(
             f"pipeline factory {ref!r} failed: {type(exc).__name__}: {exc}"

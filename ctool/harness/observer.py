@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from ctool.harness.spans import SpanRecord
+from ctool.spans import SpanRecord
 
 
 @runtime_checkable

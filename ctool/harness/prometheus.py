@@ -40,9 +40,9 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from ctool import __version__
-from ctool.errors import UsageError
-from ctool.harness.spans import SpanRecord
+from ctool.model.errors import UsageError
+from ctool.model.version import __version__
+from ctool.spans import SpanRecord
 
 LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01,

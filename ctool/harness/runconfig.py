@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctool.errors import UsageError
 from ctool.harness.loader import DEFAULT_PIPELINE
+from ctool.model.errors import UsageError
 
 if TYPE_CHECKING:
-    from ctool.config import Defaults
+    from ctool.harness.defaults import Defaults
 
 DEFAULT_EPISODES = 200
 DEFAULT_WARMUP = 5
@@ -198,7 +198,7 @@ def parse_float(option: str, text: str | None) -> float | None:
 
 def resolve(options: ProfileOptions, defaults: Defaults | None = None) -> RunConfig:
     """Command line first, then ``[tool.ctool]`` defaults, then built-ins; validated."""
-    from ctool.config import Defaults, pick
+    from ctool.harness.defaults import Defaults, pick
     from ctool.harness.loader import parse_settings
 
     d = defaults or Defaults()

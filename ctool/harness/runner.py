@@ -8,7 +8,7 @@ Order of a run (DESIGN.md section 3):
    (loop watchdog, GC pauses, the CPU/RSS sampler) and the profilers;
 3. the sequential part (in process, or in rounds / worker processes), then the load shapes;
 4. stop the profilers and monitors, read the pipeline's metrics, calibrate profiler overhead;
-5. the report, built by the pure functions of ``ctool.reports.summary``.
+5. the report, built by the pure functions of ``ctool.analysis.summary``.
 
 Ctrl-C (the first one) cancels the run's task: whatever was measured so far becomes a report
 with ``complete: false``. The caller decides what to do with it (the CLI writes it and exits
@@ -26,25 +26,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ctool.harness.environment import capture_environment, now_iso
+from ctool.analysis import summary
+from ctool.harness.environment import capture_environment
 from ctool.harness.loader import PipelineAdapter, build_pipeline
 from ctool.harness.observer import RunObserver
-from ctool.harness.records import MonitorSummary, PartRecords, merge_parts
 from ctool.harness.runconfig import DEFAULT_EPISODES, RunConfig
 from ctool.harness.sampler import ResourceSampler
 from ctool.harness.shapes import LoadDriver
 from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
 from ctool.harness.workers import WorkerSpec, WorkersResult, run_rounds, run_workers
-from ctool.profilers.base import ProfilerOptions
-from ctool.profilers.session import ProfilerResult, ProfilerSession
-from ctool.reports import summary
-from ctool.reports.schema import (
+from ctool.model.records import MonitorSummary, PartRecords, merge_parts
+from ctool.model.schema import (
     ErrorSummary,
     LoadLevel,
     ProfileReport,
     Resources,
     RunConfigModel,
+    now_iso,
 )
+from ctool.profilers.base import ProfilerOptions
+from ctool.profilers.session import ProfilerResult, ProfilerSession
 
 Warn = Callable[[str], None]
 METRICS_EVERY_S = 1.0

@@ -28,8 +28,9 @@ from typing import Any
 from ctool.harness.digest import OutputDigest
 from ctool.harness.loader import PipelineAdapter
 from ctool.harness.observer import RunObserver
-from ctool.harness.records import PartRecorder, PartRecords
-from ctool.harness.spans import EpisodeRecorder, activate, deactivate
+from ctool.harness.recorder import PartRecorder
+from ctool.model.records import PartRecords
+from ctool.spans import EpisodeRecorder, activate, deactivate
 
 YIELD_EVERY_NS = 2_000_000
 """The sequential loop lets the event loop run (heartbeat, sampler hand-offs) this often."""
@@ -313,7 +314,7 @@ class LoadDriver:
 
 def _open_loop_extra(records: PartRecords, rate: float, start_delays: list[int]) -> dict[str, Any]:
     """Service time next to latency: the gap between them is time spent waiting to start."""
-    from ctool.reports.summary import as_array, percentiles_ms
+    from ctool.analysis.summary import as_array, percentiles_ms
 
     service = as_array(records.service_ns())
     s50, s99 = percentiles_ms(service, (50.0, 99.0))

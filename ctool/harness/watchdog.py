@@ -52,8 +52,8 @@ from time import perf_counter_ns
 from types import FrameType
 from typing import Any
 
-from ctool.harness.records import BlockingSite, MonitorSummary
-from ctool.harness.spans import LOCATOR, StageLocator
+from ctool.model.records import BlockingSite, MonitorSummary
+from ctool.spans import LOCATOR, StageLocator
 
 DEFAULT_THRESHOLD_MS = 5.0
 DEFAULT_PERIOD_MS = 3.0

@@ -29,8 +29,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ctool.errors import EXIT_USAGE, CtoolError, UsageError
-from ctool.harness.records import PartRecords, merge_parts
+from ctool.model.errors import EXIT_USAGE, CtoolError, UsageError
+from ctool.model.records import PartRecords, merge_parts
 
 WORKER_MODULE = "ctool.harness.workers"
 CLOSE_TIMEOUT_S = 5.0

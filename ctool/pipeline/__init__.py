@@ -4,7 +4,7 @@
 ``async episode(index)``, ``outputs(result)``, ``metrics()`` and ``close()``. Presets are
 ``baseline`` (the honest "before") and ``optimized``; every optimisation is also its own
 setting (see :class:`ctool.pipeline.config.PipelineConfig`). Unknown settings and bad values
-raise :class:`ctool.errors.UsageError`.
+raise :class:`ctool.model.errors.UsageError`.
 
 Importing this package is cheap: numpy and the components load when ``create`` is called.
 """
@@ -13,21 +13,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ctool.pipeline.config import PRESETS, PipelineConfig, resolve_config
+from ctool.pipeline.config import PRESETS, PipelineConfig, SettingError, resolve_config
 
 if TYPE_CHECKING:
     from ctool.pipeline.engine import EpisodeResult, ReferencePipeline
 
-__all__ = ["PRESETS", "EpisodeResult", "PipelineConfig", "ReferencePipeline", "create"]
+__all__ = [
+    "PRESETS",
+    "EpisodeResult",
+    "PipelineConfig",
+    "ReferencePipeline",
+    "SettingError",
+    "create",
+]
 
 
 def create(seed: int = 0, preset: str = "optimized", **settings: Any) -> ReferencePipeline:
     """Build the reference pipeline for ``seed`` with ``preset`` and any overriding settings."""
     config = resolve_config(preset, settings)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        from ctool.errors import UsageError
-
-        raise UsageError(f"pipeline seed must be an integer, got {seed!r}")
+        raise SettingError(f"pipeline seed must be an integer, got {seed!r}")
     from ctool.pipeline.engine import ReferencePipeline
 
     return ReferencePipeline(config, seed=seed, preset=preset)

@@ -3,7 +3,7 @@
 The defaults are those of DESIGN.md section 5; the five optimisation settings default to the
 ``optimized`` preset. :func:`resolve_config` applies a preset and then the user's settings
 (every field below can be set by name, e.g. ``--set nodes=48`` or ``--set phi=loop``) and
-raises :class:`ctool.errors.UsageError` with one line for an unknown name or a bad value.
+raises :class:`SettingError` (a ``ValueError``) with one line for an unknown name or a bad value.
 
 This module imports nothing heavy: the CLI may validate settings before building anything.
 """
@@ -15,7 +15,11 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, Literal
 
-from ctool.errors import UsageError
+
+class SettingError(ValueError):
+    """A bad setting, preset or seed. The harness shows a factory's ``ValueError`` as a
+    one-line usage error (exit 2): the pipeline itself knows nothing of ctool's errors."""
+
 
 KuramotoImpl = Literal["python", "numpy"]
 PhiImpl = Literal["loop", "vectorized"]
@@ -158,40 +162,40 @@ def _coerce(name: str, value: Any) -> Any:
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
-        raise UsageError(f"pipeline setting {name!r} expects true or false, got {value!r}")
+        raise SettingError(f"pipeline setting {name!r} expects true or false, got {value!r}")
     if "choices" in meta:
         if value not in meta["choices"]:
             options = " or ".join(repr(c) for c in meta["choices"])
-            raise UsageError(f"pipeline setting {name!r} must be {options}, got {value!r}")
+            raise SettingError(f"pipeline setting {name!r} must be {options}, got {value!r}")
         return value
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise UsageError(f"pipeline setting {name!r} expects an integer, got {value!r}")
+            raise SettingError(f"pipeline setting {name!r} expects an integer, got {value!r}")
     elif isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UsageError(f"pipeline setting {name!r} expects a number, got {value!r}")
+            raise SettingError(f"pipeline setting {name!r} expects a number, got {value!r}")
         value = float(value)
         if not math.isfinite(value):
-            raise UsageError(f"pipeline setting {name!r} must be finite, got {value!r}")
+            raise SettingError(f"pipeline setting {name!r} must be finite, got {value!r}")
     lo, hi = meta["lo"], meta["hi"]
     if not lo <= value <= hi:
-        raise UsageError(f"pipeline setting {name!r} must be in [{lo}, {hi}], got {value!r}")
+        raise SettingError(f"pipeline setting {name!r} must be in [{lo}, {hi}], got {value!r}")
     return value
 
 
 def _check_consistent(config: PipelineConfig) -> None:
     if config.weight_min > config.weight_max:
-        raise UsageError(
+        raise SettingError(
             f"pipeline setting weight_min ({config.weight_min}) exceeds weight_max "
             f"({config.weight_max})"
         )
     if config.coalition_min > config.coalition_max:
-        raise UsageError(
+        raise SettingError(
             f"pipeline setting coalition_min ({config.coalition_min}) exceeds coalition_max "
             f"({config.coalition_max})"
         )
     if config.nodes < max(config.ba_m + 1, config.coalition_min, config.inputs_per_target):
-        raise UsageError(
+        raise SettingError(
             f"pipeline setting nodes={config.nodes} is too small for ba_m={config.ba_m}, "
             f"coalition_min={config.coalition_min} and inputs_per_target="
             f"{config.inputs_per_target}"
@@ -204,11 +208,11 @@ def resolve_config(
     """The preset's settings, then ``settings`` on top, validated."""
     if preset not in PRESETS:
         known = ", ".join(sorted(PRESETS))
-        raise UsageError(f"unknown pipeline preset {preset!r} (choose from {known})")
+        raise SettingError(f"unknown pipeline preset {preset!r} (choose from {known})")
     values = dict(PRESETS[preset])
     for name, value in (settings or {}).items():
         if name not in _FIELDS:
-            raise UsageError(
+            raise SettingError(
                 f"unknown pipeline setting {name!r} (see docs/pipeline.md; e.g. "
                 + ", ".join(OPTIMISATION_SETTINGS + ("leak_bytes", "nodes"))
                 + ")"

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from ctool.harness.spans import span
 from ctool.pipeline.config import OPTIMISATION_SETTINGS, PipelineConfig
 from ctool.pipeline.esgt import ESGTCoordinator
 from ctool.pipeline.mcea import ArousalController
@@ -25,6 +24,7 @@ from ctool.pipeline.mmei import HealthProbe, InteroceptionMonitor
 from ctool.pipeline.phi import PhiCalculator
 from ctool.pipeline.stimulus import StimulusStream
 from ctool.pipeline.tig import TIGFabric
+from ctool.spans import span
 
 _TIG = span("TIG")
 _ESGT = span("ESGT")

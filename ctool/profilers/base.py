@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from ctool.reports.schema import Hotspot
+from ctool.model.schema import Hotspot
 
 
 @dataclass(frozen=True)

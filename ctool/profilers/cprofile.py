@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
 from ctool.profilers.frames import is_library, is_machinery, is_workload
 from ctool.profilers.stages import (
@@ -32,7 +33,6 @@ from ctool.profilers.stages import (
     resolve_stage,
     stage_of_calls,
 )
-from ctool.reports.schema import Hotspot
 
 BUILTIN_FILE = "~"
 

@@ -16,12 +16,8 @@ import sysconfig
 from pathlib import Path
 
 _CTOOL_DIR = Path(__file__).resolve().parent.parent
-_MACHINERY_DIRS = tuple(
-    str(_CTOOL_DIR / part) + os.sep for part in ("harness", "profilers", "reports", "cli")
-)
-_MACHINERY_FILES = frozenset(
-    str(_CTOOL_DIR / name) for name in ("__init__.py", "__main__.py", "errors.py")
-)
+_CTOOL_PREFIX = str(_CTOOL_DIR) + os.sep
+_WORKLOAD_PREFIX = str(_CTOOL_DIR / "pipeline") + os.sep
 
 
 def _prefixes(*keys: str) -> tuple[str, ...]:
@@ -37,8 +33,8 @@ _SITE = _prefixes("purelib", "platlib")
 
 @functools.lru_cache(maxsize=4096)
 def is_machinery(filename: str) -> bool:
-    """A file of ctool itself that is not the reference workload."""
-    return filename in _MACHINERY_FILES or filename.startswith(_MACHINERY_DIRS)
+    """A file of ctool itself (any package, the span API too) that is not the reference workload."""
+    return filename.startswith(_CTOOL_PREFIX) and not filename.startswith(_WORKLOAD_PREFIX)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -30,7 +30,7 @@ import time
 import types
 from typing import Any, ClassVar
 
-from ctool.harness.spans import LOCATOR
+from ctool.model.schema import Hotspot
 from ctool.profilers.base import (
     Availability,
     ProfilerFragment,
@@ -45,7 +45,7 @@ from ctool.profilers.cprofile import (
 )
 from ctool.profilers.stages import StageSampler, StageVotes, resolve_stage
 from ctool.profilers.targets import function_for_code, resolve_target, target_name
-from ctool.reports.schema import Hotspot
+from ctool.spans import LOCATOR
 
 DEFAULT_PASS_S = 0.2
 AUTO_TARGETS = 3

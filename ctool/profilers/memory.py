@@ -22,7 +22,7 @@ import time
 import types
 from typing import Any, ClassVar
 
-from ctool.harness.spans import LOCATOR
+from ctool.model.schema import Hotspot
 from ctool.profilers.base import (
     Availability,
     ProfilerFragment,
@@ -31,7 +31,7 @@ from ctool.profilers.base import (
 )
 from ctool.profilers.stages import StageSampler, resolve_stage
 from ctool.profilers.targets import resolve_target, target_name
-from ctool.reports.schema import Hotspot
+from ctool.spans import LOCATOR
 
 DEFAULT_INTERVAL_S = 0.02
 TIMELINE_POINTS = 200

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-from ctool.errors import ProfilerUnavailable
+from ctool.model.errors import ProfilerUnavailable
+from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
 from ctool.profilers.frames import function_lines, is_library, is_machinery
 from ctool.profilers.stages import (
@@ -39,7 +40,6 @@ from ctool.profilers.stages import (
     holder_stage,
     resolve_stage,
 )
-from ctool.reports.schema import Hotspot
 
 ENV_BINARY = "CTOOL_PYSPY"
 ENV_BLOCKING = "CTOOL_PYSPY_BLOCKING"

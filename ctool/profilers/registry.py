@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from ctool.errors import ProfilerUnavailable, UsageError
+from ctool.model.errors import ProfilerUnavailable, UsageError
 from ctool.profilers.base import Availability, Profiler
 
 GROUP = "ctool.profilers"

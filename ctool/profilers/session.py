@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctool.errors import ProfilerUnavailable, UsageError
+from ctool.model.errors import ProfilerUnavailable, UsageError
+from ctool.model.schema import Hotspot, ProfilerRun
 from ctool.profilers.base import Profiler, ProfilerFragment, ProfilerOptions, claims_of
 from ctool.profilers.registry import select
-from ctool.reports.schema import Hotspot, ProfilerRun
 
 
 def check_claims(profilers: list[Profiler], options: ProfilerOptions) -> None:

@@ -21,8 +21,8 @@ import threading
 from collections import Counter
 from collections.abc import Hashable, Sequence
 
-from ctool.harness.spans import LOCATOR
 from ctool.profilers.frames import stage_from_module
+from ctool.spans import LOCATOR
 
 Frame = tuple[str, int]
 """(filename, line number)."""

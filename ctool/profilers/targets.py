@@ -12,7 +12,7 @@ import inspect
 import types
 from typing import Any
 
-from ctool.errors import UsageError
+from ctool.model.errors import UsageError
 
 
 def resolve_target(ref: str, *, option: str) -> types.FunctionType:

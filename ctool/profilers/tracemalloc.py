@@ -24,11 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ctool.harness.spans import LOCATOR
+from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
 from ctool.profilers.frames import function_at, is_machinery, owner_frame
 from ctool.profilers.stages import StageVotes, resolve_stage
-from ctool.reports.schema import Hotspot
+from ctool.spans import LOCATOR
 
 if TYPE_CHECKING:
     import tracemalloc as _tracemalloc

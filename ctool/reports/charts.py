@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ctool.model.format import ms_unit, size_compact
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -232,17 +234,6 @@ def decimate(x: FloatArray, y: FloatArray, max_points: int = MAX_LINE_POINTS) ->
     return x[idx], y[idx]
 
 
-def fmt_ms(value: float) -> str:
-    """A latency for a human: 0.0123 ms, 4.56 ms, 789 ms, 1.23 s."""
-    if not math.isfinite(value):
-        return "–"
-    if value >= 1000:
-        return f"{value / 1000:.3g} s"
-    if value >= 100:
-        return f"{value:.0f} ms"
-    return f"{value:.3g} ms"
-
-
 def _wide(lo: float, hi: float) -> bool:
     return lo > 0 and hi / lo > 20
 
@@ -258,7 +249,7 @@ def _ms_axis(ax: Axes, which: str, lo: float, hi: float) -> None:
         subs = (1.0,) if decades > 3.5 else (1.0, 2.0, 5.0)
         axis.set_major_locator(LogLocator(base=10, subs=subs))
         axis.set_minor_formatter(NullFormatter())
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_ms(v)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: ms_unit(v)))
 
 
 # --- latency -------------------------------------------------------------------------------
@@ -285,7 +276,7 @@ def latency_histogram(series: Sequence[LatencySeries]) -> str:
             counts, _ = np.histogram(s.values_ms, bins=edges)
             y = counts * 100.0 / len(s.values_ms) if overlay else counts
             beyond = int(np.sum(s.values_ms > hi))
-            label = s.label + (f" ({beyond} beyond {fmt_ms(hi)} not shown)" if beyond else "")
+            label = s.label + (f" ({beyond} beyond {ms_unit(hi)} not shown)" if beyond else "")
             ax.stairs(y, edges, fill=True, alpha=0.28, color=s.color)
             ax.stairs(y, edges, color=s.color, linewidth=1.4, label=label)
             for q, style in ((0.5, "--"), (0.99, ":")):
@@ -373,7 +364,7 @@ def summary_percentiles(label: str, points: Sequence[tuple[str, float]]) -> str:
         values = [v for _, v in points]
         ax.bar(names, values, color=PRIMARY, alpha=0.85)
         for i, v in enumerate(values):
-            ax.annotate(fmt_ms(v), (i, v), ha="center", va="bottom", fontsize=9)
+            ax.annotate(ms_unit(v), (i, v), ha="center", va="bottom", fontsize=9)
         ax.set_yscale("log" if _wide(min(values) or 1e-9, max(values)) else "linear")
         ax.set_title(f"Latency percentiles: {label} (no raw samples in the report)")
         ax.set_ylabel("ms")
@@ -421,7 +412,7 @@ def stage_bars(groups: Sequence[StageGroup]) -> str:
                 # The label sits at the bar's end, over the p95 whisker (white box), so it
                 # reads with its bar however long the tail is.
                 ax.annotate(
-                    f"{fmt_ms(st.mean_ms)} · {st.share * 100:.1f}%",
+                    f"{ms_unit(st.mean_ms)} · {st.share * 100:.1f}%",
                     (st.mean_ms, y),
                     xytext=(4, 0),
                     textcoords="offset points",
@@ -593,7 +584,8 @@ def _fit_line(ax: Axes, x: FloatArray, y_scale: float, fit: Fit, color: str, uni
     for s in (fit.ci_low, fit.ci_high):
         ax.plot(xs, (pivot + s * (xs - mid)) / y_scale, color=color, lw=0.9, ls=":")
     ax.annotate(
-        f"slope {_bytes(fit.slope)}/episode\n95% CI [{_bytes(fit.ci_low)}, {_bytes(fit.ci_high)}]",
+        f"slope {size_compact(fit.slope)}/episode\n"
+        f"95% CI [{size_compact(fit.ci_low)}, {size_compact(fit.ci_high)}]",
         xy=(0.02, 0.96),
         xycoords="axes fraction",
         va="top",
@@ -602,16 +594,6 @@ def _fit_line(ax: Axes, x: FloatArray, y_scale: float, fit: Fit, color: str, uni
         bbox={"boxstyle": "round", "fc": "white", "ec": "#cbd5e1"},
     )
     ax.set_ylabel(unit)
-
-
-def _bytes(value: float) -> str:
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if v < 1024 or unit == "GiB":
-            return f"{sign}{v:.3g} {unit}"
-        v /= 1024
-    return f"{sign}{v:.3g} GiB"  # pragma: no cover - loop always returns
 
 
 def memory_chart(

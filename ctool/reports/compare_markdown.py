@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ctool.model.schema import CompareReport, MetricComparison
 from ctool.reports import compare_text as fmt
-from ctool.reports.schema import CompareReport, MetricComparison
 
 _MARKS = {"faster": "🟢", "better": "🟢", "slower": "🔴", "worse": "🔴"}
 HOTSPOT_ROWS = 10

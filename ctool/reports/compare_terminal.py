@@ -6,8 +6,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ctool.model.schema import CompareReport
 from ctool.reports import compare_text as fmt
-from ctool.reports.schema import CompareReport
 
 _STYLES = {
     "faster": "bold green",

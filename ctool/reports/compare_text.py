@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ctool.reports.schema import CompareReport, MetricComparison
-from ctool.reports.statistics import CHANGED_VERDICTS
+from ctool.analysis.statistics import CHANGED_VERDICTS
+from ctool.model.schema import CompareReport, MetricComparison
 
 _LABELS = {
     "latency.p50": "latency p50",

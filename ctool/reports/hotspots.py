@@ -21,7 +21,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ctool.reports.schema import Hotspot, ProfilerRun
+from ctool.model.format import count, ms_fixed, pct, short_path, size_or_dash
+from ctool.model.schema import Hotspot, ProfilerRun
 
 DEFAULT_TOP = 10
 _SITE = tuple(
@@ -41,49 +42,10 @@ DISPLAY_NAMES = {
 """How the built-in backends' tools spell their own names."""
 
 
-def short_path(filename: str) -> str:
-    """A file name short enough for a table: relative to the working directory or site-packages."""
-    if filename.startswith(("<", "~")):
-        return filename
-    for prefix in _SITE:
-        if filename.startswith(prefix):
-            return filename[len(prefix) :]
-    try:
-        relative = os.path.relpath(filename)
-    except ValueError:  # another drive (Windows)
-        return filename
-    return filename if relative.startswith(os.pardir + os.sep + os.pardir) else relative
-
-
 def where(row: Hotspot) -> str:
     if row.file.startswith("~") or row.line <= 0:
         return short_path(row.file) if not row.file.startswith("~") else "(C)"
     return f"{short_path(row.file)}:{row.line}"
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.1f}" if value >= 100 else f"{value:,.2f}"
-
-
-def _share(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def _count(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
-def _bytes(value: Any) -> str:
-    if not isinstance(value, (int, float)):
-        return "-"
-    size = float(value)
-    for unit in ("B", "KiB", "MiB"):
-        if abs(size) < 1024 or unit == "MiB":
-            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
-        size /= 1024
-    return f"{size:,.1f} GiB"  # pragma: no cover - the loop always returns
 
 
 def _mib(value: Any) -> str:
@@ -98,22 +60,22 @@ Column = tuple[str, Callable[[Hotspot], str], bool]
 """Header, cell formatter, right-aligned."""
 
 _TIME: list[Column] = [
-    ("calls", lambda r: _count(r.calls), True),
-    ("self ms", lambda r: _ms(r.self_ms), True),
-    ("cum ms", lambda r: _ms(r.cumulative_ms), True),
+    ("calls", lambda r: count(r.calls), True),
+    ("self ms", lambda r: ms_fixed(r.self_ms), True),
+    ("cum ms", lambda r: ms_fixed(r.cumulative_ms), True),
 ]
 _LINES: list[Column] = [
-    ("hits", lambda r: _count(r.calls), True),
-    ("time ms", lambda r: _ms(r.self_ms), True),
-    ("µs/hit", _extra("per_hit_us", lambda v: _ms(v) if v is not None else "-"), True),
+    ("hits", lambda r: count(r.calls), True),
+    ("time ms", lambda r: ms_fixed(r.self_ms), True),
+    ("µs/hit", _extra("per_hit_us", lambda v: ms_fixed(v) if v is not None else "-"), True),
 ]
 _ALLOC: list[Column] = [
-    ("blocks", _extra("count", lambda v: _count(v)), True),
-    ("in flight", _extra("size_bytes", _bytes), True),
-    ("retained", _extra("retained_bytes", _bytes), True),
+    ("blocks", _extra("count", lambda v: count(v)), True),
+    ("in flight", _extra("size_bytes", size_or_dash), True),
+    ("retained", _extra("retained_bytes", size_or_dash), True),
 ]
 _MEMORY: list[Column] = [
-    ("runs", lambda r: _count(r.calls), True),
+    ("runs", lambda r: count(r.calls), True),
     ("increment MiB", _extra("increment_mib", _mib), True),
     ("usage MiB", _extra("mem_usage_mib", lambda v: f"{v:,.1f}" if v is not None else "-"), True),
 ]
@@ -166,7 +128,7 @@ def bottleneck_table(
     for rank, row in enumerate(rows, start=1):
         cells = [str(rank), row.function, where(row), row.stage or "-"]
         cells += [fmt(row) for _, fmt, _ in measure]
-        cells.append(_share(row.share))
+        cells.append(pct(row.share))
         if measure is _LINES:
             cells.append(str(row.extra.get("source", "")))
         table.rows.append(cells)

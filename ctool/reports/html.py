@@ -32,10 +32,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctool.reports import charts
-from ctool.reports.charts import fmt_ms
-from ctool.reports.io import atomic_write_text
-from ctool.reports.schema import (
+from ctool.model.format import ms_unit, short_path, significant, size_compact
+from ctool.model.format import pct as _pct
+from ctool.model.io import atomic_write_text
+from ctool.model.schema import (
     CompareReport,
     Hotspot,
     LatencySummary,
@@ -45,6 +45,12 @@ from ctool.reports.schema import (
     StageStats,
     SuiteReport,
 )
+from ctool.reports import charts
+
+
+def pct_cell(value: float | None, digits: int = 1) -> str:
+    return _pct(value, digits, missing="–")
+
 
 if TYPE_CHECKING:
     import jinja2
@@ -132,53 +138,21 @@ class Page:
 # --- formatting ----------------------------------------------------------------------------
 
 
-def fmt_num(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if not math.isfinite(value):
-        return str(value)
-    if value == 0:
-        return "0"
-    if abs(value) >= 10**digits:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
-
-
-def fmt_bytes(value: float | None) -> str:
-    if value is None:
-        return "–"
-    sign = "-" if value < 0 else ""
-    v = abs(float(value))
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if v < 1024 or unit == "TiB":
-            return f"{sign}{v:.3g} {unit}" if unit != "B" else f"{sign}{v:.0f} B"
-        v /= 1024
-    raise AssertionError("unreachable")
-
-
-def fmt_pct(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value * 100:.{digits}f}%"
-
-
 def _ms_cell(value: float | None) -> Cell:
     if value is None:
         return Cell("–", "num")
-    return Cell(fmt_ms(value), "num", sort=value)
+    return Cell(ms_unit(value), "num", sort=value)
 
 
 def _num_cell(value: float | None, text: str | None = None) -> Cell:
-    return Cell(fmt_num(value) if text is None else text, "num", sort=value)
+    return Cell(significant(value) if text is None else text, "num", sort=value)
 
 
 def _text(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, float | int) and not isinstance(value, bool):
-        return fmt_num(value)
+        return significant(value)
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str, sort_keys=True)
@@ -224,20 +198,6 @@ PATH_PARTS = 3
 _PACKAGE_ROOTS = ("site-packages/", "dist-packages/")
 
 
-def short_path(path: str) -> str:
-    """A path as short as still says where: from the package root, or its last parts."""
-    for root in _PACKAGE_ROOTS:
-        if root in path:
-            return path.rsplit(root, 1)[1]
-    cwd = str(Path.cwd()) + os.sep
-    if path.startswith(cwd):
-        return path[len(cwd) :]
-    parts = path.split("/")
-    if len(parts) > PATH_PARTS + 1:
-        return "…/" + "/".join(parts[-PATH_PARTS:])
-    return path
-
-
 def _where(file: str, line: int | None, details: str | None = None) -> Cell:
     suffix = f":{line}" if line is not None else ""
     return Cell(
@@ -281,7 +241,7 @@ def _warnings(report: Report) -> list[str]:
 
 def latencies_ms(summary: LatencySummary | None) -> npt.NDArray[np.float64] | None:
     """The raw latencies of a summary in ms, or None when absent or unreadable."""
-    from ctool.reports.samples import ENCODING, decode_ns
+    from ctool.model.samples import ENCODING, decode_ns
 
     if summary is None or summary.samples is None or summary.samples.count == 0:
         return None
@@ -354,7 +314,7 @@ def _stage_table(stages: Mapping[str, StageStats], caption: str | None = None) -
                 _ms_cell(st.p50_ms),
                 _ms_cell(st.p95_ms),
                 _ms_cell(st.p99_ms),
-                Cell(fmt_pct(st.share), "num", sort=st.share, bar=max(0.0, min(1.0, st.share))),
+                Cell(pct_cell(st.share), "num", sort=st.share, bar=max(0.0, min(1.0, st.share))),
             ]
         )
     cols = ["stage", "count", "mean", "p50", "p95", "p99", "share of episode"]
@@ -440,7 +400,7 @@ def _environment_section(report: Report, extra_tables: Sequence[Table] = ()) -> 
 
 
 def _card_ms(label: str, value: float, note: str = "") -> Card:
-    return Card(label, fmt_ms(value), note)
+    return Card(label, ms_unit(value), note)
 
 
 # --- profile -------------------------------------------------------------------------------
@@ -474,7 +434,7 @@ def _hotspot_tables(hotspots: Sequence[Hotspot]) -> list[Table]:
                     _ms_cell(h.self_ms),
                     _ms_cell(h.cumulative_ms),
                     Cell(
-                        fmt_pct(share),
+                        pct_cell(share),
                         "num",
                         sort=share,
                         bar=None if share is None else max(0.0, min(1.0, share)),
@@ -514,7 +474,7 @@ def _flame_section(report: ProfileReport, base_dirs: Sequence[Path]) -> Section 
         sec.notes.append("The py-spy profile holds no samples.")
         return sec
     sec.intro = (
-        f"{fmt_num(graph.total)} {graph.unit} from {graph.threads} thread(s); callers on top, "
+        f"{significant(graph.total)} {graph.unit} from {graph.threads} thread(s); callers on top, "
         "width is time. Hover for details, click a frame to zoom, click the top bar to reset. "
         f"The full profile opens in speedscope: {resolved}"
     )
@@ -533,17 +493,17 @@ def _flame_section(report: ProfileReport, base_dirs: Sequence[Path]) -> Section 
 def _profile_cards(report: ProfileReport) -> list[Card]:
     lat = report.latency_ms
     cards = [
-        Card("episodes", fmt_num(lat.count)),
+        Card("episodes", significant(lat.count)),
         _card_ms("p50", lat.p50),
         _card_ms("p95", lat.p95),
         _card_ms("p99", lat.p99),
         _card_ms("p99.9", lat.p999),
         _card_ms("max", lat.max),
-        Card("throughput", f"{fmt_num(report.throughput_eps)}/s", "episodes per second"),
+        Card("throughput", f"{significant(report.throughput_eps)}/s", "episodes per second"),
         Card(
             "errors",
-            fmt_num(report.errors.count),
-            fmt_pct(report.errors.rate, 2),
+            significant(report.errors.count),
+            pct_cell(report.errors.rate, 2),
             "bad" if report.errors.count else "good",
         ),
     ]
@@ -554,14 +514,14 @@ def _profile_cards(report: ProfileReport) -> list[Card]:
         cards.append(Card("RSS peak", f"{res.rss_mb_peak:.1f} MB"))
     if res.loop_lag_ms_max is not None:
         tone = "warn" if res.blocking_calls else ""
-        cards.append(Card("loop lag max", fmt_ms(res.loop_lag_ms_max), tone=tone))
+        cards.append(Card("loop lag max", ms_unit(res.loop_lag_ms_max), tone=tone))
     phi = report.pipeline_metrics.get("phi")
     if isinstance(phi, Mapping) and isinstance(phi.get("hit_rate"), int | float):
-        cards.append(Card("Φ cache hit rate", fmt_pct(float(phi["hit_rate"]))))
+        cards.append(Card("Φ cache hit rate", pct_cell(float(phi["hit_rate"]))))
     bottleneck = _opt(report, "bottleneck")
     if isinstance(bottleneck, str) and bottleneck in report.stages:
         share = report.stages[bottleneck].share
-        cards.append(Card("bottleneck", bottleneck, f"{fmt_pct(share)} of episode time"))
+        cards.append(Card("bottleneck", bottleneck, f"{pct_cell(share)} of episode time"))
     duration = _opt(report, "duration_s")
     if isinstance(duration, int | float):
         cards.append(Card("measured for", f"{duration:.1f} s"))
@@ -638,12 +598,12 @@ _RESOURCE_LABELS: dict[str, tuple[str, Any]] = {
     "rss_mb_start": ("RSS at start", lambda v: f"{v:.1f} MB"),
     "rss_mb_end": ("RSS at end", lambda v: f"{v:.1f} MB"),
     "rss_mb_peak": ("RSS peak", lambda v: f"{v:.1f} MB"),
-    "gc_pause_ms_total": ("GC pauses, total", fmt_ms),
-    "gc_collections": ("GC collections", fmt_num),
-    "loop_lag_ms_max": ("event-loop lag, max", fmt_ms),
-    "loop_lag_ms_p99": ("event-loop lag, p99", fmt_ms),
-    "loop_stalls": ("event-loop stalls", fmt_num),
-    "loop_stalled_ms": ("event loop stalled, total", fmt_ms),
+    "gc_pause_ms_total": ("GC pauses, total", ms_unit),
+    "gc_collections": ("GC collections", significant),
+    "loop_lag_ms_max": ("event-loop lag, max", ms_unit),
+    "loop_lag_ms_p99": ("event-loop lag, p99", ms_unit),
+    "loop_stalls": ("event-loop stalls", significant),
+    "loop_stalled_ms": ("event loop stalled, total", ms_unit),
 }
 
 
@@ -752,7 +712,7 @@ def _profile_page(report: ProfileReport, base_dirs: Sequence[Path]) -> Page:
     if report.errors.samples or report.errors.count:
         sec = Section("errors", "Errors")
         sec.intro = (
-            f"{report.errors.count:,} episodes raised ({fmt_pct(report.errors.rate, 2)}); "
+            f"{report.errors.count:,} episodes raised ({pct_cell(report.errors.rate, 2)}); "
             "the run went on. A sample of them:"
         )
         rows = [
@@ -818,19 +778,19 @@ def _leak_page(report: LeakcheckReport) -> Page:
         Card("verdict", report.verdict, tone=tone),
         Card(
             "retained / episode",
-            fmt_bytes(t.slope),
-            f"95% CI [{fmt_bytes(t.ci_low)}, {fmt_bytes(t.ci_high)}]",
+            size_compact(t.slope),
+            f"95% CI [{size_compact(t.ci_low)}, {size_compact(t.ci_high)}]",
             tone,
         ),
         Card(
             "RSS / episode",
-            fmt_bytes(r.slope),
-            f"95% CI [{fmt_bytes(r.ci_low)}, {fmt_bytes(r.ci_high)}]",
+            size_compact(r.slope),
+            f"95% CI [{size_compact(r.ci_low)}, {size_compact(r.ci_high)}]",
         ),
         Card("retained growth", f"{t.growth_pct:.1f}%", "over the measured episodes"),
-        Card("episodes", fmt_num(report.episodes), f"after {report.warmup} warm-up"),
-        Card("sampled every", fmt_num(report.every), "episodes"),
-        Card("threshold", fmt_bytes(report.threshold_bytes_per_episode), "per episode"),
+        Card("episodes", significant(report.episodes), f"after {report.warmup} warm-up"),
+        Card("sampled every", significant(report.every), "episodes"),
+        Card("threshold", size_compact(report.threshold_bytes_per_episode), "per episode"),
     ]
     if report.duration_s is not None:
         cards.append(Card("duration", f"{report.duration_s:.1f} s"))
@@ -852,9 +812,9 @@ def _leak_page(report: LeakcheckReport) -> Page:
     else:
         mem.notes.append("Fewer than two memory samples: nothing to plot.")
     fits = [
-        [Cell(name), Cell(fmt_bytes(f.slope), "num", sort=f.slope)]
-        + [Cell(fmt_bytes(f.ci_low), "num"), Cell(fmt_bytes(f.ci_high), "num")]
-        + [Cell(fmt_bytes(f.intercept), "num"), Cell(f"{f.growth_pct:.2f}%", "num")]
+        [Cell(name), Cell(size_compact(f.slope), "num", sort=f.slope)]
+        + [Cell(size_compact(f.ci_low), "num"), Cell(size_compact(f.ci_high), "num")]
+        + [Cell(size_compact(f.intercept), "num"), Cell(f"{f.growth_pct:.2f}%", "num")]
         for name, f in (("retained (tracemalloc)", t), ("RSS", r))
     ]
     mem.tables.append(
@@ -873,9 +833,9 @@ def _leak_page(report: LeakcheckReport) -> Page:
                 _where(s.file, s.line, "\n".join(s.traceback) or None),
                 Cell(s.function or "–", "mono"),
                 Cell(s.stage or "–", "mono"),
-                Cell(fmt_bytes(s.size_diff_bytes), "num", sort=s.size_diff_bytes),
+                Cell(size_compact(s.size_diff_bytes), "num", sort=s.size_diff_bytes),
                 _num_cell(s.count_diff),
-                Cell(fmt_bytes(s.bytes_per_episode), "num", sort=s.bytes_per_episode),
+                Cell(size_compact(s.bytes_per_episode), "num", sort=s.bytes_per_episode),
             ]
             for s in report.sites[:MAX_TABLE_ROWS]
         ]
@@ -951,13 +911,13 @@ def _suite_page(report: SuiteReport) -> Page:
     total = len(report.scenarios)
     errors = sum(1 for s in report.scenarios if s.status == "error")
     cards = [
-        Card("scenarios", fmt_num(total), "quick mode" if report.quick else "full"),
-        Card("passed", fmt_num(report.passed), tone="good" if report.passed else ""),
-        Card("failed", fmt_num(report.failed), tone="bad" if report.failed else "good"),
-        Card("skipped", fmt_num(report.skipped), tone="warn" if report.skipped else ""),
+        Card("scenarios", significant(total), "quick mode" if report.quick else "full"),
+        Card("passed", significant(report.passed), tone="good" if report.passed else ""),
+        Card("failed", significant(report.failed), tone="bad" if report.failed else "good"),
+        Card("skipped", significant(report.skipped), tone="warn" if report.skipped else ""),
     ]
     if errors:
-        cards.append(Card("errors", fmt_num(errors), tone="bad"))
+        cards.append(Card("errors", significant(errors), tone="bad"))
     sec = Section("scenarios", "Scenarios")
     rows = []
     for s in report.scenarios:
@@ -1022,7 +982,7 @@ def _value_cell(value: float | None, unit: str | None) -> Cell:
         return Cell("–", "num")
     if unit == "ms":
         return _ms_cell(value)
-    text = fmt_num(value) + (f" {unit}" if unit else "")
+    text = significant(value) + (f" {unit}" if unit else "")
     return Cell(text, "num", sort=value)
 
 
@@ -1046,7 +1006,7 @@ def _window_strips(report: CompareReport) -> str | None:
 def _share_cell(value: Any) -> Cell:
     if not _is_number(value):
         return Cell("–", "num")
-    return Cell(fmt_pct(float(value)), "num", sort=float(value))
+    return Cell(pct_cell(float(value)), "num", sort=float(value))
 
 
 _CHANGE_TONE = {"appeared": "warn", "grew": "bad", "shrank": "good", "vanished": "good"}
@@ -1088,14 +1048,14 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
     behaviour_tone = {"outputs identical": "good", "outputs changed": "bad"}.get(
         report.behaviour, "warn"
     )
-    significant = [m for m in report.metrics if m.verdict in _VERDICT_TONE]
+    changed = [m for m in report.metrics if m.verdict in _VERDICT_TONE]
     cards = [
         Card(
             "regressions",
-            fmt_num(len(report.regressions)),
+            significant(len(report.regressions)),
             tone="bad" if report.regressions else "good",
         ),
-        Card("significant changes", fmt_num(len(significant))),
+        Card("significant changes", significant(len(changed))),
         Card("behaviour", report.behaviour, tone=behaviour_tone),
         Card(
             "design",
@@ -1103,7 +1063,7 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
             "blind to drift" if report.blind_to_drift else "paired",
             "warn" if report.blind_to_drift else "",
         ),
-        Card("threshold", fmt_pct(report.threshold, 0), f"alpha {report.alpha:g}"),
+        Card("threshold", pct_cell(report.threshold, 0), f"alpha {report.alpha:g}"),
     ]
     cards.extend(
         Card(m.metric, f"×{m.ratio:.3f}", m.verdict, _VERDICT_TONE.get(m.verdict, ""))

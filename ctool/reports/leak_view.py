@@ -12,11 +12,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ctool.reports.leak import format_bytes
-from ctool.reports.schema import LeakcheckReport, SlopeFit
-from ctool.reports.sections import short_path
+from ctool.model.format import short_path, size
+from ctool.model.schema import LeakcheckReport, SlopeFit
 
-__all__ = ["block_chart", "format_bytes", "render_leakcheck", "sparkline"]
+__all__ = ["block_chart", "render_leakcheck", "sparkline"]
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 """Nine levels: empty, then eighths of a cell."""
@@ -69,8 +68,8 @@ def _chart(report: LeakcheckReport) -> RenderableType:
     traced = [float(s.traced_bytes) for s in samples]
     rss = [float(s.rss_bytes) for s in samples]
     rows = block_chart(traced, width=60, height=6)
-    top = format_bytes(max(traced))
-    bottom = format_bytes(min(traced))
+    top = size(max(traced))
+    bottom = size(min(traced))
     label_width = max(len(top), len(bottom), len("RSS"))
     lines = Text()
     lines.append("retained memory (tracemalloc) over measured episodes\n", style="bold")
@@ -85,12 +84,12 @@ def _chart(report: LeakcheckReport) -> RenderableType:
     lines.append(right + "\n")
     lines.append(f"{'RSS':>{label_width}} ")
     lines.append(sparkline(rss, width=60), style="magenta")
-    lines.append(f"  {format_bytes(min(rss))} .. {format_bytes(max(rss))}")
+    lines.append(f"  {size(min(rss))} .. {size(max(rss))}")
     return lines
 
 
 def _trend_row(name: str, fit: SlopeFit, late: SlopeFit | None) -> list[str]:
-    growth = "-" if fit.growth_bytes is None else format_bytes(fit.growth_bytes, signed=True)
+    growth = "-" if fit.growth_bytes is None else size(fit.growth_bytes, signed=True)
     share = fit.growth_pct_of_rss if fit.growth_pct_of_rss is not None else fit.growth_pct
     return [
         name,
@@ -98,7 +97,7 @@ def _trend_row(name: str, fit: SlopeFit, late: SlopeFit | None) -> list[str]:
         f"{fit.ci_low:+,.0f} .. {fit.ci_high:+,.0f}",
         "-" if late is None else f"{late.slope:+,.0f}",
         f"{growth} ({share:+.2f}%)",
-        "-" if fit.first_bytes is None else format_bytes(fit.first_bytes),
+        "-" if fit.first_bytes is None else size(fit.first_bytes),
     ]
 
 
@@ -128,7 +127,7 @@ def _sites(report: LeakcheckReport) -> RenderableType:
             where.append(f"\n{site.code}", style="dim")
         table.add_row(
             f"{site.bytes_per_episode:,.1f}",
-            format_bytes(site.size_diff_bytes, signed=True),
+            size(site.size_diff_bytes, signed=True),
             site.stage or "-",
             where,
         )

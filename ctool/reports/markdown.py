@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ctool.reports.schema import ProfileReport
+from ctool.model.schema import ProfileReport
 from ctool.reports.sections import RIGHT, Section, footer, headline, profile_sections
 
 

@@ -6,14 +6,12 @@ these sections; neither decides what to show. Pure functions, no Rich.
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ctool.harness.records import BETWEEN_STAGES
-from ctool.reports.schema import ProfileReport
+from ctool.model.format import ms, num, pct, short_path, size
+from ctool.model.records import BETWEEN_STAGES
+from ctool.model.schema import ProfileReport
 
 LEFT = "left"
 RIGHT = "right"
@@ -35,48 +33,6 @@ class Section:
         self.rows.append(row)
         self.styles.append(style)
         self.bars.append(bar)
-
-
-def ms(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    if value >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3f}"
-
-
-def num(value: float | None, digits: int = 1) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    return f"{value:,.{digits}f}"
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{100 * value:.1f}%"
-
-
-def human_bytes(value: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
-def short_path(path: str) -> str:
-    """Relative to the current directory when under it, else the last three parts."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        rel = path
-    if not rel.startswith(".."):
-        return rel
-    parts = Path(path).parts
-    return os.path.join("...", *parts[-3:]) if len(parts) > 3 else path
 
 
 def headline(report: ProfileReport) -> str:
@@ -303,9 +259,9 @@ def _metric_value(key: str, value: Any) -> str:
         if key.endswith("rate") and 0 <= value <= 1:
             return pct(float(value))
         if key.endswith("bytes_per_s"):
-            return human_bytes(float(value)) + "/s"
+            return size(float(value)) + "/s"
         if key.endswith("bytes"):
-            return human_bytes(float(value))
+            return size(float(value))
         if isinstance(value, int):
             return f"{value:,}"
         return f"{value:,.4g}"

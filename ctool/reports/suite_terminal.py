@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ctool.reports.schema import SuiteReport
+from ctool.model.schema import SuiteReport
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "skipped": "yellow", "error": "bold magenta"}
 

@@ -7,7 +7,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ctool.reports.schema import ProfileReport
+from ctool.model.schema import ProfileReport
 from ctool.reports.sections import RIGHT, Section, footer, headline, profile_sections
 
 BAR_WIDTH = 8

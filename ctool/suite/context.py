@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ctool.errors import UsageError
-from ctool.reports.schema import ProfileReport
+from ctool.model.errors import UsageError
+from ctool.model.schema import ProfileReport
 from ctool.suite.targets import Target
 
 Progress = Callable[[str], None]

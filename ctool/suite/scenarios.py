@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ctool.reports.schema import ProfileReport, ScenarioResult
+from ctool.model.schema import ProfileReport, ScenarioResult
 from ctool.suite.context import SuiteContext
 from ctool.suite.targets import Target
 
@@ -454,8 +454,8 @@ def _phi_after_warmup(ctx: SuiteContext) -> dict[str, float]:
     def measure() -> dict[str, float]:
         import asyncio
 
+        from ctool.analysis.summary import flat_metrics
         from ctool.harness.loader import build_pipeline
-        from ctool.reports.summary import flat_metrics
 
         async def drive() -> dict[str, float]:
             pipeline = build_pipeline(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ctool.errors import UsageError
+from ctool.model.errors import UsageError
 
 Direction = Literal["max", "min"]
 """``max``: the measured value must stay below the target; ``min``: above it."""

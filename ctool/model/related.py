@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctool.errors import ReportError
-from ctool.reports.io import load_report
-from ctool.reports.schema import CompareReport, Report
+from ctool.model.errors import ReportError
+from ctool.model.io import load_report
+from ctool.model.schema import CompareReport, Report
 
 
 @dataclass

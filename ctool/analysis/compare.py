@@ -6,7 +6,7 @@ CPU time per episode. Which values a test sees (the *mode*):
 
 * ``rounds`` -- both reports carry two or more rounds (``ctool profile --rounds R``, each
   round a fresh process): one value per round and side; Mann-Whitney U and a bootstrap
-  interval (``ctool.reports.statistics.two_sample_ratio``). Round-to-round spread includes
+  interval (``ctool.analysis.statistics.two_sample_ratio``). Round-to-round spread includes
   the machine's run-to-run drift, so a verdict here accounts for it.
 * ``batches`` -- otherwise: one value per batch of consecutive episodes of one run (the
   report's ``batches``, or 20 batches rebuilt from the raw latencies). Batches share one
@@ -32,19 +32,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from ctool.errors import ReportError, UsageError
-from ctool.harness.environment import now_iso
-from ctool.reports.schema import (
-    CompareReport,
-    Hotspot,
-    MetricComparison,
-    ProfileReport,
-    Report,
-    RunConfigModel,
-    Verdict,
-    WindowStats,
-)
-from ctool.reports.statistics import (
+from ctool.analysis.statistics import (
     BOOTSTRAP_RESAMPLES,
     CHANGED_VERDICTS,
     WORSE_VERDICTS,
@@ -53,6 +41,18 @@ from ctool.reports.statistics import (
     describe_single,
     paired_ratio,
     two_sample_ratio,
+)
+from ctool.model.errors import ReportError, UsageError
+from ctool.model.schema import (
+    CompareReport,
+    Hotspot,
+    MetricComparison,
+    ProfileReport,
+    Report,
+    RunConfigModel,
+    Verdict,
+    WindowStats,
+    now_iso,
 )
 
 if TYPE_CHECKING:
@@ -286,7 +286,7 @@ def windows_from_samples(report: ProfileReport, source: str) -> list[WindowStats
         return []
     import numpy as np
 
-    from ctool.reports.samples import decode_ns
+    from ctool.model.samples import decode_ns
 
     try:
         raw = decode_ns(samples.data, samples.count)
@@ -856,7 +856,7 @@ def compare_files(
     gate: Sequence[str] | None = None,
 ) -> tuple[CompareReport, tuple[ProfileReport, ProfileReport]]:
     """Load, check and compare two report files; returns the report and the two inputs."""
-    from ctool.reports.io import load_report
+    from ctool.model.io import load_report
 
     old = require_profile(load_report(before), before)
     new = require_profile(load_report(after), after)

@@ -12,12 +12,9 @@ and, for the first few distinct failures, sampled with its stack.
 
 from __future__ import annotations
 
-import traceback
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
-
-from ctool.harness.spans import SpanRecord
 
 BETWEEN_STAGES = "(between stages)"
 """The stage-table row for episode time spent outside every top-level stage (hand-offs)."""
@@ -25,7 +22,7 @@ BETWEEN_STAGES = "(between stages)"
 MAX_ERROR_SAMPLES = 10
 
 
-def _ns() -> array[int]:
+def new_column() -> array[int]:
     return array("q")
 
 
@@ -37,9 +34,9 @@ class StageColumn:
     parent: str | None
     count: int = 0
     """Span occurrences (an episode may enter a stage more than once)."""
-    positions: array[int] = field(default_factory=_ns)
+    positions: array[int] = field(default_factory=new_column)
     """Index of the episode within the part's ok episodes."""
-    durations: array[int] = field(default_factory=_ns)
+    durations: array[int] = field(default_factory=new_column)
 
 
 @dataclass
@@ -81,7 +78,7 @@ class MonitorSummary:
     stalls: int = 0
     """Heartbeats at least the threshold late (exact, unlike the sampled sites)."""
     stalled_ns: int = 0
-    lag_ns: array[int] = field(default_factory=_ns)
+    lag_ns: array[int] = field(default_factory=new_column)
     sites: dict[tuple[str, int, str, str | None], BlockingSite] = field(default_factory=dict)
 
     def merge(self, other: MonitorSummary) -> None:
@@ -103,13 +100,13 @@ class PartRecords:
     """The measured episodes of one part, in completion order."""
 
     label: str
-    latencies: array[int] = field(default_factory=_ns)
+    latencies: array[int] = field(default_factory=new_column)
     """ns from the intended start (open loop, burst) or the actual start (otherwise)."""
     service: array[int] | None = None
     """ns from the actual start; ``None`` when it equals ``latencies``."""
-    offsets: array[int] = field(default_factory=_ns)
+    offsets: array[int] = field(default_factory=new_column)
     """ns from the part's start to each episode's (intended) start."""
-    between: array[int] = field(default_factory=_ns)
+    between: array[int] = field(default_factory=new_column)
     """ns of each episode outside every top-level stage."""
     stages: dict[str, StageColumn] = field(default_factory=dict)
     errors: int = 0
@@ -138,82 +135,11 @@ class PartRecords:
         return self.service if self.service is not None else self.latencies
 
 
-class PartRecorder:
-    """Appends episodes to a :class:`PartRecords`; the hot path of every measured episode."""
-
-    __slots__ = ("records", "t0_ns", "_lat", "_svc", "_off", "_btw", "_stages", "_separate")
-
-    def __init__(self, label: str, t0_ns: int, *, separate_service: bool = False) -> None:
-        self.records = PartRecords(label, service=_ns() if separate_service else None)
-        self.t0_ns = t0_ns
-        self._lat = self.records.latencies
-        self._svc = self.records.service
-        self._off = self.records.offsets
-        self._btw = self.records.between
-        self._stages = self.records.stages
-        self._separate = separate_service
-
-    def add(self, intended_ns: int, start_ns: int, end_ns: int, spans: list[SpanRecord]) -> None:
-        pos = len(self._lat)
-        self._lat.append(end_ns - intended_ns)
-        if self._svc is not None:
-            self._svc.append(end_ns - start_ns)
-        self._off.append(intended_ns - self.t0_ns)
-        top = 0
-        if spans:
-            stages = self._stages
-            totals: dict[str, int] = {}
-            for name, s, e, depth in spans:
-                d = e - s
-                if depth == 0:
-                    top += d
-                col = stages.get(name)
-                if col is None:
-                    col = stages[name] = StageColumn(depth, _parent_of(name, s, e, depth, spans))
-                col.count += 1
-                totals[name] = totals.get(name, 0) + d
-            for name, d in totals.items():
-                col = stages[name]
-                col.positions.append(pos)
-                col.durations.append(d)
-        between = end_ns - start_ns - top
-        self._btw.append(between if between > 0 else 0)
-
-    def add_error(self, episode: int, exc: BaseException) -> None:
-        rec = self.records
-        rec.errors += 1
-        kind = type(exc).__name__
-        rec.errors_by_type[kind] = rec.errors_by_type.get(kind, 0) + 1
-        message = str(exc)
-        if len(rec.error_samples) < MAX_ERROR_SAMPLES and not any(
-            s.type == kind and s.message == message for s in rec.error_samples
-        ):
-            stack = "".join(traceback.format_exception(exc, limit=-12))
-            rec.error_samples.append(ErrorRecord(episode, kind, message[:500], stack[-4000:]))
-
-    def finish(self, end_ns: int, t_start_mono_ns: int, t_end_mono_ns: int) -> PartRecords:
-        rec = self.records
-        rec.wall_ns = max(end_ns - self.t0_ns, 0)
-        rec.t_start_mono_ns = t_start_mono_ns
-        rec.t_end_mono_ns = t_end_mono_ns
-        return rec
-
-
-def _parent_of(name: str, start: int, end: int, depth: int, spans: list[SpanRecord]) -> str | None:
-    """The enclosing span one level up, found once per stage name (stages nest the same way)."""
-    if depth == 0:
-        return None
-    for other, s, e, d in spans:
-        if d == depth - 1 and s <= start and end <= e and other != name:
-            return other
-    return None
-
-
 def merge_parts(label: str, parts: list[PartRecords]) -> PartRecords:
     """Concatenate parts (in the given order) into one, e.g. the workers of one run."""
     merged = PartRecords(label)
     if any(p.service is not None for p in parts):
-        merged.service = _ns()
+        merged.service = new_column()
     offset_base = 0
     first_mono = min((p.t_start_mono_ns for p in parts), default=0)
     for part in parts:

@@ -28,7 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ctool.reports.schema import LeakSite, SlopeFit, TypeGrowth
+from ctool.model.format import exact_bytes, size
+from ctool.model.schema import LeakSite, SlopeFit, TypeGrowth
 
 Verdict = Literal["leak", "clean", "inconclusive"]
 
@@ -141,9 +142,9 @@ def judge_series(
     growth_pct = _percent(full.slope * span, base)
     upper_growth_pct = _percent(full.ci_high * span, base)
     trend = (
-        f"{what} {_signed_bytes(full.slope)}/episode "
-        f"({int(criteria.confidence * 100)}% CI {_signed_bytes(full.ci_low)} to "
-        f"{_signed_bytes(full.ci_high)}), {format_bytes(full.slope * span, signed=True)} over "
+        f"{what} {exact_bytes(full.slope)}/episode "
+        f"({int(criteria.confidence * 100)}% CI {exact_bytes(full.ci_low)} to "
+        f"{exact_bytes(full.ci_high)}), {size(full.slope * span, signed=True)} over "
         f"{span:g} episodes ({growth_pct:+.2f}% of RSS)"
     )
     if full.ci_high <= t:
@@ -155,7 +156,7 @@ def judge_series(
     if late is not None and late.ci_high <= t:
         return SeriesJudgement(
             "clean",
-            f"{trend}, but flat over the last third ({_signed_bytes(late.slope)}/episode): "
+            f"{trend}, but flat over the last third ({exact_bytes(late.slope)}/episode): "
             "growth that levels off is a bound being reached (e.g. a cache filling), "
             "not a leak",
             levelled_off=True,
@@ -165,14 +166,13 @@ def judge_series(
             still = (
                 ""
                 if late is None
-                else f", and still growing over the last third "
-                f"({_signed_bytes(late.slope)}/episode)"
+                else f", and still growing over the last third ({exact_bytes(late.slope)}/episode)"
             )
             return SeriesJudgement("leak", f"{trend}: above {t:g} B/episode{still}")
         return SeriesJudgement(
             "inconclusive",
-            f"{trend}, but the last third's trend ({_signed_bytes(late.ci_low)} to "
-            f"{_signed_bytes(late.ci_high)}) cannot tell growth that continues from growth "
+            f"{trend}, but the last third's trend ({exact_bytes(late.ci_low)} to "
+            f"{exact_bytes(late.ci_high)}) cannot tell growth that continues from growth "
             "that levels off; run more episodes",
         )
     return SeriesJudgement(
@@ -354,14 +354,3 @@ def attribute_sites(
             )
         )
     return out
-
-
-def format_bytes(value: float, *, signed: bool = False) -> str:
-    """ctool's byte format (``human_bytes``: B, KiB, MiB), with a ``+`` when ``signed``."""
-    from ctool.reports.sections import human_bytes
-
-    return ("+" if signed and value > 0 else "") + human_bytes(value)
-
-
-def _signed_bytes(value: float) -> str:
-    return f"{value:+,.0f} B"

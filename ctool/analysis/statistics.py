@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from ctool.reports.schema import Verdict
+    from ctool.model.schema import Verdict
 
     FloatArray = npt.NDArray[np.float64]
 

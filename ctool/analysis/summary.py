@@ -10,9 +10,9 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ctool.harness.records import BETWEEN_STAGES, MonitorSummary, PartRecords
-from ctool.reports.samples import ENCODING, encode_ns
-from ctool.reports.schema import (
+from ctool.model.records import BETWEEN_STAGES, MonitorSummary, PartRecords
+from ctool.model.samples import ENCODING, encode_ns
+from ctool.model.schema import (
     BlockingCall,
     ErrorSample,
     ErrorSummary,

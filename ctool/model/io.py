@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ctool.errors import ReportError, UsageError
-from ctool.reports.schema import REPORT_MODELS, SCHEMA_VERSION, Report
+from ctool.model.errors import ReportError, UsageError
+from ctool.model.schema import REPORT_MODELS, SCHEMA_VERSION, Report
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

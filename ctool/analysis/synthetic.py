@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ctool.reports.compare import window_from_latencies
-from ctool.reports.schema import (
+from ctool.analysis.compare import window_from_latencies
+from ctool.model.schema import (
     Environment,
     LatencySummary,
     LeakcheckReport,
@@ -88,7 +88,7 @@ def environment() -> Environment:
 def latency_summary(ms: FloatArray, *, samples: bool = True) -> LatencySummary:
     import numpy as np
 
-    from ctool.reports.samples import ENCODING, encode_ns
+    from ctool.model.samples import ENCODING, encode_ns
 
     ns = np.rint(ms * 1e6).astype(np.int64)
     p50, p90, p95, p99, p999 = np.percentile(ms, [50, 90, 95, 99, 99.9])

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ctool.errors import UsageError
+from ctool.model.errors import UsageError
 
 T = TypeVar("T")
 

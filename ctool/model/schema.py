@@ -4,7 +4,7 @@ History:
   v1 (ctool 0.1): first version. Kinds: profile, leakcheck, suite, compare.
 
 A change to a name here is a schema version bump with a loader for the old version (see
-``ctool.reports.io``). Adding an optional field is not.
+``ctool.model.io``). Adding an optional field is not.
 
 All models ignore nothing silently: unknown fields are kept (``extra="allow"``) so a newer
 minor writer does not lose data when an older reader rewrites a file.
@@ -17,9 +17,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ctool import __version__
+from ctool.model.version import __version__
 
 SCHEMA_VERSION = 1
+
+
+def now_iso() -> str:
+    """A report's creation time: UTC, ISO 8601, to the second."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
 
 ReportKind = Literal["profile", "leakcheck", "suite", "compare"]
 
@@ -59,7 +67,7 @@ class RunConfigModel(_Model):
 
 
 class Samples(_Model):
-    """Raw values, lossless; see ``ctool.reports.samples`` for the encoding."""
+    """Raw values, lossless; see ``ctool.model.samples`` for the encoding."""
 
     encoding: str
     count: int = Field(ge=0)
