@@ -108,10 +108,41 @@ def test_format_uses_the_commands_own_renderers(
     assert len(result.output.splitlines()) > 3
 
 
-def test_format_without_a_renderer_is_one_line(saved: Path) -> None:
+def test_format_without_a_renderer_is_one_line(
+    saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctool.reports import registry
+
+    # Every kind has every format today; take one renderer away to see the error.
+    registry.renderer_for("leakcheck", "markdown")
+    monkeypatch.delitem(registry.MODULES, ("leakcheck", "markdown"))
+    monkeypatch.delitem(registry._REGISTERED, ("leakcheck", "markdown"))
     result = runner.invoke(app, ["report", str(saved / "leak.json"), "--format", "markdown"])
     assert result.exit_code == 2
     assert "not available for leakcheck reports" in result.output
+
+
+@pytest.mark.parametrize("kind", ["profile", "compare", "leakcheck", "suite"])
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
+def test_every_kind_renders_in_every_format(kind: str, fmt: str) -> None:
+    from ctool.cli.output import FORMATS
+    from ctool.reports import registry
+
+    assert set(FORMATS) == set(registry.FORMATS)
+    assert registry.renderer_for(kind, fmt) is not None
+
+
+def test_unknown_format_is_one_line_exit_2(saved: Path) -> None:
+    for args in (
+        ["report", str(saved / "leak.json"), "--format", "nonsense"],
+        ["suite", "--format", "nonsense"],
+        ["profile", "--format", "nonsense"],
+        ["leakcheck", "--format", "nonsense"],
+        ["compare", str(saved / "leak.json"), str(saved / "leak.json"), "--format", "nonsense"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "--format must be one of table, json, markdown" in result.output, args
 
 
 def test_ab_report_names_sides_not_files(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from ctool.cli import compare_output as out
 from ctool.cli.console import make_console
+from ctool.cli.output import FormatOption, HtmlOption, OutputOption, check_targets, parse_format
 
 if TYPE_CHECKING:
     from ctool.harness.ab import Side
@@ -45,9 +46,9 @@ def ab_command(
     threshold: out.ThresholdOption = "5",
     alpha: out.AlphaOption = 0.05,
     gate: out.GateOption = None,
-    output_format: out.FormatOption = out.CompareFormat.table,
-    output: out.OutputOption = None,
-    html: out.HtmlOption = None,
+    output_format: FormatOption = None,
+    output: OutputOption = None,
+    html: HtmlOption = None,
     keep: Annotated[
         str | None, typer.Option(help="Keep every half round's profile report in this directory.")
     ] = None,
@@ -82,7 +83,8 @@ def ab_command(
         order=order,  # type: ignore[arg-type]  # checked by plan.check()
     )
     plan.check()
-    out.check_outputs(output, html)
+    fmt = parse_format(output_format)
+    check_targets(output, html)
     console = make_console(stderr=True, quiet=quiet)
     firsts: dict[str, ProfileReport] = {}
 
@@ -102,9 +104,9 @@ def ab_command(
 
             write_report(stop.report, output)
         raise KeyboardInterrupt from None
-    out.emit(
+    out.emit_and_gate(
         report,
-        output_format=output_format,
+        output_format=fmt,
         output=output,
         html=html,
         related=[firsts[label] for label in ("A", "B") if label in firsts],

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ctool.cli import compare_output as out
+from ctool.cli.output import FormatOption, HtmlOption, OutputOption, check_targets, parse_format
 
 
 def compare_command(
@@ -20,9 +21,9 @@ def compare_command(
     threshold: out.ThresholdOption = "5",
     alpha: out.AlphaOption = 0.05,
     gate: out.GateOption = None,
-    output_format: out.FormatOption = out.CompareFormat.table,
-    output: out.OutputOption = None,
-    html: out.HtmlOption = None,
+    output_format: FormatOption = None,
+    output: OutputOption = None,
+    html: HtmlOption = None,
     fail_on_regression: out.RegressionOption = False,
     fail_on_change: out.ChangeOption = False,
 ) -> None:
@@ -40,11 +41,12 @@ def compare_command(
     fraction = out.parse_threshold(threshold)
     out.check_alpha(alpha)
     gates = parse_gate(gate)
-    out.check_outputs(output, html)
+    fmt = parse_format(output_format)
+    check_targets(output, html)
     report, related = compare_files(before, after, threshold=fraction, alpha=alpha, gate=gates)
-    out.emit(
+    out.emit_and_gate(
         report,
-        output_format=output_format,
+        output_format=fmt,
         output=output,
         html=html,
         related=related,

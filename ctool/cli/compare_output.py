@@ -1,5 +1,5 @@
 """What ``ctool compare`` and ``ctool ab`` share after the analysis: the options' parsing,
-writing ``-o`` / ``--html``, printing in the chosen format, and the gate's exit code.
+the output (through :func:`ctool.cli.output.emit`), and the gate's exit code.
 
 Heavy modules (pydantic schema, renderers) are imported inside the functions.
 """
@@ -7,13 +7,12 @@ Heavy modules (pydantic schema, renderers) are imported inside the functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ctool.cli.console import make_console
-from ctool.cli.optional import html_writer
+from ctool.cli.output import emit
 from ctool.model.errors import EXIT_OK, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
@@ -30,21 +29,10 @@ REGRESSION_HELP = "Exit 1 when a gated metric is significantly worse beyond the 
 CHANGE_HELP = "Exit 1 when a gated metric changed significantly beyond the threshold, either way."
 
 
-class CompareFormat(StrEnum):
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-
-
 # The options compare and ab share, declared once.
 ThresholdOption = Annotated[str, typer.Option(help=THRESHOLD_HELP)]
 AlphaOption = Annotated[float, typer.Option(help=ALPHA_HELP)]
 GateOption = Annotated[str | None, typer.Option(help=GATE_HELP, show_default=False)]
-FormatOption = Annotated[CompareFormat, typer.Option("--format", help="Output on stdout.")]
-OutputOption = Annotated[
-    str | None, typer.Option("-o", "--output", help="Write the CompareReport (JSON) here.")
-]
-HtmlOption = Annotated[str | None, typer.Option(help="Write an HTML report here.")]
 RegressionOption = Annotated[bool, typer.Option(help=REGRESSION_HELP)]
 ChangeOption = Annotated[bool, typer.Option(help=CHANGE_HELP)]
 
@@ -69,46 +57,20 @@ def check_alpha(alpha: float) -> float:
     return alpha
 
 
-def check_outputs(*paths: str | None) -> None:
-    from ctool.model.io import check_writable
-
-    for path in paths:
-        if path:
-            check_writable(path)
-
-
-def write_html(report: CompareReport, path: str, related: Sequence[Report]) -> None:
-    html_writer()(report, path, related=related)
-
-
-def emit(
+def emit_and_gate(
     report: CompareReport,
     *,
-    output_format: CompareFormat,
-    output: str | None,
-    html: str | None,
+    output_format: str,
+    output: Path | None,
+    html: Path | None,
     related: Sequence[Report],
     fail_on_regression: bool,
     fail_on_change: bool,
 ) -> None:
     """Write, print, then exit with the gate's code (raises ``typer.Exit``)."""
     from ctool.analysis.compare import unmatched_gate
-    from ctool.model.io import write_report
 
-    if output:
-        write_report(report, output)
-    if html:
-        write_html(report, html, related)
-    if output_format is CompareFormat.json:
-        typer.echo(report.model_dump_json(indent=1))
-    elif output_format is CompareFormat.markdown:
-        from ctool.reports.compare_markdown import render_markdown
-
-        typer.echo(render_markdown(report), nl=False)
-    else:
-        from ctool.reports.compare_terminal import render_compare
-
-        make_console().print(render_compare(report))
+    emit(report, fmt=output_format, output=output, html=html, related=related)
     missing = unmatched_gate(report)
     if missing:
         raise UsageError(f"--gate {', '.join(missing)}: matches no metric of these reports")

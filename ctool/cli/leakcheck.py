@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from ctool.cli.optional import html_writer
 from ctool.cli.options import PipelineOption, PresetOption, SeedOption, SettingsOption
+from ctool.cli.output import (
+    FormatOption,
+    HtmlOption,
+    OutputOption,
+    QuietOption,
+    check_targets,
+    emit,
+    parse_format,
+)
 from ctool.model.errors import EXIT_INTERRUPTED, EXIT_VERDICT
-
-if TYPE_CHECKING:
-    pass
-
-
-class LeakFormat(StrEnum):
-    table = "table"
-    json = "json"
-
 
 # The option defaults repeat LeakcheckOptions' (importing them here would import pydantic on
 # `ctool --help`); tests/test_leakcheck.py checks that they agree.
@@ -59,14 +56,10 @@ def leakcheck_command(
     strict: Annotated[
         bool, typer.Option(help="Exit 1 when the verdict is inconclusive, not only on a leak.")
     ] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the JSON report here.")
-    ] = None,
-    html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
-    format_: Annotated[
-        LeakFormat, typer.Option("--format", help="Terminal output: table or json.")
-    ] = LeakFormat.table,
-    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+    output: OutputOption = None,
+    html: HtmlOption = None,
+    output_format: FormatOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Run many episodes and test whether retained memory grows per episode.
 
@@ -79,7 +72,6 @@ def leakcheck_command(
     from ctool.cli.console import make_console
     from ctool.harness.leak import LeakcheckOptions, run_leakcheck
     from ctool.harness.loader import parse_settings
-    from ctool.model.io import check_writable, write_report
 
     options = LeakcheckOptions(
         pipeline=pipeline,
@@ -96,25 +88,11 @@ def leakcheck_command(
         command="leakcheck",
     )
     options.validate()
-    if output is not None:
-        check_writable(output)
-    if html is not None:
-        check_writable(html)
-        html_writer()  # fail now, not after the run
-    console = make_console(quiet=quiet)
-    status = make_console(stderr=True, quiet=quiet or format_ is LeakFormat.json)
+    fmt = parse_format(output_format)
+    check_targets(output, html)
+    status = make_console(stderr=True, quiet=quiet or fmt != "table")
     report = run_leakcheck(options, on_start=lambda line: status.print(line, style="dim"))
-    if output is not None:
-        write_report(report, output)
-    if html is not None:
-        html_writer()(report, html)
-    if format_ is LeakFormat.json:
-        if not quiet:
-            typer.echo(report.model_dump_json(indent=1))
-    else:
-        from ctool.reports.leak_view import render_leakcheck
-
-        console.print(render_leakcheck(report))
+    emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     if not report.complete:
         where = f"; partial report in {output}" if output is not None else ""
         typer.echo(f"ctool: interrupted{where}", err=True)

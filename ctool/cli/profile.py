@@ -5,19 +5,27 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ctool.cli.optional import html_writer, optional
+from ctool.cli.optional import optional
 from ctool.cli.options import PipelineOption, PresetOption, SettingsOption
+from ctool.cli.output import (
+    FormatOption,
+    HtmlOption,
+    OutputOption,
+    QuietOption,
+    check_targets,
+    emit,
+    parse_format,
+)
 from ctool.model.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
     from ctool.harness.observer import RunObserver
     from ctool.model.schema import ProfileReport
 
-FORMATS = ("table", "json", "markdown")
 LOAD = "Load shape"
 PROFILING = "Profilers"
 OUTPUT = "Output"
@@ -148,34 +156,10 @@ def profile_command(
             "\\[default: 5; 0 turns the watchdog off].",
         ),
     ] = None,
-    output_format: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="table|json|markdown",
-            help="Output format \\[default: table].",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool,
-        typer.Option("--quiet", "-q", help="Print nothing but errors.", rich_help_panel=OUTPUT),
-    ] = False,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the JSON report here.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None,
-    html: Annotated[
-        Path | None,
-        typer.Option(metavar="FILE", help="Write an HTML report here.", rich_help_panel=OUTPUT),
-    ] = None,
+    output_format: FormatOption = None,
+    quiet: QuietOption = False,
+    output: OutputOption = None,
+    html: HtmlOption = None,
     metrics_port: Annotated[
         str | None,
         typer.Option(
@@ -194,12 +178,9 @@ def profile_command(
     from ctool.cli.console import make_console
     from ctool.harness.defaults import load_defaults
     from ctool.harness.runconfig import ProfileOptions, parse_int, resolve
-    from ctool.model.io import check_writable
 
     defaults = load_defaults("profile")
-    fmt = (output_format or defaults.get_str("format") or "table").lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {output_format!r}")
+    fmt = parse_format(output_format, defaults.get_str("format"))
     config = resolve(
         ProfileOptions(
             pipeline=pipeline,
@@ -225,10 +206,7 @@ def profile_command(
         ),
         defaults,
     )
-    for path in (output, html):
-        if path is not None:
-            check_writable(path)
-    write_html = html_writer() if html is not None else None
+    check_targets(output, html)
     stderr = make_console(stderr=True, quiet=quiet)
     observers: list[RunObserver] = []
     port = parse_int("--metrics-port", metrics_port)
@@ -244,7 +222,8 @@ def profile_command(
     report = run_profile(
         config, observers=observers, warn=lambda m: stderr.print(f"ctool: warning: {m}")
     )
-    _emit(report, fmt=fmt, quiet=quiet, output=output, html=html, write_html=write_html)
+    emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
+    _exit_code(report, output)
 
 
 def _prometheus(port: int) -> RunObserver:
@@ -258,33 +237,8 @@ def _prometheus(port: int) -> RunObserver:
     return observer
 
 
-def _emit(
-    report: ProfileReport,
-    *,
-    fmt: str,
-    quiet: bool,
-    output: Path | None,
-    html: Path | None,
-    write_html: Any,
-) -> None:
-    from ctool.cli.console import make_console
-    from ctool.model.io import write_report
-
-    if output is not None:
-        write_report(report, output)
-    if html is not None and write_html is not None:
-        write_html(report, html)
-    if not quiet:
-        if fmt == "json":
-            typer.echo(report.model_dump_json(indent=1))
-        elif fmt == "markdown":
-            from ctool.reports.markdown import profile_markdown
-
-            typer.echo(profile_markdown(report), nl=False)
-        else:
-            from ctool.reports.terminal import render_profile
-
-            make_console().print(render_profile(report))
+def _exit_code(report: ProfileReport, output: Path | None) -> None:
+    """Interrupted: 130 (the partial report was written); every episode failed: 1."""
     if not report.complete:
         where = f"; partial report written to {output}" if output is not None else ""
         typer.echo(f"ctool: interrupted{where}", err=True)

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import shlex
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ctool.cli.options import PipelineOption, PresetOption, SeedOption, SettingsOption
-from ctool.model.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_VERDICT, UsageError
+from ctool.cli.output import (
+    FormatOption,
+    HtmlOption,
+    OutputOption,
+    QuietOption,
+    check_targets,
+    emit,
+    parse_format,
+)
+from ctool.model.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_VERDICT
 
 
 def suite_command(
@@ -26,14 +34,10 @@ def suite_command(
         str | None,
         typer.Option(help="Comma-separated scenario names or numbers to run (default: all 20)."),
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the suite report (JSON) here.")
-    ] = None,
-    html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="Output: table, markdown or json.")
-    ] = "table",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    output: OutputOption = None,
+    html: HtmlOption = None,
+    output_format: FormatOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Run the performance plan's 20 scenarios, each against its target.
 
@@ -44,15 +48,11 @@ def suite_command(
     """
     from ctool.cli.console import make_console
     from ctool.harness.loader import DEFAULT_PIPELINE, parse_settings
-    from ctool.model.io import check_writable, write_report
     from ctool.suite.runner import SuiteOptions, run_suite
     from ctool.suite.targets import find_target_overrides, resolve_targets
 
-    if fmt not in ("table", "markdown", "json"):
-        raise UsageError(f"--format must be table, markdown or json, got {fmt!r}")
-    for path in (output, html):
-        if path is not None:
-            check_writable(path)
+    fmt = parse_format(output_format)
+    check_targets(output, html)
     overrides, source = find_target_overrides()
     options = SuiteOptions(
         pipeline=pipeline or DEFAULT_PIPELINE,
@@ -64,25 +64,9 @@ def suite_command(
         targets=resolve_targets(overrides, source or "targets"),
         command=shlex.join(["ctool", *sys.argv[1:]]),
     )
-    console = make_console(quiet=quiet)
     err = make_console(stderr=True, quiet=quiet)
     report = run_suite(options, progress=lambda msg: err.log(msg) if fmt == "table" else None)
-    if output is not None:
-        write_report(report, output)
-    if html is not None:
-        from ctool.cli.optional import html_writer
-
-        html_writer()(report, html)
-    if fmt == "json":
-        console.print_json(report.model_dump_json())
-    elif fmt == "markdown":
-        from ctool.reports.suite_terminal import render_suite_markdown
-
-        console.print(render_suite_markdown(report), markup=False, highlight=False)
-    else:
-        from ctool.reports.suite_terminal import render_suite
-
-        console.print(render_suite(report))
+    emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     if not report.complete:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_VERDICT if report.failed else EXIT_OK)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from ctool.model.schema import CompareReport, MetricComparison
 from ctool.reports import compare_text as fmt
+from ctool.reports.registry import renderer
 
 _MARKS = {"faster": "🟢", "better": "🟢", "slower": "🔴", "worse": "🔴"}
 HOTSPOT_ROWS = 10
@@ -52,6 +53,7 @@ def _details(summary: str, body: list[str]) -> list[str]:
     return ["", "<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>"]
 
 
+@renderer("compare", "markdown")
 def render_markdown(report: CompareReport) -> str:
     conf = f"{100 * (1 - report.alpha):g} % interval"
     mark = "🔴" if report.regressions else ("🟢" if report.changes else "⚪")

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from ctool.model.schema import CompareReport
 from ctool.reports import compare_text as fmt
+from ctool.reports.registry import renderer
 
 _STYLES = {
     "faster": "bold green",
@@ -20,6 +21,7 @@ _STYLES = {
 HOTSPOT_ROWS = 10
 
 
+@renderer("compare", "table")
 def render_compare(report: CompareReport) -> RenderableType:
     parts: list[RenderableType] = [
         Text.assemble((f"{fmt.title(report)}  ", "bold"), f"{report.before}  →  {report.after}"),

@@ -13,9 +13,17 @@ from rich.table import Table
 from rich.text import Text
 
 from ctool.model.format import short_path, size
-from ctool.model.schema import LeakcheckReport, SlopeFit
+from ctool.model.schema import LeakcheckReport, SlopeFit, TypeGrowth
+from ctool.reports.registry import renderer
 
-__all__ = ["block_chart", "render_leakcheck", "sparkline"]
+__all__ = [
+    "block_chart",
+    "render_leakcheck",
+    "sparkline",
+    "trend_headers",
+    "trend_row",
+    "type_row",
+]
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 """Nine levels: empty, then eighths of a cell."""
@@ -88,7 +96,7 @@ def _chart(report: LeakcheckReport) -> RenderableType:
     return lines
 
 
-def _trend_row(name: str, fit: SlopeFit, late: SlopeFit | None) -> list[str]:
+def trend_row(name: str, fit: SlopeFit, late: SlopeFit | None) -> list[str]:
     growth = "-" if fit.growth_bytes is None else size(fit.growth_bytes, signed=True)
     share = fit.growth_pct_of_rss if fit.growth_pct_of_rss is not None else fit.growth_pct
     return [
@@ -101,13 +109,27 @@ def _trend_row(name: str, fit: SlopeFit, late: SlopeFit | None) -> list[str]:
     ]
 
 
-def _trends(report: LeakcheckReport) -> Table:
+def trend_headers(report: LeakcheckReport) -> tuple[str, ...]:
     level = int(round((report.confidence or 0.95) * 100))
+    return ("memory", "slope", f"{level}% CI", "last third", "growth (% of RSS)", "from")
+
+
+def type_row(row: TypeGrowth) -> list[str]:
+    return [
+        row.type,
+        f"{row.start:,}",
+        f"{row.end:,}",
+        f"{row.growth:+,}",
+        f"{row.per_episode:.3f}",
+    ]
+
+
+def _trends(report: LeakcheckReport) -> Table:
     table = Table(title="Trend: Theil-Sen slope, bytes per episode", title_justify="left")
-    for header in ("memory", "slope", f"{level}% CI", "last third", "growth (% of RSS)", "from"):
+    for header in trend_headers(report):
         table.add_column(header, justify="left" if header == "memory" else "right", no_wrap=True)
-    table.add_row(*_trend_row("traced", report.traced, report.traced_late))
-    table.add_row(*_trend_row("RSS", report.rss, report.rss_late))
+    table.add_row(*trend_row("traced", report.traced, report.traced_late))
+    table.add_row(*trend_row("RSS", report.rss, report.rss_late))
     return table
 
 
@@ -141,12 +163,11 @@ def _types(report: LeakcheckReport) -> RenderableType:
     for header in ("type", "start", "end", "growth", "per episode"):
         table.add_column(header, justify="left" if header == "type" else "right")
     for row in report.types:
-        table.add_row(
-            row.type, f"{row.start:,}", f"{row.end:,}", f"{row.growth:+,}", f"{row.per_episode:.3f}"
-        )
+        table.add_row(*type_row(row))
     return table
 
 
+@renderer("leakcheck", "table")
 def render_leakcheck(report: LeakcheckReport) -> RenderableType:
     """The whole terminal view of one leakcheck report."""
     config = report.config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ctool.model.schema import ProfileReport
+from ctool.reports.registry import renderer
 from ctool.reports.sections import RIGHT, Section, footer, headline, profile_sections
 
 
@@ -25,6 +26,7 @@ def section_markdown(section: Section) -> str:
     return "\n".join(lines)
 
 
+@renderer("profile", "markdown")
 def profile_markdown(report: ProfileReport) -> str:
     title, _, rest = headline(report).partition("\n")
     out = [f"## ctool profile: `{title}`", ""]

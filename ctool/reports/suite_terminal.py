@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ctool.model.schema import SuiteReport
+from ctool.reports.registry import renderer
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "skipped": "yellow", "error": "bold magenta"}
 
@@ -24,6 +25,7 @@ def format_measured(value: Any, unit: str | None) -> str:
     return f"{value} {unit}".strip() if unit and isinstance(value, int) else str(value)
 
 
+@renderer("suite", "table")
 def render_suite(report: SuiteReport) -> RenderableType:
     mode = "quick" if report.quick else "full"
     preset = f" preset={report.config.preset}" if report.config.preset else ""
@@ -52,6 +54,7 @@ def render_suite(report: SuiteReport) -> RenderableType:
     return Group(table, summary)
 
 
+@renderer("suite", "markdown")
 def render_suite_markdown(report: SuiteReport) -> str:
     lines = [
         "| # | scenario | measured | target | verdict | detail |",

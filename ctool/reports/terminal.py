@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ctool.model.schema import ProfileReport
+from ctool.reports.registry import renderer
 from ctool.reports.sections import RIGHT, Section, footer, headline, profile_sections
 
 BAR_WIDTH = 8
@@ -49,6 +50,7 @@ def section_table(section: Section) -> Table:
     return table
 
 
+@renderer("profile", "table")
 def render_profile(report: ProfileReport) -> Group:
     """The on-screen profile: a headline, then one table per section, then a footer."""
     parts: list[RenderableType] = [Text(headline(report), style="bold")]

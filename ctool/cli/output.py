@@ -1,0 +1,118 @@
+"""The one output path of every command: ``--format``, ``-o`` and ``--html``.
+
+Each command checks its targets before it runs (:func:`check_targets`: a bad format, an
+unwritable path or a missing HTML engine fails in one line before any work is done) and
+hands its report to :func:`emit` after: the JSON report to ``-o`` (atomically), the HTML page
+to ``--html``, and the report in the chosen format on stdout, through the renderer registry
+(:mod:`ctool.reports.registry`). Exit codes stay with the commands: they know their verdicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ctool.model.errors import UsageError
+
+if TYPE_CHECKING:
+    from ctool.model.schema import Report
+
+FORMATS = ("table", "json", "markdown")
+"""Kept equal to ``ctool.reports.registry.FORMATS`` (a test checks) without importing it."""
+
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="table|json|markdown",
+        help="Output on stdout \\[default: table].",
+        show_default=False,
+        rich_help_panel="Output",
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the JSON report here.",
+        rich_help_panel="Output",
+    ),
+]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option(metavar="FILE", help="Also write an HTML report here.", rich_help_panel="Output"),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print nothing but errors.", rich_help_panel="Output"),
+]
+
+
+def parse_format(value: str | None, default: str | None = None) -> str:
+    """The ``--format`` value, checked: table, json or markdown."""
+    fmt = (value or default or "table").strip().lower()
+    if fmt not in FORMATS:
+        shown = value if value is not None else default
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {shown!r}")
+    return fmt
+
+
+def check_targets(output: str | Path | None = None, html: str | Path | None = None) -> None:
+    """Fail now, before any work, if ``-o`` or ``--html`` cannot be written."""
+    from ctool.model.io import check_writable
+
+    for path in (output, html):
+        if path is not None and str(path):
+            check_writable(path)
+    if html is not None and str(html):
+        html_writer()
+
+
+def html_writer() -> Callable[..., None]:
+    """``ctool.reports.html.write_html``, or a one-line usage error saying why it is missing."""
+    from ctool.cli.optional import html_writer as load
+
+    return load()
+
+
+def emit(
+    report: Report,
+    *,
+    fmt: str,
+    output: str | Path | None = None,
+    html: str | Path | None = None,
+    related: Sequence[Report] = (),
+    base_dir: Path | None = None,
+    quiet: bool = False,
+) -> None:
+    """Write ``-o`` and ``--html``, then print ``report`` in ``fmt`` (unless ``quiet``)."""
+    from ctool.model.io import write_report
+
+    if output is not None and str(output):
+        write_report(report, output)
+    if html is not None and str(html):
+        html_writer()(report, html, related=related, base_dir=base_dir)
+    if not quiet:
+        show(report, fmt)
+
+
+def show(report: Report, fmt: str) -> None:
+    """Print ``report`` on stdout in ``fmt`` through the renderer registry."""
+    from ctool.reports.registry import renderer_for
+
+    function = renderer_for(report.kind, fmt)
+    if function is None:
+        raise UsageError(f"--format {fmt} is not available for {report.kind} reports")
+    rendered = function(report)
+    if isinstance(rendered, str):
+        typer.echo(rendered, nl=not rendered.endswith("\n"))
+        return
+    from ctool.cli.console import make_console
+
+    make_console().print(rendered)
