@@ -1,6 +1,6 @@
 """Stage spans: how a pipeline marks where an episode's time goes.
 
-Contract (DESIGN.md section 4):
+Contract (docs/design.md section 4):
 
 * ``with span("ESGT"): ...`` or ``@stage("ESGT")`` on a sync or async function marks a stage.
   Spans nest; a nested span is named by the pipeline, conventionally ``"MCEA.phi"`` inside

@@ -71,7 +71,7 @@ def test_reference_run_exercises_every_path(
     assert metrics["phi"]["cache_hits"] + metrics["phi"]["cache_misses"] == ignited
     assert metrics["phi"]["cache_hits"] > 0 and metrics["messages"]["count"] > 0
     assert len({o["phi"] for o in outputs if o["ignited"]}) > 10
-    # DESIGN.md: with the default values about 9 in 10 ignitions synchronise; the rest fail.
+    # docs/pipeline.md: with the default values about 9 in 10 ignitions synchronise; the rest fail.
     assert 0.8 <= metrics["ignitions"]["success_rate"] < 1.0
 
 

@@ -1,6 +1,6 @@
 """The statistics behind ``ctool compare`` and ``ctool ab``: pure functions over arrays.
 
-Two designs, one decision rule (DESIGN.md section 9, docs/compare.md):
+Two designs, one decision rule (docs/design.md section 9, docs/compare.md):
 
 * **Independent windows** (:func:`two_sample_ratio`): per-window values of a metric from two
   reports (rounds, each a fresh process; or batches of one run). Mann-Whitney U tests for a

@@ -1,6 +1,6 @@
 """A seeded synthetic latency model, and profile reports built from its latencies.
 
-The model (issue 5, DESIGN.md section 9) is what the statistics of ``compare`` and ``ab`` are
+The model (docs/design.md section 9, docs/compare.md) is what the statistics of ``compare`` and ``ab`` are
 validated on (``tests/test_compare_validation.py``) and what ``benchmarks/stats_model.py``
 runs the anchors' decision rules on:
 

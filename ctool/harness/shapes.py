@@ -1,4 +1,4 @@
-"""Load shapes: how episodes are offered to a pipeline (DESIGN.md section 6).
+"""Load shapes: how episodes are offered to a pipeline (docs/design.md section 6).
 
 * **sequential**: one episode after another, for N episodes or a duration.
 * **closed loop** at concurrency c: c clients, each starting its next episode when its last

@@ -1,4 +1,4 @@
-"""Report schema, version 1 (DESIGN.md section 8). Scripts rely on these field names.
+"""Report schema, version 1 (docs/design.md section 8). Scripts rely on these field names.
 
 History:
   v1 (ctool 0.1): first version. Kinds: profile, leakcheck, suite, compare.

@@ -1,4 +1,4 @@
-"""The reference consciousness pipeline: ctool's built-in workload (DESIGN.md section 5).
+"""The reference consciousness pipeline: ctool's built-in workload (docs/pipeline.md).
 
 ``create(seed=0, preset="optimized", **settings)`` builds a :class:`ReferencePipeline` with
 ``async episode(index)``, ``outputs(result)``, ``metrics()`` and ``close()``. Presets are

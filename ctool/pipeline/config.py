@@ -1,6 +1,6 @@
 """All parameters of the reference pipeline in one typed, frozen, validated dataclass.
 
-The defaults are those of DESIGN.md section 5; the five optimisation settings default to the
+The defaults are those of docs/pipeline.md ("Settings and presets"); the five optimisation settings default to the
 ``optimized`` preset. :func:`resolve_config` applies a preset and then the user's settings
 (every field below can be set by name, e.g. ``--set nodes=48`` or ``--set phi=loop``) and
 raises :class:`SettingError` (a ``ValueError``) with one line for an unknown name or a bad value.
@@ -62,7 +62,7 @@ class PipelineConfig:
     * ``probe_interval_ms``: the psutil sampling interval (default 10 ms). The inline probe
       blocks every episode for this long; tests lower it to keep the baseline affordable.
 
-    The remaining fields are the model parameters of DESIGN.md section 5.
+    The remaining fields are the model parameters of docs/pipeline.md.
     """
 
     # --- optimisation settings (set by the presets) ---

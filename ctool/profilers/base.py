@@ -1,4 +1,4 @@
-"""The profiler backend protocol (DESIGN.md section 7).
+"""The profiler backend protocol (docs/design.md section 7).
 
 A backend is a small class, registered under the entry-point group ``ctool.profilers``
 (built-ins too). Its lifecycle, driven by the harness around the measured region:
