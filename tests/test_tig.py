@@ -1,4 +1,4 @@
-"""TIG fabric: construction, the structural metrics docs/pipeline.md promises, broadcast counting."""
+"""TIG fabric: construction, the structural metrics docs/pipeline.md states, broadcast counts."""
 
 from __future__ import annotations
 

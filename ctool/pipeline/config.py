@@ -1,9 +1,10 @@
 """All parameters of the reference pipeline in one typed, frozen, validated dataclass.
 
-The defaults are those of docs/pipeline.md ("Settings and presets"); the five optimisation settings default to the
-``optimized`` preset. :func:`resolve_config` applies a preset and then the user's settings
-(every field below can be set by name, e.g. ``--set nodes=48`` or ``--set phi=loop``) and
-raises :class:`SettingError` (a ``ValueError``) with one line for an unknown name or a bad value.
+The defaults are those of docs/pipeline.md ("Settings and presets"); the five optimisation
+settings default to the ``optimized`` preset. :func:`resolve_config` applies a preset and
+then the user's settings (every field below can be set by name, e.g. ``--set nodes=48`` or
+``--set phi=loop``) and raises :class:`SettingError` (a ``ValueError``) with one line for an
+unknown name or a bad value.
 
 This module imports nothing heavy: the CLI may validate settings before building anything.
 """
