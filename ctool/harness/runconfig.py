@@ -28,6 +28,7 @@ from ctool.model.errors import UsageError
 
 if TYPE_CHECKING:
     from ctool.harness.defaults import Defaults
+    from ctool.model.schema import RunConfigModel
 
 DEFAULT_EPISODES = 200
 DEFAULT_WARMUP = 5
@@ -80,6 +81,57 @@ class RunConfig:
     @property
     def runs_sequential(self) -> bool:
         return self.episodes > 0 or self.sequential_duration_s is not None
+
+    def to_model(self, settings: Mapping[str, Any] | None = None) -> RunConfigModel:
+        """The report's form of this configuration (``config`` in every report).
+
+        ``settings`` are the pipeline's resolved settings (its preset applied), when known;
+        the settings asked for on the command line win over them.
+        """
+        from ctool.model.schema import RunConfigModel
+
+        return RunConfigModel(
+            pipeline=self.pipeline,
+            preset=self.preset,
+            seed=self.seed,
+            episodes=self.episodes,
+            warmup=self.warmup,
+            concurrency=list(self.concurrency) or None,
+            rate=self.rate,
+            duration_s=self.duration_s,
+            burst=self.burst,
+            workers=self.workers,
+            rounds=self.rounds,
+            profilers=list(self.profilers),
+            settings={**(settings or {}), **self.settings},
+            command=self.command,
+            block_threshold_ms=self.block_threshold_ms,
+        )
+
+    @classmethod
+    def from_model(cls, model: RunConfigModel) -> RunConfig:
+        """The configuration a report was made with, to run it again (checked as a new one)."""
+        return cls(
+            pipeline=model.pipeline,
+            preset=model.preset,
+            seed=model.seed if model.seed is not None else 0,
+            settings=dict(model.settings),
+            episodes=model.episodes if model.episodes is not None else DEFAULT_EPISODES,
+            warmup=model.warmup,
+            concurrency=tuple(model.concurrency or ()),
+            rate=model.rate,
+            duration_s=model.duration_s,
+            burst=model.burst,
+            workers=model.workers,
+            rounds=model.rounds,
+            profilers=tuple(model.profilers),
+            block_threshold_ms=(
+                model.block_threshold_ms
+                if model.block_threshold_ms is not None
+                else DEFAULT_BLOCK_THRESHOLD_MS
+            ),
+            command=model.command,
+        )
 
     def level_episodes(self, concurrency: int) -> int:
         return max(self.episodes or DEFAULT_EPISODES, MIN_LEVEL_EPISODES_PER_SLOT * concurrency)

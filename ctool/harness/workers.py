@@ -49,6 +49,23 @@ class WorkerSpec:
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__).encode() + b"\n"
 
+    @classmethod
+    def from_json(cls, line: bytes) -> WorkerSpec:
+        """The spec a parent sent with :meth:`to_json`, checked field by field."""
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise CtoolError("worker spec: expected a JSON object", exit_code=EXIT_USAGE)
+        seed, preset = data.get("seed"), data.get("preset")
+        return cls(
+            pipeline=str(data["pipeline"]),
+            seed=None if seed is None else int(seed),
+            preset=None if preset is None else str(preset),
+            settings=dict(data.get("settings") or {}),
+            warmup=int(data.get("warmup", 0)),
+            block_threshold_ms=float(data.get("block_threshold_ms", 0.0)),
+            sys_path=[str(entry) for entry in data.get("sys_path", [])],
+        )
+
 
 # -- parent side --------------------------------------------------------------------------------
 
@@ -218,16 +235,16 @@ def _send(out: IO[bytes], message: dict[str, Any]) -> None:
     out.flush()
 
 
-async def _serve(spec: dict[str, Any], out: IO[bytes]) -> None:
+async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
     from ctool.harness.loader import build_pipeline
     from ctool.harness.shapes import LoadDriver
     from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
 
     adapter = build_pipeline(
-        spec["pipeline"], seed=spec["seed"], preset=spec["preset"], settings=spec["settings"]
+        spec.pipeline, seed=spec.seed, preset=spec.preset, settings=spec.settings
     )
     driver = LoadDriver(adapter)
-    await driver.warmup(int(spec["warmup"]))
+    await driver.warmup(spec.warmup)
     _send(out, {"type": "ready", "pid": os.getpid()})
     loop = asyncio.get_running_loop()
     first = True
@@ -240,8 +257,8 @@ async def _serve(spec: dict[str, Any], out: IO[bytes]) -> None:
             if command.get("cmd") != "run":
                 return
             watchdog = LoopWatchdog(
-                threshold_ms=float(spec["block_threshold_ms"]),
-                user_roots=pipeline_roots(spec["pipeline"]),
+                threshold_ms=spec.block_threshold_ms,
+                user_roots=pipeline_roots(spec.pipeline),
             )
             watchdog.start()
             try:
@@ -265,8 +282,12 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything the pipeline prints goes to stderr, not into the protocol
-    spec = json.loads(sys.stdin.buffer.readline() or b"{}")
-    for entry in reversed(spec.get("sys_path", [])):
+    try:
+        spec = WorkerSpec.from_json(sys.stdin.buffer.readline() or b"{}")
+    except (ValueError, KeyError, TypeError) as exc:
+        _send(out, {"type": "error", "message": f"bad worker spec: {exc}", "exit_code": 2})
+        return EXIT_USAGE
+    for entry in reversed(spec.sys_path):
         if entry not in sys.path:
             sys.path.insert(0, entry)
     try:
