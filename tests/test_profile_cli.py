@@ -192,7 +192,7 @@ def test_bad_config_value_names_the_file(isolated: Path) -> None:
 def test_html_and_metrics_port_are_wired(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, Any]] = []
 
-    def write_html(report: ProfileReport, path: Path) -> None:
+    def write_html(report: ProfileReport, path: Path, **_: Any) -> None:
         calls.append(("html", (report.kind, Path(path))))
 
     class FakeObserver:

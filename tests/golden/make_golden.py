@@ -142,7 +142,17 @@ def ctool(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _portable(text: str) -> str:
+    """The checkout's own location, where a renderer resolved a path, as a placeholder."""
+    return text.replace(str(REPORTS), "<golden-reports>")
+
+
 def render(name: str, fmt: str, tmp: Path) -> str:
+    """One rendering of ``reports/NAME.json`` (see :func:`_render`), location-free."""
+    return _portable(_render(name, fmt, tmp))
+
+
+def _render(name: str, fmt: str, tmp: Path) -> str:
     """One rendering of ``reports/NAME.json``: a format on stdout, or the HTML's text."""
     src = REPORTS / f"{name}.json"
     if fmt == "html":
