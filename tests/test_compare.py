@@ -170,7 +170,7 @@ def test_environment_diff_warns_on_different_machines() -> None:
     )
     after.config = after.config.model_copy(update={"preset": "baseline", "profilers": ["cprofile"]})
     report = compare_reports(before, after)
-    fields = {row["field"] for row in report.environment_diff}
+    fields = {row.field for row in report.environment_diff}
     assert {"environment.hostname", "environment.python", "config.preset"} <= fields
     text = " ".join(report.warnings)
     assert "different machines" in text
@@ -196,14 +196,14 @@ def test_hotspot_diff() -> None:
         _spot("io", 0.09),
         _spot("new", 0.2),
     ]
-    rows = {row["function"]: row["change"] for row in hotspot_diff(before, after)}
+    rows = {row.function: row.change for row in hotspot_diff(before, after)}
     assert rows == {"kuramoto": "shrank", "new": "appeared", "probe": "vanished", "io": "grew"}
     assert hotspot_diff(before, []) == []
     report = compare_reports(
         _report(1).model_copy(update={"hotspots": before}),
         _report(2).model_copy(update={"hotspots": after}),
     )
-    assert report.hotspots[0]["function"] == "kuramoto"  # largest move first
+    assert report.hotspots[0].function == "kuramoto"  # largest move first
 
 
 def test_hotspot_diff_uses_self_time_without_shares() -> None:
@@ -211,7 +211,7 @@ def test_hotspot_diff_uses_self_time_without_shares() -> None:
         return Hotspot(profiler="pyspy", function=function, file="a.py", line=1, self_ms=self_ms)
 
     rows = hotspot_diff([spot("f", 900), spot("g", 100)], [spot("f", 500), spot("g", 500)])
-    assert {r["function"]: r["change"] for r in rows} == {"f": "shrank", "g": "grew"}
+    assert {r.function: r.change for r in rows} == {"f": "shrank", "g": "grew"}
 
 
 def test_windows_of_different_sizes_warn() -> None:

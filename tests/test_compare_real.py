@@ -55,7 +55,7 @@ def test_compare_baseline_vs_optimized(profiles: dict[str, Path], tmp_path: Path
     assert p50.verdict == "faster"
     assert p50.ratio is not None and p50.ratio < 0.5  # a large speed-up
     assert report.behaviour == "outputs identical"
-    assert {"settings.kuramoto", "config.preset"} <= {d["field"] for d in report.environment_diff}
+    assert {"settings.kuramoto", "config.preset"} <= {d.field for d in report.environment_diff}
     assert "🟢" in proc.stdout and "outputs identical" in proc.stdout
     # The other way round it is a regression: exit 1 with the gate, 0 without.
     backwards = [str(profiles["optimized"]), str(profiles["baseline"])]

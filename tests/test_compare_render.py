@@ -14,7 +14,12 @@ import pytest
 from rich.console import Console
 
 from ctool.analysis.synthetic import environment
-from ctool.model.schema import CompareReport, MetricComparison, RunConfigModel
+from ctool.model.schema import (
+    CompareReport,
+    EnvironmentDiffRow,
+    MetricComparison,
+    RunConfigModel,
+)
 from ctool.reports.compare_markdown import render_markdown
 from ctool.reports.compare_terminal import render_compare
 
@@ -116,6 +121,6 @@ def test_blind_label_in_every_renderer(render: object) -> None:
 def test_markdown_escapes_table_cells() -> None:
     report = sample_report()
     report.behaviour_detail = "a|b"
-    report.environment_diff = [{"field": "settings.x", "before": "p|q", "after": "r"}]
+    report.environment_diff = [EnvironmentDiffRow(field="settings.x", before="p|q", after="r")]
     text = render_markdown(report)
     assert "p\\|q" in text and "a\\|b" in text

@@ -26,12 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from ctool.model.format import exact_bytes, size
-from ctool.model.schema import LeakSite, SlopeFit, TypeGrowth
-
-Verdict = Literal["leak", "clean", "inconclusive"]
+from ctool.model.schema import LeakSite, LeakVerdict, SlopeFit, TypeGrowth
 
 DEFAULT_THRESHOLD = 256.0
 """Bytes per episode. See docs/leakcheck.md for why."""
@@ -52,14 +49,14 @@ class Criteria:
 
 @dataclass(frozen=True)
 class SeriesJudgement:
-    verdict: Verdict
+    verdict: LeakVerdict
     reason: str
     levelled_off: bool = False
 
 
 @dataclass(frozen=True)
 class LeakAnalysis:
-    verdict: Verdict
+    verdict: LeakVerdict
     reason: str
     traced: SlopeFit
     rss: SlopeFit
@@ -211,7 +208,7 @@ def analyze(
     return LeakAnalysis(verdict, reason, traced_fit, rss_fit, traced_late, rss_late)
 
 
-def combine(traced: SeriesJudgement, rss: SeriesJudgement) -> tuple[Verdict, str]:
+def combine(traced: SeriesJudgement, rss: SeriesJudgement) -> tuple[LeakVerdict, str]:
     """Traced memory decides; RSS can only add a leak the Python allocator does not see."""
     if traced.verdict == "leak":
         return "leak", traced.reason

@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     FloatArray = npt.NDArray[np.float64]
 
 
-CHANGED_VERDICTS: frozenset[str] = frozenset({"faster", "slower", "better", "worse"})
-WORSE_VERDICTS: frozenset[str] = frozenset({"slower", "worse"})
+CHANGED_VERDICTS: frozenset[Verdict] = frozenset({"faster", "slower", "better", "worse"})
+WORSE_VERDICTS: frozenset[Verdict] = frozenset({"slower", "worse"})
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20240601

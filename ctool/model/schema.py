@@ -309,6 +309,10 @@ class SlopeFit(_Model):
     process grew, whatever the base of ``growth_pct``."""
 
 
+LeakVerdict = Literal["leak", "clean", "inconclusive"]
+"""The verdict of a leak check (``ctool.analysis.leak`` defines them)."""
+
+
 class LeakcheckReport(Report):
     kind: Literal["leakcheck"] = "leakcheck"
     episodes: int
@@ -316,7 +320,7 @@ class LeakcheckReport(Report):
     every: int
     threshold_bytes_per_episode: float
     growth_floor_pct: float
-    verdict: Literal["leak", "clean", "inconclusive"]
+    verdict: LeakVerdict
     reason: str
     traced: SlopeFit
     rss: SlopeFit
@@ -371,6 +375,7 @@ Verdict = Literal[
     "worse",
     "same",
 ]
+"""The verdict of one compared metric (``ctool.analysis.statistics.classify`` defines them)."""
 
 
 class MetricComparison(_Model):
@@ -383,16 +388,7 @@ class MetricComparison(_Model):
     ci_low: float | None = None
     ci_high: float | None = None
     p_value: float | None = None
-    verdict: Literal[
-        "faster",
-        "slower",
-        "no significant change",
-        "within noise",
-        "inconclusive",
-        "better",
-        "worse",
-        "same",
-    ]
+    verdict: Verdict
     lower_is_better: bool = True
     method: str = ""
     gated: bool = False
@@ -405,6 +401,34 @@ class MetricComparison(_Model):
     """Why a verdict is inconclusive, or how a value was derived."""
 
 
+HotspotChangeKind = Literal["appeared", "vanished", "grew", "shrank"]
+
+
+class HotspotChange(_Model):
+    """A function whose share of its profiler's time moved between the two runs."""
+
+    change: HotspotChangeKind
+    """``appeared`` / ``vanished``: entered or left the (top-N) hotspot list."""
+    profiler: str
+    function: str
+    file: str
+    line: int
+    share_before: float
+    """Share of the profiler's time in the first run (0 when not listed there)."""
+    share_after: float
+    """Share of the profiler's time in the second run (0 when not listed there)."""
+
+
+class EnvironmentDiffRow(_Model):
+    """An environment field, run setting or ``--set`` value that differs between the runs:
+    the values as the reports hold them (``None`` where a side lacks the setting)."""
+
+    field: str
+    """``environment.NAME``, ``config.NAME`` or ``settings.KEY``."""
+    before: Any
+    after: Any
+
+
 class CompareReport(Report):
     kind: Literal["compare"] = "compare"
     before: str
@@ -414,8 +438,9 @@ class CompareReport(Report):
     threshold: float
     alpha: float = 0.05
     metrics: list[MetricComparison] = Field(default_factory=list)
-    hotspots: list[dict[str, Any]] = Field(default_factory=list)
-    environment_diff: list[dict[str, Any]] = Field(default_factory=list)
+    hotspots: list[HotspotChange] = Field(default_factory=list)
+    """Hotspots that changed, largest move first."""
+    environment_diff: list[EnvironmentDiffRow] = Field(default_factory=list)
     behaviour: Literal["outputs identical", "outputs changed", "not comparable"]
     behaviour_detail: str = ""
     regressions: list[str] = Field(default_factory=list)

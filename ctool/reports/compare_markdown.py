@@ -85,16 +85,16 @@ def render_markdown(report: CompareReport) -> str:
             "|:--|:--|:--|--:|--:|",
         ]
         body.extend(
-            f"| {spot['change']} | `{_cell(spot['function'])}` | "
-            f"`{_cell(spot['file'])}:{spot['line']}` | {100 * spot['share_before']:.1f} % | "
-            f"{100 * spot['share_after']:.1f} % |"
+            f"| {spot.change} | `{_cell(spot.function)}` | "
+            f"`{_cell(spot.file)}:{spot.line}` | {100 * spot.share_before:.1f} % | "
+            f"{100 * spot.share_after:.1f} % |"
             for spot in report.hotspots[:HOTSPOT_ROWS]
         )
         lines.extend(_details(f"Hotspots ({len(report.hotspots)} changed)", body))
     if report.environment_diff:
         body = ["| field | before | after |", "|:--|:--|:--|"]
         body.extend(
-            f"| {diff['field']} | {_cell(str(diff['before']))} | {_cell(str(diff['after']))} |"
+            f"| {diff.field} | {_cell(str(diff.before))} | {_cell(str(diff.after))} |"
             for diff in report.environment_diff
         )
         lines.extend(_details(f"Differences ({len(report.environment_diff)})", body))

@@ -73,11 +73,11 @@ def render_compare(report: CompareReport) -> RenderableType:
             spots.add_column(name)
         for spot in report.hotspots[:HOTSPOT_ROWS]:
             spots.add_row(
-                spot["change"],
-                spot["function"],
-                f"{spot['file']}:{spot['line']}",
-                f"{100 * spot['share_before']:.1f} %",
-                f"{100 * spot['share_after']:.1f} %",
+                spot.change,
+                spot.function,
+                f"{spot.file}:{spot.line}",
+                f"{100 * spot.share_before:.1f} %",
+                f"{100 * spot.share_after:.1f} %",
             )
         parts.append(spots)
     if report.environment_diff:
@@ -85,7 +85,7 @@ def render_compare(report: CompareReport) -> RenderableType:
         for name in ("field", "before", "after"):
             env.add_column(name)
         for diff in report.environment_diff:
-            env.add_row(diff["field"], str(diff["before"]), str(diff["after"]))
+            env.add_row(diff.field, str(diff.before), str(diff.after))
         parts.append(env)
     verdict_style = "bold red" if report.regressions else "bold"
     parts.append(Text(fmt.headline(report), style=verdict_style))

@@ -1014,7 +1014,7 @@ _CHANGE_TONE = {"appeared": "warn", "grew": "bad", "shrank": "good", "vanished":
 
 def _hotspot_changes(report: CompareReport) -> Table:
     """Hotspots whose share of their profiler's time changed, or a generic table."""
-    rows = report.hotspots
+    rows = [r.model_dump() for r in report.hotspots]
     if not all("share_before" in r and "share_after" in r for r in rows):
         return _generic_table(rows)
     body = []
@@ -1226,7 +1226,10 @@ def _compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
     env_tables = []
     if report.environment_diff:
         env_tables.append(
-            _generic_table(report.environment_diff, caption="Differences between the two runs")
+            _generic_table(
+                [d.model_dump() for d in report.environment_diff],
+                caption="Differences between the two runs",
+            )
         )
     env_tables.append(
         _kv_table([("before", report.before), ("after", report.after)], caption="Compared files")
