@@ -174,6 +174,16 @@ def test_compare_overlays_before_and_after(rendered: Callable[[str, bool], Path]
     assert "were not available" in alone
 
 
+def test_compare_intervals_are_labelled_at_the_reports_alpha() -> None:
+    report = F.compare_report().model_copy(update={"alpha": 0.1})
+    nodes = _parse(render_html(report)).text
+    text = " ".join(" ".join(nodes).split())
+    assert "90% CI ×0.710–×0.770" in text, "the verdict's intervals"
+    assert "Change per metric, with 90% intervals" in text, "the forest chart's title"
+    assert "90% CI" in nodes, "the metric table's header"
+    assert "95%" not in text
+
+
 def test_missing_samples_and_missing_flame_profile_are_explained(tmp_path: Path) -> None:
     report = F.profile_report(300, with_samples=False)
     report.load, report.batches, report.rounds = [], [], []

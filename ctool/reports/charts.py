@@ -629,8 +629,11 @@ def memory_chart(
 # --- compare -------------------------------------------------------------------------------
 
 
-def ratio_forest(rows: Sequence[RatioRow], threshold: float) -> str:
-    """after/before per metric with its 95% interval; the shaded band is the threshold."""
+def ratio_forest(rows: Sequence[RatioRow], threshold: float, *, confidence: str = "95%") -> str:
+    """after/before per metric with its interval; the shaded band is the threshold.
+
+    ``confidence`` labels the intervals (``ctool.model.format.confidence`` of the alpha).
+    """
     colors = {
         "faster": GOOD,
         "better": GOOD,
@@ -652,7 +655,7 @@ def ratio_forest(rows: Sequence[RatioRow], threshold: float) -> str:
         ax.set_yticklabels([r.metric for r in rows])
         ax.invert_yaxis()
         ax.set_xlabel(f"after / before (shaded: ±{threshold * 100:.0f}% threshold)")
-        ax.set_title("Change per metric, with 95% intervals")
+        ax.set_title(f"Change per metric, with {confidence} intervals")
         ax.grid(axis="y", visible=False)
         values = [r.ratio for r in rows]
         values += [v for r in rows for v in (r.ci_low, r.ci_high) if v is not None]
