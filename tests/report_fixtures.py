@@ -401,16 +401,32 @@ def profile_report(
             for i in range(5)
         ],
         drift={
+            "windows": [
+                {
+                    "index": i,
+                    "t_s": 0.1 * i,
+                    "episodes": episodes // 10,
+                    "mean_ms": lat.mean,
+                    "p50_ms": lat.p50 * (1 + 0.001 * i),
+                    "p95_ms": lat.p95,
+                }
+                for i in range(10)
+            ],
             "first_p50_ms": lat.p50,
             "last_p50_ms": lat.p50 * 1.01,
-            "ratio": 1.01,
-            "verdict": "no drift",
+            "p50_change_pct": 1.0,
+            "p_value": 0.41,
+            "verdict": "stable",
         },
         bottleneck="ESGT",
         load_verdict={
             "verdict": "knee",
             "knee_concurrency": 5,
             "cliff_concurrency": None,
+            "peak_throughput_eps": 1043.0,
+            "peak_concurrency": 10,
+            "latency_growth": 4.2,
+            "load_growth": 50.0,
             "detail": "knee at concurrency 5: beyond it latency grows with load and "
             "throughput saturates near 1043.0 eps",
         },
@@ -419,8 +435,11 @@ def profile_report(
         scaling=[
             {
                 "workers": w,
+                "episodes": episodes,
                 "throughput_eps": 450.0 * w * (1 - 0.08 * (w - 1)),
                 "efficiency": 1 - 0.08 * (w - 1),
+                "p50_ms": lat.p50,
+                "p99_ms": lat.p99,
             }
             for w in (1, 2)
         ],

@@ -98,14 +98,14 @@ def test_concurrency_sweep_rows_and_verdict() -> None:
     assert [r.episodes for r in rows] == [20, 40]  # max(episodes, 10 x level)
     assert rows[1].queue_depth_max == 4
     assert report.load_verdict is not None
-    assert report.load_verdict["verdict"] in {"scales", "knee", "cliff"}
+    assert report.load_verdict.verdict in {"scales", "knee", "cliff"}
     assert "elasticity" in rows[1].extra
 
 
 def test_sustained_duration_run_reports_drift_and_timeline() -> None:
     report = run_profile(RunConfig(pipeline=QUICK, warmup=0, duration_s=0.6, settings={"work": 50}))
     assert report.config.duration_s == 0.6 and report.latency_ms.count >= 50
-    assert report.drift is not None and report.drift["verdict"] in {
+    assert report.drift is not None and report.drift.verdict in {
         "stable",
         "slower over time",
         "faster over time",

@@ -97,10 +97,10 @@ def test_drift_detects_a_slowdown_and_not_a_flat_run() -> None:
     slowing = _part(list(np.linspace(5.0, 8.0, 400) + rng.normal(0, 0.1, 400)))
     flat_drift = summary.drift(flat)
     slow_drift = summary.drift(slowing)
-    assert flat_drift is not None and flat_drift["verdict"] == "stable"
-    assert slow_drift is not None and slow_drift["verdict"] == "slower over time"
-    assert slow_drift["p50_change_pct"] > 40
-    assert len(slow_drift["windows"]) == 10
+    assert flat_drift is not None and flat_drift.verdict == "stable"
+    assert slow_drift is not None and slow_drift.verdict == "slower over time"
+    assert slow_drift.p50_change_pct > 40
+    assert len(slow_drift.windows) == 10
 
 
 def _level(c: int, mean_ms: float, eps: float) -> LoadLevel:
@@ -118,16 +118,17 @@ def _level(c: int, mean_ms: float, eps: float) -> LoadLevel:
 
 def test_load_verdict_scales_knee_and_cliff() -> None:
     scales = [_level(1, 2.0, 500), _level(4, 2.1, 1900), _level(16, 2.3, 7000)]
-    assert summary.load_verdict(scales)["verdict"] == "scales"  # type: ignore[index]
+    scaled = summary.load_verdict(scales)
+    assert scaled is not None and scaled.verdict == "scales"
     # Latency grows as fast as load from the start: saturated at 1 client (Little's law).
     saturated = [_level(1, 2.0, 500), _level(4, 8.0, 500), _level(16, 32.0, 500)]
     knee = summary.load_verdict(saturated)
-    assert knee is not None and knee["verdict"] == "knee" and knee["knee_concurrency"] == 1
+    assert knee is not None and knee.verdict == "knee" and knee.knee_concurrency == 1
     assert saturated[1].extra["elasticity"] == pytest.approx(1.0)
     cliff = [_level(1, 2.0, 500), _level(4, 2.2, 1800), _level(16, 40.0, 400)]
     verdict = summary.load_verdict(cliff)
-    assert verdict is not None and verdict["verdict"] == "cliff"
-    assert verdict["cliff_concurrency"] == 16 and verdict["peak_concurrency"] == 4
+    assert verdict is not None and verdict.verdict == "cliff"
+    assert verdict.cliff_concurrency == 16 and verdict.peak_concurrency == 4
     assert summary.load_verdict([_level(1, 2.0, 500)]) is None
 
 

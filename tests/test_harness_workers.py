@@ -41,9 +41,9 @@ def test_workers_merge_records_and_report_scaling() -> None:
     local = run_profile(RunConfig(pipeline=QUICK, episodes=20, warmup=1, seed=2))
     report = run_profile(RunConfig(pipeline=QUICK, episodes=20, warmup=1, seed=2, workers=2))
     assert report.latency_ms.count == 40  # two replicas x 20 episodes
-    assert [row["workers"] for row in report.scaling] == [1, 2]
-    assert report.scaling[0]["efficiency"] == pytest.approx(1.0)
-    assert report.scaling[1]["throughput_eps"] > 0
+    assert [row.workers for row in report.scaling] == [1, 2]
+    assert report.scaling[0].efficiency == pytest.approx(1.0)
+    assert report.scaling[1].throughput_eps > 0
     assert report.output_digest == local.output_digest
     assert report.resources.cpu_percent_mean is not None
 

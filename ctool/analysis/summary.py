@@ -14,11 +14,17 @@ from ctool.model.records import BETWEEN_STAGES, MonitorSummary, PartRecords
 from ctool.model.samples import ENCODING, encode_ns
 from ctool.model.schema import (
     BlockingCall,
+    Drift,
+    DriftVerdict,
+    DriftWindow,
     ErrorSample,
     ErrorSummary,
     LatencySummary,
     LoadLevel,
+    LoadVerdict,
+    LoadVerdictKind,
     Samples,
+    ScalingRow,
     StageStats,
     WindowStats,
 )
@@ -216,7 +222,7 @@ def batches(part: PartRecords) -> list[WindowStats]:
     return [window_stats(part, i, lo, hi) for i, (lo, hi) in enumerate(batch_bounds(part.ok))]
 
 
-def drift(part: PartRecords, windows: int = DRIFT_WINDOWS) -> dict[str, Any] | None:
+def drift(part: PartRecords, windows: int = DRIFT_WINDOWS) -> Drift | None:
     """First against last time window of a part: is the pipeline slowing down (or speeding up)?
 
     Windows split the part's time span into equal slices. A drift is reported when the last
@@ -237,20 +243,20 @@ def drift(part: PartRecords, windows: int = DRIFT_WINDOWS) -> dict[str, Any] | N
     idx = np.searchsorted(sorted_offsets, edges[1:-1])
     groups = np.split(order, idx)
     lat = as_array(part.latencies)
-    rows: list[dict[str, float]] = []
+    rows: list[DriftWindow] = []
     for i, group in enumerate(groups):
         if group.size:
             values = lat[group]
             p50, p95 = percentiles_ms(values, (50.0, 95.0))
             rows.append(
-                {
-                    "index": i,
-                    "t_s": float(edges[i]) / 1e9,
-                    "episodes": int(group.size),
-                    "mean_ms": _ms(float(values.mean())),
-                    "p50_ms": p50,
-                    "p95_ms": p95,
-                }
+                DriftWindow(
+                    index=i,
+                    t_s=float(edges[i]) / 1e9,
+                    episodes=int(group.size),
+                    mean_ms=_ms(float(values.mean())),
+                    p50_ms=p50,
+                    p95_ms=p95,
+                )
             )
     first, last = lat[groups[0]], lat[groups[-1]]
     if first.size < 3 or last.size < 3:
@@ -260,18 +266,19 @@ def drift(part: PartRecords, windows: int = DRIFT_WINDOWS) -> dict[str, Any] | N
     p_value = float(mannwhitneyu(first, last, alternative="two-sided").pvalue)
     first_p50 = float(np.median(first))
     change = float(np.median(last)) / first_p50 - 1.0 if first_p50 > 0 else 0.0
+    verdict: DriftVerdict
     if abs(change) > DRIFT_THRESHOLD and p_value < DRIFT_ALPHA:
         verdict = "slower over time" if change > 0 else "faster over time"
     else:
         verdict = "stable"
-    return {
-        "windows": rows,
-        "first_p50_ms": _ms(first_p50),
-        "last_p50_ms": _ms(float(np.median(last))),
-        "p50_change_pct": 100.0 * change,
-        "p_value": p_value,
-        "verdict": verdict,
-    }
+    return Drift(
+        windows=rows,
+        first_p50_ms=_ms(first_p50),
+        last_p50_ms=_ms(float(np.median(last))),
+        p50_change_pct=100.0 * change,
+        p_value=p_value,
+        verdict=verdict,
+    )
 
 
 def load_level(
@@ -303,7 +310,7 @@ def load_level(
     )
 
 
-def load_verdict(levels: Sequence[LoadLevel]) -> dict[str, Any] | None:
+def load_verdict(levels: Sequence[LoadLevel]) -> LoadVerdict | None:
     """Knee and cliff of a closed-loop concurrency sweep.
 
     Between two levels, the *elasticity* is log(latency growth) / log(load growth), on the
@@ -347,6 +354,7 @@ def load_verdict(levels: Sequence[LoadLevel]) -> dict[str, Any] | None:
     overall_load = (top.concurrency or 1) / (rows[0].concurrency or 1)
     first_mean = _mean_ms(rows[0])
     overall_latency = _mean_ms(top) / first_mean if first_mean > 0 else math.inf
+    verdict: LoadVerdictKind
     if cliff is not None:
         verdict = "cliff"
         detail = (
@@ -365,16 +373,16 @@ def load_verdict(levels: Sequence[LoadLevel]) -> dict[str, Any] | None:
             f"scales to concurrency {top.concurrency}: mean latency x{overall_latency:.2f} "
             f"for x{overall_load:.0f} load"
         )
-    return {
-        "verdict": verdict,
-        "knee_concurrency": knee,
-        "cliff_concurrency": cliff,
-        "peak_throughput_eps": best,
-        "peak_concurrency": best_at,
-        "latency_growth": overall_latency,
-        "load_growth": overall_load,
-        "detail": detail,
-    }
+    return LoadVerdict(
+        verdict=verdict,
+        knee_concurrency=knee,
+        cliff_concurrency=cliff,
+        peak_throughput_eps=best,
+        peak_concurrency=best_at,
+        latency_growth=overall_latency if math.isfinite(overall_latency) else None,
+        load_growth=overall_load,
+        detail=detail,
+    )
 
 
 def _mean_ms(level: LoadLevel) -> float:
@@ -382,7 +390,7 @@ def _mean_ms(level: LoadLevel) -> float:
     return float(value) if isinstance(value, (int, float)) else level.p50_ms
 
 
-def scaling_rows(throughputs: Sequence[tuple[int, float, PartRecords]]) -> list[dict[str, Any]]:
+def scaling_rows(throughputs: Sequence[tuple[int, float, PartRecords]]) -> list[ScalingRow]:
     """``--workers``: throughput with k workers and its efficiency against k times one worker."""
     if not throughputs:
         return []
@@ -392,14 +400,14 @@ def scaling_rows(throughputs: Sequence[tuple[int, float, PartRecords]]) -> list[
         lat = as_array(part.latencies)
         p50, p99 = percentiles_ms(lat, (50.0, 99.0))
         rows.append(
-            {
-                "workers": k,
-                "episodes": part.ok,
-                "throughput_eps": eps,
-                "efficiency": eps / (k * base) if base else None,
-                "p50_ms": p50,
-                "p99_ms": p99,
-            }
+            ScalingRow(
+                workers=k,
+                episodes=part.ok,
+                throughput_eps=eps,
+                efficiency=eps / (k * base) if base else None,
+                p50_ms=p50,
+                p99_ms=p99,
+            )
         )
     return rows
 

@@ -231,6 +231,91 @@ class Report(_Model):
     config: RunConfigModel
 
 
+class PhiMetrics(_Model):
+    """The Φ figures a pipeline may publish as ``metrics()["phi"]`` (the reference one does).
+
+    ``pipeline_metrics`` stays free-form; this is the typed reading of its ``phi`` entry that
+    compare, the suite and the renderers share (:attr:`ProfileReport.phi`). Every field is
+    optional, and a value that is not a number reads as missing.
+    """
+
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    miss_p50_ms: float | None = None
+    miss_p95_ms: float | None = None
+    cache_hits: float | None = None
+    cache_misses: float | None = None
+    hit_rate: float | None = None
+
+    @classmethod
+    def read(cls, metrics: Any) -> PhiMetrics | None:
+        """``metrics["phi"]`` typed, or ``None`` when the pipeline publishes no Φ."""
+        phi = metrics.get("phi") if isinstance(metrics, dict) else None
+        if not isinstance(phi, dict):
+            return None
+        numbers = {
+            name: float(value)
+            for name, value in phi.items()
+            if name in cls.model_fields
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        }
+        return cls(**numbers)
+
+
+DriftVerdict = Literal["stable", "slower over time", "faster over time"]
+LoadVerdictKind = Literal["knee", "cliff", "scales"]
+
+
+class DriftWindow(_Model):
+    """One equal slice of a part's time span."""
+
+    index: int
+    t_s: float
+    """Start of the window, seconds from the part's start."""
+    episodes: int
+    mean_ms: float
+    p50_ms: float
+    p95_ms: float
+
+
+class Drift(_Model):
+    """First against last window of a run: is the pipeline slowing down (or speeding up)?"""
+
+    windows: list[DriftWindow] = Field(default_factory=list)
+    first_p50_ms: float
+    last_p50_ms: float
+    p50_change_pct: float
+    p_value: float
+    verdict: DriftVerdict
+
+
+class LoadVerdict(_Model):
+    """Knee and cliff of a closed-loop concurrency sweep (docs/design.md section 6)."""
+
+    verdict: LoadVerdictKind
+    knee_concurrency: int | None = None
+    cliff_concurrency: int | None = None
+    peak_throughput_eps: float
+    peak_concurrency: int | None = None
+    latency_growth: float | None = None
+    """Mean latency at the top level over the first (``None``: not finite)."""
+    load_growth: float
+    detail: str
+
+
+class ScalingRow(_Model):
+    """``--workers``: throughput with k workers and its efficiency against k times one."""
+
+    workers: int
+    episodes: int
+    throughput_eps: float
+    efficiency: float | None = None
+    p50_ms: float
+    p99_ms: float
+
+
 class ProfileReport(Report):
     kind: Literal["profile"] = "profile"
     latency_ms: LatencySummary
@@ -248,16 +333,21 @@ class ProfileReport(Report):
     """Consecutive batches of the sequential part (for compare without rounds)."""
     rounds: list[WindowStats] = Field(default_factory=list)
     """One entry per fresh-process round (``--rounds R``)."""
-    drift: dict[str, Any] | None = None
-    scaling: list[dict[str, Any]] = Field(default_factory=list)
-    """``--workers``: one row per worker count: workers, throughput_eps, efficiency."""
+    drift: Drift | None = None
+    scaling: list[ScalingRow] = Field(default_factory=list)
+    """``--workers``: one row per worker count."""
     bottleneck: str | None = None
     """The top-level stage with the largest share of episode time."""
-    load_verdict: dict[str, Any] | None = None
+    load_verdict: LoadVerdict | None = None
     """Concurrency sweep: knee / cliff verdict (latency growth against load growth)."""
     duration_s: float | None = None
     """Wall time of the measured part behind ``latency_ms``."""
     warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def phi(self) -> PhiMetrics | None:
+        """The pipeline's Φ metrics, typed (``None`` when it publishes none)."""
+        return PhiMetrics.read(self.pipeline_metrics)
 
 
 class LeakSample(_Model):

@@ -67,9 +67,9 @@ def latency_section(report: ProfileReport) -> Section:
     if report.drift:
         d = report.drift
         section.notes.append(
-            f"Drift, first vs last tenth of the run: median {ms(d.get('first_p50_ms'))} -> "
-            f"{ms(d.get('last_p50_ms'))} ms ({d.get('p50_change_pct', 0):+.1f}%, "
-            f"p={d.get('p_value', 1):.2g}): {d.get('verdict')}"
+            f"Drift, first vs last tenth of the run: median {ms(d.first_p50_ms)} -> "
+            f"{ms(d.last_p50_ms)} ms ({d.p50_change_pct:+.1f}%, "
+            f"p={d.p_value:.2g}): {d.verdict}"
         )
     return section
 
@@ -135,7 +135,7 @@ def load_section(report: ProfileReport) -> Section | None:
         if "drain_s" in extra:
             section.notes.append(f"{label}: drained in {extra['drain_s']:.3f} s.")
     if report.load_verdict:
-        section.notes.append(f"Concurrency sweep: {report.load_verdict.get('detail', '')}")
+        section.notes.append(f"Concurrency sweep: {report.load_verdict.detail}")
     return section
 
 
@@ -148,12 +148,12 @@ def scaling_section(report: ProfileReport) -> Section | None:
     for row in report.scaling:
         section.add(
             [
-                str(row.get("workers")),
-                f"{row.get('episodes', 0):,}",
-                num(row.get("throughput_eps")),
-                pct(row.get("efficiency")),
-                ms(row.get("p50_ms")),
-                ms(row.get("p99_ms")),
+                str(row.workers),
+                f"{row.episodes:,}",
+                num(row.throughput_eps),
+                pct(row.efficiency),
+                ms(row.p50_ms),
+                ms(row.p99_ms),
             ]
         )
     section.notes.append("Efficiency: throughput with k workers / (k x throughput with one).")

@@ -79,12 +79,10 @@ def summary_values(report: ProfileReport) -> dict[str, float]:
     for name, stage in report.stages.items():
         values[f"stage.{name}.p50"] = stage.p50_ms
         values[f"stage.{name}.p95"] = stage.p95_ms
-    phi = report.pipeline_metrics.get("phi")
-    if isinstance(phi, Mapping):
-        for key, metric in (("p50_ms", "phi.p50"), ("p95_ms", "phi.p95"), ("hit_rate", None)):
-            value = _number(phi.get(key))
-            if value is not None:
-                values[metric or "phi.hit_rate"] = value
+    phi = report.phi
+    if phi is not None:
+        figures = {"phi.p50": phi.p50_ms, "phi.p95": phi.p95_ms, "phi.hit_rate": phi.hit_rate}
+        values.update({name: value for name, value in figures.items() if value is not None})
     res = report.resources
     if res.rss_mb_peak is not None:
         values["rss.peak_mb"] = res.rss_mb_peak

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ctool.model.format import ms_unit, significant
-from ctool.model.schema import Hotspot, ProfileReport
+from ctool.model.schema import Drift, Hotspot, ProfileReport
 from ctool.reports import charts
 from ctool.reports.html.cells import (
     card_ms,
@@ -116,9 +116,9 @@ def _profile_cards(report: ProfileReport) -> list[Card]:
     if res.loop_lag_ms_max is not None:
         tone = "warn" if res.blocking_calls else ""
         cards.append(Card("loop lag max", ms_unit(res.loop_lag_ms_max), tone=tone))
-    phi = report.pipeline_metrics.get("phi")
-    if isinstance(phi, Mapping) and isinstance(phi.get("hit_rate"), int | float):
-        cards.append(Card("Φ cache hit rate", pct_text(float(phi["hit_rate"]))))
+    phi = report.phi
+    if phi is not None and phi.hit_rate is not None:
+        cards.append(Card("Φ cache hit rate", pct_text(phi.hit_rate)))
     bottleneck = opt(report, "bottleneck")
     if isinstance(bottleneck, str) and bottleneck in report.stages:
         share = report.stages[bottleneck].share
@@ -154,9 +154,8 @@ def _load_section(report: ProfileReport) -> Section | None:
     if not report.load:
         return None
     sec = Section("load", "Load curve")
-    verdict = opt(report, "load_verdict", {})
-    if isinstance(verdict, Mapping) and verdict.get("detail"):
-        sec.intro = str(verdict["detail"])
+    if report.load_verdict is not None and report.load_verdict.detail:
+        sec.intro = report.load_verdict.detail
     if len(report.load) >= 2:
         sec.charts.append(
             Chart(
@@ -201,10 +200,10 @@ def _windows_section(report: ProfileReport) -> Section | None:
     return sec
 
 
-def _add_drift(sec: Section, drift: Mapping[str, Any]) -> None:
-    """The drift windows as a chart (when they have the expected shape) and a table."""
-    drift_windows = drift.get("windows")
-    if isinstance(drift_windows, list) and len(drift_windows) >= 2:
+def _add_drift(sec: Section, drift: Drift) -> None:
+    """The drift windows as a chart (two windows or more) and a table."""
+    drift_windows = drift.windows
+    if len(drift_windows) >= 2:
         # An unexpected shape draws no chart; the table below still shows it.
         with contextlib.suppress(KeyError, TypeError, ValueError):
             sec.charts.append(
@@ -212,13 +211,13 @@ def _add_drift(sec: Section, drift: Mapping[str, Any]) -> None:
                     charts.windows_chart(
                         "Drift windows (equal slices of the run)",
                         "window",
-                        [int(w["index"]) for w in drift_windows],
-                        [float(w["p50_ms"]) for w in drift_windows],
-                        [float(w["p95_ms"]) for w in drift_windows],
+                        [w.index for w in drift_windows],
+                        [w.p50_ms for w in drift_windows],
+                        [w.p95_ms for w in drift_windows],
                     )
                 )
             )
-    sec.tables.append(kv_table(flatten(drift), caption="Drift between windows"))
+    sec.tables.append(kv_table(flatten(drift.model_dump()), caption="Drift between windows"))
 
 
 def _rounds_table(report: ProfileReport) -> Table:
@@ -450,5 +449,5 @@ def _scaling_section(report: ProfileReport) -> Section | None:
     if not report.scaling:
         return None
     sec = Section("scaling", "Scaling over worker processes")
-    sec.tables.append(generic_table(report.scaling))
+    sec.tables.append(generic_table([row.model_dump() for row in report.scaling]))
     return sec

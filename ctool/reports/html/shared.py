@@ -11,7 +11,6 @@ from ctool.reports.html.cells import (
     kv_table,
     ms_cell,
     num_cell,
-    opt,
     pct_text,
     share_bar,
 )
@@ -135,11 +134,10 @@ def load_series(report: ProfileReport, label: str, color: str, dashed: bool) -> 
             )
         )
     series = charts.LoadSeries(label, axis, points, dashed=dashed, color=color)
-    verdict = opt(report, "load_verdict", {})
-    if axis == "concurrency" and isinstance(verdict, Mapping):
-        for key, name in (("knee_concurrency", "knee"), ("cliff_concurrency", "cliff")):
-            at = verdict.get(key)
-            if isinstance(at, int | float) and not isinstance(at, bool):
+    verdict = report.load_verdict
+    if axis == "concurrency" and verdict is not None:
+        for at, name in ((verdict.knee_concurrency, "knee"), (verdict.cliff_concurrency, "cliff")):
+            if at is not None:
                 series.marks.append((float(at), name))
     return series
 
