@@ -60,10 +60,6 @@ def deactivate(token: Token[EpisodeRecorder | None]) -> None:
     _current.reset(token)
 
 
-def current_recorder() -> EpisodeRecorder | None:
-    return _current.get()
-
-
 class span:  # noqa: N801 - used like a function: ``with ctool.span("TIG"):``
     """Context manager marking one stage (or sub-stage) of an episode."""
 

@@ -32,6 +32,10 @@ of a line inside a span block needs nothing more, and the window finds the other
 
 A Ctrl-C during the measured part stops it, and the samples so far are analysed into a
 report marked incomplete.
+
+The options are ``ctool.harness.leakconfig``; the verdict and the sites come from
+``ctool.analysis.leak``, and the report is assembled by ``ctool.analysis.leak_report`` from
+what the run measured (``_Run.measured``).
 """
 
 from __future__ import annotations
@@ -43,15 +47,11 @@ import time
 import traceback
 from array import array
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ctool.analysis.leak import (
-    CONFIDENCE,
-    DEFAULT_GROWTH_FLOOR_PCT,
-    DEFAULT_THRESHOLD,
     MIN_SAMPLES,
     Criteria,
     Frame,
@@ -60,8 +60,8 @@ from ctool.analysis.leak import (
     analyze,
     attribute_sites,
     rank_sites,
-    type_growth,
 )
+from ctool.analysis.leak_report import LeakMeasurement, leakcheck_report
 from ctool.harness.heap import (
     RSSReader,
     by_name,
@@ -76,81 +76,23 @@ from ctool.harness.heap import (
     live_traces,
     resolved,
 )
-from ctool.model.errors import UsageError
+from ctool.harness.leakconfig import LeakcheckOptions
 from ctool.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 
 if TYPE_CHECKING:
     import tracemalloc
 
     from ctool.harness.loader import PipelineAdapter
-    from ctool.model.schema import LeakcheckReport, LeakSite, SlopeFit
+    from ctool.model.schema import LeakcheckReport, LeakSite
 
-DEFAULT_EPISODES = 1000
-DEFAULT_WARMUP = 100
-DEFAULT_EVERY = 20
 MEASURE_FRAMES = 1
 """tracemalloc traceback depth during warm-up and the measured part (see above)."""
-DEFAULT_FRAMES = 8
-"""Traceback depth of the attribution window: enough to climb from an allocation a few
-helper calls deep back to the ``with ctool.span(...)`` line of its stage."""
 ATTRIBUTION_EPISODES = 10
 """Episodes in the attribution window. A site that grows every episode (a leak) allocates
 in each of them; at the window's depth they cost some 20x a plain episode."""
 MAX_ERROR_SAMPLES = 3
 
-
-@dataclass(frozen=True)
-class LeakcheckOptions:
-    """What ``ctool leakcheck`` was asked to do, as plain values."""
-
-    pipeline: str | None = None
-    preset: str | None = None
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    seed: int = 0
-    episodes: int = DEFAULT_EPISODES
-    warmup: int = DEFAULT_WARMUP
-    every: int = DEFAULT_EVERY
-    threshold: float = DEFAULT_THRESHOLD
-    growth_floor_pct: float = DEFAULT_GROWTH_FLOOR_PCT
-    top: int = 10
-    frames: int = DEFAULT_FRAMES
-    command: str | None = None
-
-    def sample_points(self) -> list[int]:
-        """Measured-episode counts at which memory is sampled: 0, k, 2k, ..., and the end."""
-        points = list(range(0, self.episodes + 1, self.every))
-        if points[-1] != self.episodes:
-            points.append(self.episodes)
-        return points
-
-    def validate(self) -> None:
-        """Raise a one-line ``UsageError`` for options that cannot give a verdict."""
-        if self.every < 1:
-            raise UsageError(f"--every must be at least 1 (got {self.every})")
-        if self.episodes < 1:
-            raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
-        if self.episodes < self.every:
-            raise UsageError(
-                f"--episodes ({self.episodes}) must be at least --every ({self.every})"
-            )
-        if self.warmup < 0:
-            raise UsageError(f"--warmup must be 0 or more (got {self.warmup})")
-        if not self.threshold >= 0:  # also rejects NaN
-            raise UsageError(
-                f"--threshold must be 0 or more bytes per episode (got {self.threshold:g})"
-            )
-        if not self.growth_floor_pct >= 0:
-            raise UsageError(f"--growth-floor must be 0 or more (got {self.growth_floor_pct:g})")
-        if self.top < 1:
-            raise UsageError(f"--top must be at least 1 (got {self.top})")
-        if not 1 <= self.frames <= 100:
-            raise UsageError(f"--frames must be between 1 and 100 (got {self.frames})")
-        samples = len(self.sample_points())
-        if samples < MIN_SAMPLES:
-            raise UsageError(
-                f"--episodes {self.episodes} with --every {self.every} gives {samples} samples; "
-                f"a slope needs at least {MIN_SAMPLES} (raise --episodes or lower --every)"
-            )
+__all__ = ["LeakcheckOptions", "is_own_trace", "run_leakcheck"]
 
 
 def run_leakcheck(
@@ -409,46 +351,18 @@ class _Run:
         )
 
     def report(self, ref: str, *, duration_s: float) -> LeakcheckReport:
-        import numpy as np
+        """The report, assembled by ``ctool.analysis.leak_report`` from what was measured."""
+        return leakcheck_report(self.measured(ref, duration_s=duration_s))
 
-        from ctool.analysis.summary import latency_summary
+    def measured(self, ref: str, *, duration_s: float) -> LeakMeasurement:
+        """What was measured, as plain data: sample columns cut to the samples taken, types
+        by name, error samples as models."""
         from ctool.harness.environment import capture_environment
-        from ctool.model.schema import (
-            ErrorSample,
-            ErrorSummary,
-            LeakcheckReport,
-            LeakSample,
-            RunConfigModel,
-            now_iso,
-        )
+        from ctool.model.schema import ErrorSample, RunConfigModel, now_iso
 
         options = self.options
         n = self.taken
-        episodes = list(self.sample_episode[:n])
-        traced = list(self.sample_traced[:n])
-        rss = list(self.sample_rss[:n])
-        measured = self.done
-        analysis = self.analysis
-        if analysis is not None:
-            verdict, reason = analysis.verdict, analysis.reason
-            fits = (analysis.traced, analysis.rss, analysis.traced_late, analysis.rss_late)
-        else:
-            verdict = "inconclusive"
-            reason = f"{n} samples are too few for a slope"
-            fits = (_flat_fit(episodes, traced), _flat_fit(episodes, rss), None, None)
-        if self.interrupted:
-            reason = f"interrupted after {measured} of {options.episodes} episodes; {reason}"
-        types = type_growth(
-            by_name(self.start_types),
-            by_name(self.end_types),
-            measured,
-            top=options.top,
-        )
-        errors = self.errors
-        return LeakcheckReport(
-            created_at=now_iso(),
-            complete=not self.interrupted,
-            environment=capture_environment(),
+        return LeakMeasurement(
             config=RunConfigModel(
                 pipeline=ref,
                 preset=options.preset,
@@ -458,66 +372,35 @@ class _Run:
                 settings=dict(options.settings),
                 command=options.command,
             ),
-            episodes=measured,
+            environment=capture_environment(),
+            created_at=now_iso(),
+            complete=not self.interrupted,
+            planned_episodes=options.episodes,
+            episodes=self.done,
             warmup=options.warmup,
             every=options.every,
-            threshold_bytes_per_episode=options.threshold,
-            growth_floor_pct=options.growth_floor_pct,
-            verdict=verdict,
-            reason=reason,
-            traced=fits[0],
-            rss=fits[1],
-            traced_late=fits[2],
-            rss_late=fits[3],
-            samples=[
-                LeakSample(
-                    episode=episodes[i],
-                    traced_bytes=traced[i],
-                    rss_bytes=rss[i],
-                    objects=self.sample_objects[i],
-                )
-                for i in range(n)
-            ],
+            criteria=Criteria(
+                threshold=options.threshold, growth_floor_pct=options.growth_floor_pct
+            ),
+            top=options.top,
+            sample_episodes=list(self.sample_episode[:n]),
+            sample_traced=list(self.sample_traced[:n]),
+            sample_rss=list(self.sample_rss[:n]),
+            sample_objects=list(self.sample_objects[:n]),
+            analysis=self.analysis,
             sites=self.sites,
-            types=types,
-            duration_s=duration_s,
-            # Measured episodes under tracemalloc: slower than a plain run, not a benchmark.
-            latency_ms=latency_summary(
-                np.asarray(self.latency_ns[:measured], dtype=np.int64), with_samples=False
-            ),
-            errors=ErrorSummary(
-                count=errors.count,
-                rate=errors.count / max(1, options.warmup + measured + self.attribution_episodes),
-                samples=[
-                    ErrorSample(episode=i, type=t, message=m, stack=s)
-                    for i, t, m, s in errors.samples
-                ],
-            ),
+            start_types=by_name(self.start_types),
+            end_types=by_name(self.end_types),
+            latency_ns=self.latency_ns[: self.done],
+            error_count=self.errors.count,
+            error_samples=[
+                ErrorSample(episode=i, type=t, message=m, stack=s)
+                for i, t, m, s in self.errors.samples
+            ],
             traceback_frames=self.traceback_frames,
             attribution_episodes=self.attribution_episodes,
-            confidence=CONFIDENCE,
+            duration_s=duration_s,
         )
-
-
-def _flat_fit(episodes: list[int], values: list[int]) -> SlopeFit:
-    """For a run interrupted before it had enough samples: the raw change, no interval."""
-    from ctool.model.schema import SlopeFit
-
-    first = float(values[0]) if values else 0.0
-    last = float(values[-1]) if values else 0.0
-    span = float(episodes[-1] - episodes[0]) if len(episodes) > 1 else 0.0
-    slope = (last - first) / span if span else 0.0
-    return SlopeFit(
-        slope=slope,
-        ci_low=slope,
-        ci_high=slope,
-        intercept=first,
-        growth_pct=100.0 * (last - first) / max(first, 1.0),
-        growth_bytes=last - first,
-        first_bytes=first,
-        episodes_spanned=span,
-        samples=len(values),
-    )
 
 
 @functools.cache
@@ -530,6 +413,7 @@ def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
         _Run.end,
         _Run.conclude,
         _Run.report,
+        _Run.measured,
         _Errors.add,
         growth_since,
         count_types,

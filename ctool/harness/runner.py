@@ -8,7 +8,8 @@ Order of a run (DESIGN.md section 3):
    (loop watchdog, GC pauses, the CPU/RSS sampler) and the profilers;
 3. the sequential part (in process, or in rounds / worker processes), then the load shapes;
 4. stop the profilers and monitors, read the pipeline's metrics, calibrate profiler overhead;
-5. the report, built by the pure functions of ``ctool.analysis.summary``.
+5. the report: what was measured, as model data (``MeasuredRun``), assembled by the pure
+   functions of ``ctool.analysis.assemble``.
 
 Ctrl-C (the first one) cancels the run's task: whatever was measured so far becomes a report
 with ``complete: false``. The caller decides what to do with it (the CLI writes it and exits
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ctool.analysis import summary
+from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
 from ctool.harness.environment import capture_environment
 from ctool.harness.loader import PipelineAdapter, build_pipeline
 from ctool.harness.observer import RunObserver
@@ -35,15 +36,8 @@ from ctool.harness.sampler import ResourceSampler
 from ctool.harness.shapes import LoadDriver
 from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
 from ctool.harness.workers import WorkerSpec, WorkersResult, run_rounds, run_workers
-from ctool.model.records import MonitorSummary, PartRecords, merge_parts
-from ctool.model.schema import (
-    ErrorSummary,
-    LoadLevel,
-    ProfileReport,
-    Resources,
-    RunConfigModel,
-    now_iso,
-)
+from ctool.model.records import MonitorSummary, PartRecords
+from ctool.model.schema import ProfileReport, RunConfigModel, now_iso
 from ctool.profilers.base import ProfilerOptions
 from ctool.profilers.session import ProfilerResult, ProfilerSession
 
@@ -354,83 +348,12 @@ class ProfileRun:
 
     # -- the report ------------------------------------------------------------------------------
 
-    def _load_parts(self) -> list[PartRecords]:
-        parts = [part for _, part in self.levels]
-        parts += [p for p in (self.open_loop, self.burst) if p is not None]
-        return parts
-
-    def _headline(self) -> PartRecords:
-        if self.sequential is not None:
-            return self.sequential
-        if self.rounds:
-            merged = merge_parts("rounds", self.rounds)
-            merged.digest = self.rounds[0].digest
-            return merged
-        if self.workers is not None:
-            return self.workers.merged
-        load = self._load_parts()
-        if load:
-            merged = merge_parts("load", load)
-            merged.digest = None
-            return merged
-        return PartRecords("none")
-
-    def _errors(self, headline: PartRecords) -> ErrorSummary:
-        parts = [headline, *self._load_parts()] if headline.label != "load" else [headline]
-        combined = merge_parts("errors", parts) if len(parts) > 1 else headline
-        return summary.error_summary(combined)
-
-    def _monitors(self) -> MonitorSummary:
-        monitor = MonitorSummary()
-        if self.monitor is not None:
-            monitor.merge(self.monitor)
-        for part in self.rounds + ([self.workers.merged] if self.workers else []):
-            if part.monitor is not None:
-                monitor.merge(part.monitor)
-        return monitor
-
-    def _resources(self) -> Resources:
-        import numpy as np
-
-        monitor = self._monitors()
-        lags = summary.as_array(monitor.lag_ns)
-        return Resources(
-            **self.sampled,
-            gc_pause_ms_total=monitor.gc_pause_ns / 1e6,
-            gc_collections=monitor.gc_collections,
-            loop_lag_ms_max=float(lags.max()) / 1e6 if lags.size else None,
-            loop_lag_ms_p99=float(np.percentile(lags, 99)) / 1e6 if lags.size else None,
-            loop_stalls=monitor.stalls if self.config.block_threshold_ms > 0 else None,
-            loop_stalled_ms=monitor.stalled_ns / 1e6
-            if self.config.block_threshold_ms > 0
-            else None,
-            blocking_calls=summary.blocking_calls(monitor),
-        )
-
-    def _load_rows(self) -> tuple[list[LoadLevel], dict[str, Any] | None]:
-        rows = [summary.load_level(part, concurrency=c) for c, part in self.levels]
-        verdict = summary.load_verdict(rows)
-        if self.open_loop is not None:
-            rows.append(
-                summary.load_level(
-                    self.open_loop,
-                    rate=self.config.rate,
-                    label=self.open_loop.label,
-                    extra={**self.open_loop.extra, "drift": summary.drift(self.open_loop)},
-                )
-            )
-        if self.burst is not None:
-            rows.append(
-                summary.load_level(self.burst, label=self.burst.label, extra=dict(self.burst.extra))
-            )
-        return rows, verdict
-
     def _config_model(self) -> RunConfigModel:
         cfg = self.config
         settings = _resolved_settings(self.adapter.target if self.adapter else None)
         published = self.metrics.get("settings")
         if not settings and isinstance(published, Mapping):
-            settings = {str(k): v for k, v in _jsonable(dict(published)).items()}
+            settings = {str(k): v for k, v in jsonable(dict(published)).items()}
         settings.update(cfg.settings)
         return RunConfigModel(
             pipeline=cfg.pipeline,
@@ -450,49 +373,34 @@ class ProfileRun:
             block_threshold_ms=cfg.block_threshold_ms,
         )
 
-    def report(self) -> ProfileReport:
-        headline = self._headline()
-        stages, bottleneck = summary.stage_table(headline)
-        load, verdict = self._load_rows()
-        rounds = [
-            summary.window_stats(part, i, pid=part.pid, metrics=summary.flat_metrics(part.metrics))
-            for i, part in enumerate(self.rounds)
-        ]
-        digests = {part.digest for part in self.rounds}
-        if len(digests) > 1:
-            self.warnings.append(
-                f"the output digest differs between rounds ({len(digests)} distinct): "
-                "the pipeline is not deterministic for a given seed and settings"
-            )
-        metrics = self.metrics
-        if not (self._in_process_sequential or self.config.has_load_shapes):
-            metrics = headline.metrics or (self.rounds[0].metrics if self.rounds else {})
+    def measured(self) -> MeasuredRun:
+        """What was measured, as model data (harness objects left behind)."""
         result = self.profiler_result
-        return ProfileReport(
-            created_at=self.created_at,
-            complete=not self.interrupted,
-            environment=capture_environment(),
+        return MeasuredRun(
             config=self._config_model(),
-            latency_ms=summary.latency_summary(summary.as_array(headline.latencies)),
-            throughput_eps=summary.throughput(headline),
-            errors=self._errors(headline),
-            stages=stages,
-            bottleneck=bottleneck,
-            load=load,
-            load_verdict=verdict,
-            resources=self._resources(),
-            pipeline_metrics=_jsonable(metrics),
+            created_at=self.created_at,
+            environment=capture_environment(),
+            complete=not self.interrupted,
+            sequential=self.sequential,
+            rounds=list(self.rounds),
+            workers=self.workers.merged if self.workers is not None else None,
+            scaling=list(self.workers.scaling) if self.workers is not None else [],
+            levels=list(self.levels),
+            open_loop=self.open_loop,
+            burst=self.burst,
+            monitor=self.monitor,
+            sampled=dict(self.sampled),
+            metrics=self.metrics,
+            metrics_in_process=self._in_process_sequential or self.config.has_load_shapes,
             hotspots=result.hotspots,
             profilers=result.runs,
             artifacts=result.artifacts,
-            output_digest=headline.digest,
-            batches=summary.batches(headline),
-            rounds=rounds,
-            drift=summary.drift(headline) if headline.label != "load" else None,
-            scaling=summary.scaling_rows(self.workers.scaling) if self.workers else [],
-            duration_s=headline.wall_ns / 1e9 if headline.wall_ns else None,
             warnings=list(self.warnings),
         )
+
+    def report(self) -> ProfileReport:
+        """The report, assembled by ``ctool.analysis.assemble`` from what was measured."""
+        return profile_report(self.measured())
 
 
 def _resolved_settings(target: Any) -> dict[str, Any]:
@@ -506,20 +414,5 @@ def _resolved_settings(target: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     if isinstance(value, Mapping):
-        return {str(k): v for k, v in _jsonable(dict(value)).items()}
+        return {str(k): v for k, v in jsonable(dict(value)).items()}
     return {}
-
-
-def _jsonable(value: Any) -> Any:
-    """Pipeline-provided dicts may hold numpy scalars, tuples, sets: make them plain JSON."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, bool, int, float)) or value is None:
-        return value
-    if hasattr(value, "tolist"):
-        return _jsonable(value.tolist())
-    if isinstance(value, Path):
-        return str(value)
-    return repr(value)

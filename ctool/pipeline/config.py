@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 
@@ -145,15 +145,6 @@ OPTIMISATION_SETTINGS = tuple(PRESETS["baseline"])
 """The settings that differ between the presets, in the order the docs list them."""
 
 _FIELDS = {f.name: f for f in fields(PipelineConfig)}
-
-
-def setting_names() -> list[str]:
-    return list(_FIELDS)
-
-
-def default_of(name: str) -> Any:
-    default = _FIELDS[name].default
-    return None if default is MISSING else default
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -46,7 +46,6 @@ P99 = "#cc79a7"
 GOOD = "#009e73"
 BAD = "#d55e00"
 NEUTRAL = "#7a869a"
-SERIES_COLORS = [PRIMARY, AFTER, GOOD, P99, P95, "#56b4e9"]
 
 FULL_WIDTH_IN = 14.4
 """Figures are drawn at the size they are shown (72 SVG units per inch = 1 CSS px each), so
