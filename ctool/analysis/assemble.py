@@ -16,10 +16,12 @@ from typing import Any
 from ctool.analysis import summary
 from ctool.model.records import MonitorSummary, PartRecords, merge_parts
 from ctool.model.schema import (
+    Drift,
     Environment,
     ErrorSummary,
     Hotspot,
     LoadLevel,
+    LoadVerdict,
     ProfileReport,
     ProfilerRun,
     Resources,
@@ -161,7 +163,7 @@ def resources(run: MeasuredRun) -> Resources:
     )
 
 
-def load_rows(run: MeasuredRun) -> tuple[list[LoadLevel], dict[str, Any] | None]:
+def load_rows(run: MeasuredRun) -> tuple[list[LoadLevel], LoadVerdict | None]:
     """One row per load shape, and the concurrency sweep's knee / cliff verdict."""
     rows = [summary.load_level(part, concurrency=c) for c, part in run.levels]
     verdict = summary.load_verdict(rows)
@@ -171,7 +173,7 @@ def load_rows(run: MeasuredRun) -> tuple[list[LoadLevel], dict[str, Any] | None]
                 run.open_loop,
                 rate=run.config.rate,
                 label=run.open_loop.label,
-                extra={**run.open_loop.extra, "drift": summary.drift(run.open_loop)},
+                extra={**run.open_loop.extra, "drift": _dumped(summary.drift(run.open_loop))},
             )
         )
     if run.burst is not None:
@@ -212,3 +214,8 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return repr(value)
+
+
+def _dumped(drift: Drift | None) -> dict[str, Any] | None:
+    """A load row's ``extra`` is free-form JSON: the drift goes in as its plain form."""
+    return None if drift is None else drift.model_dump()

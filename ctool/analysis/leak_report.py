@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ctool.analysis.leak import CONFIDENCE, Criteria, LeakAnalysis, Verdict, type_growth
+from ctool.analysis.leak import CONFIDENCE, Criteria, LeakAnalysis, type_growth
 from ctool.model.schema import (
     Environment,
     ErrorSample,
@@ -19,6 +19,7 @@ from ctool.model.schema import (
     LeakcheckReport,
     LeakSample,
     LeakSite,
+    LeakVerdict,
     RunConfigModel,
     SlopeFit,
 )
@@ -106,12 +107,12 @@ def leakcheck_report(m: LeakMeasurement) -> LeakcheckReport:
     )
 
 
-def verdict_and_fits(m: LeakMeasurement) -> tuple[Verdict, str, Fits]:
+def verdict_and_fits(m: LeakMeasurement) -> tuple[LeakVerdict, str, Fits]:
     """The analysis's verdict and fits or, with too few samples for a slope, "inconclusive"
     and the raw change; the reason says so when the run was interrupted."""
     analysis = m.analysis
     fits: Fits
-    verdict: Verdict
+    verdict: LeakVerdict
     if analysis is not None:
         verdict, reason = analysis.verdict, analysis.reason
         fits = (analysis.traced, analysis.rss, analysis.traced_late, analysis.rss_late)

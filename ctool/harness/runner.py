@@ -354,24 +354,7 @@ class ProfileRun:
         published = self.metrics.get("settings")
         if not settings and isinstance(published, Mapping):
             settings = {str(k): v for k, v in jsonable(dict(published)).items()}
-        settings.update(cfg.settings)
-        return RunConfigModel(
-            pipeline=cfg.pipeline,
-            preset=cfg.preset,
-            seed=cfg.seed,
-            episodes=cfg.episodes,
-            warmup=cfg.warmup,
-            concurrency=list(cfg.concurrency) or None,
-            rate=cfg.rate,
-            duration_s=cfg.duration_s,
-            burst=cfg.burst,
-            workers=cfg.workers,
-            rounds=cfg.rounds,
-            profilers=list(cfg.profilers),
-            settings=settings,
-            command=cfg.command,
-            block_threshold_ms=cfg.block_threshold_ms,
-        )
+        return cfg.to_model(settings)
 
     def measured(self) -> MeasuredRun:
         """What was measured, as model data (harness objects left behind)."""

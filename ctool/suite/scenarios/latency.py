@@ -98,10 +98,14 @@ def handoffs(ctx: SuiteContext) -> Measurement:
 # 8 ---------------------------------------------------------------------------------------
 def sustained_throughput(ctx: SuiteContext) -> Measurement:
     run = ctx.profile("sustained", episodes=0, duration_s=ctx.sizes.sustained_s)
-    drift = run.drift or {}
+    drift = run.drift
     return Measurement(
         run.throughput_eps,
         f"{run.throughput_eps:.1f} episodes/s for {ctx.sizes.sustained_s:g} s "
-        f"({run.latency_ms.count} episodes); drift: {drift.get('verdict', 'n/a')}",
-        {"episodes": run.latency_ms.count, "drift": drift, "errors": run.errors.count},
+        f"({run.latency_ms.count} episodes); drift: {drift.verdict if drift else 'n/a'}",
+        {
+            "episodes": run.latency_ms.count,
+            "drift": drift.model_dump() if drift else {},
+            "errors": run.errors.count,
+        },
     )

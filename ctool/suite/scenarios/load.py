@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ctool.model.schema import ProfileReport
+from ctool.model.schema import Drift, ProfileReport
 from ctool.suite.context import SuiteContext
 from ctool.suite.scenarios.base import Measurement, Skip, top_stages
 
@@ -28,18 +26,18 @@ def rate_run(ctx: SuiteContext) -> ProfileReport:
 # 3 ---------------------------------------------------------------------------------------
 def concurrency_sweep(ctx: SuiteContext) -> Measurement:
     run = _sweep(ctx)
-    verdict = run.load_verdict or {}
+    verdict = run.load_verdict
     levels = [
         {"concurrency": lv.concurrency, "p50_ms": lv.p50_ms, "p95_ms": lv.p95_ms,
          "p99_ms": lv.p99_ms, "throughput_eps": lv.throughput_eps, "errors": lv.errors}
         for lv in run.load
     ]  # fmt: skip
     errors = sum(lv.errors for lv in run.load)
-    kind = verdict.get("verdict", "unknown")
+    kind = verdict.verdict if verdict else "unknown"
     return Measurement(
         kind,
-        f"{verdict.get('detail', 'no verdict')}; {errors} errors",
-        {"levels": levels, "verdict": verdict},
+        f"{verdict.detail if verdict else 'no verdict'}; {errors} errors",
+        {"levels": levels, "verdict": verdict.model_dump() if verdict else {}},
         passed=kind != "cliff" and errors == 0,
     )
 
@@ -71,30 +69,35 @@ def burst(ctx: SuiteContext) -> Measurement:
 def sustained_rate(ctx: SuiteContext) -> Measurement:
     run = rate_run(ctx)
     drift = run.drift or _drift_from_load(run)
-    change = drift.get("p50_change_pct") if drift else None
+    change = drift.p50_change_pct if drift else None
     rss_start, rss_end = run.resources.rss_mb_start, run.resources.rss_mb_end
     growth = (
         100.0 * (rss_end - rss_start) / rss_start if rss_start and rss_end is not None else None
     )
-    change_value = float(change) if isinstance(change, (int, float)) else 0.0
-    drifting = drift.get("verdict") == "slower over time" if drift else False
+    change_value = float(change) if change is not None else 0.0
+    drifting = drift.verdict == "slower over time" if drift else False
     return Measurement(
         change_value,
         f"{ctx.sizes.rate:g} episodes/s for {ctx.sizes.rate_duration_s:g} s: p50 drift "
-        f"{change_value:+.1f} %, verdict {drift.get('verdict', 'n/a') if drift else 'n/a'}, "
+        f"{change_value:+.1f} %, verdict {drift.verdict if drift else 'n/a'}, "
         f"RSS {rss_start or 0:.1f} -> {rss_end or 0:.1f} MB",
-        {"drift": drift, "rss_growth_pct": growth, "errors": run.errors.count},
+        {
+            "drift": drift.model_dump() if drift else {},
+            "rss_growth_pct": growth,
+            "errors": run.errors.count,
+        },
         passed=(not drifting or change_value < ctx.targets["drift_pct"].value)
         and (growth is None or growth < ctx.targets["memory_growth_pct"].value),
     )
 
 
-def _drift_from_load(run: ProfileReport) -> dict[str, Any]:
+def _drift_from_load(run: ProfileReport) -> Drift | None:
+    """An open-loop row's own drift (kept in its free-form ``extra``), typed again."""
     for row in run.load:
         drift = row.extra.get("drift")
         if isinstance(drift, dict):
-            return drift
-    return {}
+            return Drift.model_validate(drift)
+    return None
 
 
 # 12 --------------------------------------------------------------------------------------

@@ -15,13 +15,12 @@ def scaling(ctx: SuiteContext) -> Measurement:
     if not run.scaling:
         raise Skip("the workers run produced no scaling rows")
     last = run.scaling[-1]
-    efficiency = float(last.get("efficiency") or 0.0)
+    efficiency = last.efficiency or 0.0
     rows = "; ".join(
-        f"{r['workers']}w {r['throughput_eps']:.0f} eps "
-        f"({100 * float(r.get('efficiency') or 0):.0f} %)"
+        f"{r.workers}w {r.throughput_eps:.0f} eps ({100 * (r.efficiency or 0.0):.0f} %)"
         for r in run.scaling
     )
-    return Measurement(efficiency, rows, {"rows": run.scaling})
+    return Measurement(efficiency, rows, {"rows": [r.model_dump() for r in run.scaling]})
 
 
 # 19 --------------------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""The compare report, for ``ctool compare`` and ``ctool ab`` (docs/design.md section 8)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ctool.model.base import Model, Report
+
+Verdict = Literal[
+    "faster",
+    "slower",
+    "no significant change",
+    "within noise",
+    "inconclusive",
+    "better",
+    "worse",
+    "same",
+]
+"""The verdict of one compared metric (``ctool.analysis.statistics.classify`` defines them)."""
+
+
+class MetricComparison(Model):
+    metric: str
+    """e.g. ``latency.p50``, ``stage.ESGT.p95``, ``throughput``, ``phi.hit_rate``."""
+    before: float | None
+    after: float | None
+    ratio: float | None
+    """after / before."""
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    verdict: Verdict
+    lower_is_better: bool = True
+    method: str = ""
+    gated: bool = False
+    unit: str | None = None
+    """``ms``, ``episodes/s``, ``MB``, ``ms/episode`` or ``None`` for a plain number."""
+    n_before: int | None = None
+    """Windows (rounds, batches) or paired rounds the test used on each side."""
+    n_after: int | None = None
+    note: str = ""
+    """Why a verdict is inconclusive, or how a value was derived."""
+
+
+HotspotChangeKind = Literal["appeared", "vanished", "grew", "shrank"]
+
+
+class HotspotChange(Model):
+    """A function whose share of its profiler's time moved between the two runs."""
+
+    change: HotspotChangeKind
+    """``appeared`` / ``vanished``: entered or left the (top-N) hotspot list."""
+    profiler: str
+    function: str
+    file: str
+    line: int
+    share_before: float
+    """Share of the profiler's time in the first run (0 when not listed there)."""
+    share_after: float
+    """Share of the profiler's time in the second run (0 when not listed there)."""
+
+
+class EnvironmentDiffRow(Model):
+    """An environment field, run setting or ``--set`` value that differs between the runs:
+    the values as the reports hold them (``None`` where a side lacks the setting)."""
+
+    field: str
+    """``environment.NAME``, ``config.NAME`` or ``settings.KEY``."""
+    before: Any
+    after: Any
+
+
+class CompareReport(Report):
+    kind: Literal["compare"] = "compare"
+    before: str
+    after: str
+    mode: Literal["rounds", "batches", "ab"]
+    blind_to_drift: bool
+    threshold: float
+    alpha: float = 0.05
+    metrics: list[MetricComparison] = Field(default_factory=list)
+    hotspots: list[HotspotChange] = Field(default_factory=list)
+    """Hotspots that changed, largest move first."""
+    environment_diff: list[EnvironmentDiffRow] = Field(default_factory=list)
+    behaviour: Literal["outputs identical", "outputs changed", "not comparable"]
+    behaviour_detail: str = ""
+    regressions: list[str] = Field(default_factory=list)
+    """Gated metrics significantly worse beyond the threshold (``--fail-on-regression``)."""
+    changes: list[str] = Field(default_factory=list)
+    """Gated metrics significantly different beyond the threshold (``--fail-on-change``)."""
+    gate: list[str] = Field(default_factory=list)
+    """The ``--gate`` entries the gated metrics were picked by."""
+    warnings: list[str] = Field(default_factory=list)
+    windows: dict[str, dict[str, list[float]]] = Field(default_factory=dict)
+    """The per-window values each test used: ``{metric: {"before": [...], "after": [...]}}``
+    (per round in modes rounds and ab, per batch in mode batches)."""
