@@ -69,10 +69,16 @@ def test_each_builtin_backend_from_the_cli(name: str, tmp_path: Path) -> None:
     availability = discover()[name].create().availability()
     if not availability.ok:
         pytest.skip(f"{name} cannot run here: {availability.reason}")
-    done, report = profile(tmp_path, "--profiler", name, "--top", "4", *EXTRA_ARGS.get(name, []))
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    rows = [row for row in report["hotspots"] if row["profiler"] == name]
+    # A sampler can miss a short run on a loaded machine: run longer until it has samples
+    # (a generous bound on the attempts, not a time).
+    for episodes in (30, 120, 480, 1920):
+        args = ("--profiler", name, "--top", "4", "--episodes", str(episodes))
+        done, report = profile(tmp_path, *args, *EXTRA_ARGS.get(name, []))
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+        rows = [row for row in report["hotspots"] if row["profiler"] == name]
+        if rows or name != "pyspy":
+            break
     assert 0 < len(rows) <= 4
     assert {row["stage"] for row in rows} <= {"TIG", "ESGT", None}
     (run,) = report["profilers"]
@@ -81,7 +87,7 @@ def test_each_builtin_backend_from_the_cli(name: str, tmp_path: Path) -> None:
     for path in report["artifacts"].values():
         assert (tmp_path / path).is_file() or Path(path).is_file()
     if name == "tracemalloc":
-        assert run["metadata"]["episodes"] == 30  # handed over by the harness
+        assert run["metadata"]["episodes"] == 30  # handed over by the harness (first try)
 
 
 def test_require_on_an_unavailable_backend_exits_2_with_one_line(tmp_path: Path) -> None:
