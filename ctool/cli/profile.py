@@ -20,15 +20,18 @@ from ctool.cli.output import (
     emit,
     parse_format,
 )
-from ctool.model.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
+from ctool.model.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
     from ctool.harness.observer import RunObserver
+    from ctool.harness.runconfig import RunConfig
+    from ctool.harness.runner import PoolFactory
     from ctool.model.schema import ProfileReport
 
 LOAD = "Load shape"
 PROFILING = "Profilers"
 OUTPUT = "Output"
+SCALE = "Replicas (more than one process or machine)"
 
 
 def profile_command(
@@ -88,8 +91,45 @@ def profile_command(
         str | None,
         typer.Option(
             metavar="N",
-            help="Run the sequential part in N worker processes; adds a scaling table.",
-            rich_help_panel=LOAD,
+            help="Run the sequential part in N replicas (worker processes, or Dask tasks with "
+            "--executor dask); adds a scaling table.",
+            rich_help_panel=SCALE,
+        ),
+    ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            metavar="local|dask",
+            help="Where the --workers replicas run: local processes \\[default], or a Dask "
+            'cluster (pip install "ctool[dask]"); see docs/scale-out.md.',
+            rich_help_panel=SCALE,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="tcp://HOST:8786",
+            help="--executor dask: the cluster's scheduler (default: start a LocalCluster "
+            "of N one-thread worker processes here).",
+            rich_help_panel=SCALE,
+        ),
+    ] = None,
+    connect_timeout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="--executor dask: give up on the scheduler and its workers after this long "
+            "\\[default: 10].",
+            rich_help_panel=SCALE,
+        ),
+    ] = None,
+    replica_samples: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DIR",
+            help="Each replica also writes its raw latencies (ns, one a line) to "
+            "DIR/stepK-replicaI.ns on its own host.",
+            rich_help_panel=SCALE,
         ),
     ] = None,
     rounds: Annotated[
@@ -203,6 +243,10 @@ def profile_command(
             top=top,
             block_threshold_ms=block_threshold_ms,
             command=shlex.join(["ctool", *sys.argv[1:]]),
+            executor=executor,
+            scheduler=scheduler,
+            connect_timeout=connect_timeout,
+            replica_samples=replica_samples,
         ),
         defaults,
     )
@@ -212,6 +256,7 @@ def profile_command(
     port = parse_int("--metrics-port", metrics_port)
     if port is not None:
         observers.append(_prometheus(port))
+    pool_factory = _pool_factory(config, observers[0] if port is not None else None)
     if not quiet and stderr.is_terminal:
         from ctool.cli.progress import ProgressObserver
 
@@ -220,7 +265,10 @@ def profile_command(
     from ctool.harness.runner import run_profile
 
     report = run_profile(
-        config, observers=observers, warn=lambda m: stderr.print(f"ctool: warning: {m}")
+        config,
+        observers=observers,
+        warn=lambda m: stderr.print(f"ctool: warning: {m}"),
+        pool_factory=pool_factory,
     )
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     _exit_code(report, output)
@@ -237,10 +285,36 @@ def _prometheus(port: int) -> RunObserver:
     return observer
 
 
+def _pool_factory(config: RunConfig, exporter: RunObserver | None) -> PoolFactory | None:
+    """``--executor dask``: replicas on a Dask cluster (checked for the extra up front)."""
+    if config.executor != "dask":
+        return None
+    from ctool.executors.dask import DaskPool, require_dask
+    from ctool.harness.workers import WorkerSpec
+
+    require_dask()
+
+    def make(spec: WorkerSpec, cfg: RunConfig) -> DaskPool:
+        return DaskPool(
+            spec,
+            scheduler=cfg.scheduler,
+            connect_timeout_s=cfg.connect_timeout_s,
+            metrics=exporter is not None,
+            on_targets=getattr(exporter, "set_targets", None),
+        )
+
+    return make
+
+
 def _exit_code(report: ProfileReport, output: Path | None) -> None:
-    """Interrupted: 130 (the partial report was written); every episode failed: 1."""
+    """Interrupted: 130; a replica failed: 3 (the partial report was written); every episode
+    failed: 1."""
     if not report.complete:
         where = f"; partial report written to {output}" if output is not None else ""
+        if report.incomplete_reason == "replica-failed":
+            lost = ", ".join(r.failed or "" for r in report.replicas if r.failed)
+            typer.echo(f"ctool: incomplete: {lost}{where}", err=True)
+            raise typer.Exit(EXIT_INCOMPLETE)
         typer.echo(f"ctool: interrupted{where}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     if report.latency_ms.count == 0 and report.errors.count:
