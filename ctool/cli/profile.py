@@ -289,21 +289,9 @@ def _pool_factory(config: RunConfig, exporter: RunObserver | None) -> PoolFactor
     """``--executor dask``: replicas on a Dask cluster (checked for the extra up front)."""
     if config.executor != "dask":
         return None
-    from ctool.executors.dask import DaskPool, require_dask
-    from ctool.harness.workers import WorkerSpec
+    from ctool.executors.dask import pool_factory
 
-    require_dask()
-
-    def make(spec: WorkerSpec, cfg: RunConfig) -> DaskPool:
-        return DaskPool(
-            spec,
-            scheduler=cfg.scheduler,
-            connect_timeout_s=cfg.connect_timeout_s,
-            metrics=exporter is not None,
-            on_targets=getattr(exporter, "set_targets", None),
-        )
-
-    return make
+    return pool_factory(exporter)
 
 
 def _exit_code(report: ProfileReport, output: Path | None) -> None:

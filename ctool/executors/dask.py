@@ -23,6 +23,7 @@ from typing import Any
 
 from ctool.executors.replica import run_replica, start_replica, stop_replica
 from ctool.harness.replicas import ReplicaInfo, ReplicaLost
+from ctool.harness.runconfig import RunConfig
 from ctool.harness.workers import WorkerSpec
 from ctool.model.errors import UsageError
 from ctool.model.records import PartRecords
@@ -246,3 +247,21 @@ def _outcome(future: Any) -> Any:
         return future.result()
     except Exception as exc:
         return exc
+
+
+def pool_factory(exporter: Any = None) -> Callable[[WorkerSpec, RunConfig], DaskPool]:
+    """``run_profile(..., pool_factory=...)`` for ``--executor dask``; with ``exporter`` (the
+    parent's ``PrometheusObserver``) each replica serves its own metrics, listed by the
+    exporter's ``/targets``."""
+    require_dask()
+
+    def make(spec: WorkerSpec, cfg: RunConfig) -> DaskPool:
+        return DaskPool(
+            spec,
+            scheduler=cfg.scheduler,
+            connect_timeout_s=cfg.connect_timeout_s,
+            metrics=exporter is not None,
+            on_targets=getattr(exporter, "set_targets", None),
+        )
+
+    return make

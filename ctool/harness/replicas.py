@@ -247,7 +247,7 @@ class ScalingRun:
                 done.add(len(alive))
                 parts = await self._step(alive, episodes=episodes, duration_s=duration_s)
                 if parts:
-                    self._record_step(parts)
+                    self._record_step(parts, complete=len(parts) == len(alive))
             graceful = True
             assert self.result is not None or not self._scaling
             return self._finish()
@@ -287,13 +287,16 @@ class ScalingRun:
         part.extra = {**part.extra, "replica": index, "host": info.host}
         return part
 
-    def _record_step(self, parts: dict[int, PartRecords]) -> None:
+    def _record_step(self, parts: dict[int, PartRecords], *, complete: bool) -> None:
+        """The step's parts become the headline; a step that lost a replica is no scaling row
+        (its throughput would not be that of the replicas it started with)."""
         ordered = [parts[i] for i in sorted(parts)]
         if self._digest is None:
             self._digest = ordered[0].digest
-        merged = merge_replica_parts(f"{len(ordered)} workers", ordered)
-        throughput = sum(part_throughput(p) for p in ordered)
-        self._scaling.append((len(ordered), throughput, merged))
+        if complete:
+            merged = merge_replica_parts(f"{len(ordered)} workers", ordered)
+            throughput = sum(part_throughput(p) for p in ordered)
+            self._scaling.append((len(ordered), throughput, merged))
         self._last = parts
         self.result = self._finish()
 
