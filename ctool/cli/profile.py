@@ -204,7 +204,17 @@ def profile_command(
         str | None,
         typer.Option(
             metavar="PORT",
-            help="Serve live Prometheus metrics on this port during the run.",
+            help="Serve live Prometheus metrics on this port during the run (and /targets: "
+            "every replica's exporter, for Prometheus's http_sd_configs).",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    metrics_linger: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="After the run, keep serving the final metrics until scraped once more, at "
+            "most this long \\[default: 0].",
             rich_help_panel=OUTPUT,
         ),
     ] = None,
@@ -217,7 +227,7 @@ def profile_command(
     """
     from ctool.cli.console import make_console
     from ctool.harness.defaults import load_defaults
-    from ctool.harness.runconfig import ProfileOptions, parse_int, resolve
+    from ctool.harness.runconfig import ProfileOptions, parse_float, parse_int, resolve
 
     defaults = load_defaults("profile")
     fmt = parse_format(output_format, defaults.get_str("format"))
@@ -255,7 +265,8 @@ def profile_command(
     observers: list[RunObserver] = []
     port = parse_int("--metrics-port", metrics_port)
     if port is not None:
-        observers.append(_prometheus(port))
+        linger = parse_float("--metrics-linger", metrics_linger) or 0.0
+        observers.append(_prometheus(port, linger))
     pool_factory = _pool_factory(config, observers[0] if port is not None else None)
     if not quiet and stderr.is_terminal:
         from ctool.cli.progress import ProgressObserver
@@ -274,12 +285,14 @@ def profile_command(
     _exit_code(report, output)
 
 
-def _prometheus(port: int) -> RunObserver:
+def _prometheus(port: int, linger_s: float) -> RunObserver:
     if not 0 < port < 65536:
         raise UsageError(f"--metrics-port must be between 1 and 65535, got {port}")
+    if not 0 <= linger_s <= 3600:
+        raise UsageError(f"--metrics-linger must be between 0 and 3600 seconds, got {linger_s}")
     observer_class = optional("ctool.harness.prometheus", "PrometheusObserver", "--metrics-port")
     try:
-        observer: RunObserver = observer_class(port)
+        observer: RunObserver = observer_class(port, linger_s=linger_s)
     except OSError as exc:
         raise UsageError(f"--metrics-port {port}: cannot listen: {exc.strerror or exc}") from None
     return observer

@@ -52,6 +52,7 @@ class DaskPool:
         scheduler: str | None,
         connect_timeout_s: float,
         metrics: bool = False,
+        metrics_linger_s: float = 0.0,
         on_targets: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         require_dask()
@@ -59,6 +60,7 @@ class DaskPool:
         self.scheduler = scheduler
         self.connect_timeout_s = connect_timeout_s
         self.metrics = metrics
+        self.metrics_linger_s = metrics_linger_s
         self.on_targets = on_targets
         self.run_id = uuid.uuid4().hex[:12]
         self.infos: list[ReplicaInfo] = []
@@ -114,7 +116,9 @@ class DaskPool:
                 index,
                 self.spec,
                 address,
-                host(address) if self.metrics else None,
+                {"host": host(address), "linger_s": self.metrics_linger_s}
+                if self.metrics
+                else None,
                 workers=[address],
                 allow_other_workers=False,
                 pure=False,
@@ -239,7 +243,7 @@ class DaskPool:
             for index, address in enumerate(self.addresses)
             if address in present
         ]
-        wait(futures, timeout=STOP_TIMEOUT_S)
+        wait(futures, timeout=STOP_TIMEOUT_S + self.metrics_linger_s)
 
 
 def _outcome(future: Any) -> Any:
@@ -261,6 +265,7 @@ def pool_factory(exporter: Any = None) -> Callable[[WorkerSpec, RunConfig], Dask
             scheduler=cfg.scheduler,
             connect_timeout_s=cfg.connect_timeout_s,
             metrics=exporter is not None,
+            metrics_linger_s=float(getattr(exporter, "linger_s", 0.0)),
             on_targets=getattr(exporter, "set_targets", None),
         )
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import sys
 import threading
@@ -30,13 +31,14 @@ from ctool.harness.workers import WorkerSpec
 from ctool.model.records import PartRecords
 
 STOP_POLL_S = 0.2
+METRICS_EVERY_S = 1.0
 
 _REPLICAS: dict[str, _Replica] = {}
 _LOCK = threading.Lock()
 
 
 class _Replica:
-    def __init__(self, spec: WorkerSpec, metrics_host: str | None) -> None:
+    def __init__(self, spec: WorkerSpec, metrics: dict[str, Any] | None) -> None:
         self.spec = spec
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="ctool-replica")
@@ -44,9 +46,12 @@ class _Replica:
         self.thread.start()
         self.first = True
         self.exporter: Any = None
-        self.metrics_host = metrics_host
+        self.sampler: Any = None
+        self.pump: asyncio.Task[None] | None = None
+        self.metrics = metrics
         self.adapter: Any = None
         self.driver: Any = None
+        self.lag_ms = 0.0
         self.call(self._build())
 
     def call(self, coro: Any) -> Any:
@@ -60,15 +65,35 @@ class _Replica:
         self.adapter = build_pipeline(
             spec.pipeline, seed=spec.seed, preset=spec.preset, settings=spec.settings
         )
-        observers = []
-        if self.metrics_host is not None:
-            from ctool.harness.prometheus import PrometheusObserver
-
-            self.exporter = PrometheusObserver(0, address=self.metrics_host)
-            self.exporter.on_start(planned_episodes=None, pipeline=spec.pipeline)
-            observers.append(self.exporter)
-        self.driver = LoadDriver(self.adapter, observers=observers)
+        self.driver = LoadDriver(self.adapter)
         await self.driver.warmup(spec.warmup)
+        if self.metrics is not None:
+            self._export(self.metrics)
+
+    def _export(self, metrics: dict[str, Any]) -> None:
+        """This replica's own exporter, sampler and metrics pump (after the warm-up)."""
+        from ctool.harness.prometheus import PrometheusObserver
+        from ctool.harness.sampler import ResourceSampler
+
+        exporter = PrometheusObserver(
+            0, address=str(metrics["host"]), linger_s=float(metrics.get("linger_s", 0.0))
+        )
+        self.exporter = exporter
+        exporter.on_start(planned_episodes=None, pipeline=self.spec.pipeline)
+        self.driver.observers.append(exporter)
+        self.sampler = ResourceSampler(
+            queue_depth=self.driver.queue_depth,
+            loop_lag_ms=lambda: self.lag_ms,
+            observers=[exporter],
+        )
+        self.sampler.start()
+        self.pump = asyncio.get_running_loop().create_task(self._pump(exporter))
+
+    async def _pump(self, exporter: Any) -> None:
+        while True:
+            await asyncio.sleep(METRICS_EVERY_S)
+            with contextlib.suppress(Exception):
+                exporter.on_metrics(self.adapter.metrics())
 
     def run(self, command: dict[str, Any], stop: Any) -> PartRecords:
         task_box: list[asyncio.Task[PartRecords]] = []
@@ -106,6 +131,7 @@ class _Replica:
             part = self.driver.abandon()[0]
             part.extra["partial"] = True
         finally:
+            self.lag_ms = watchdog.last_lag_ms
             monitor = watchdog.stop()
         part.monitor = monitor
         part.metrics = self.adapter.metrics()
@@ -116,11 +142,17 @@ class _Replica:
 
     def close(self) -> None:
         try:
+            if self.pump is not None:
+                self.loop.call_soon_threadsafe(self.pump.cancel)
             if self.adapter is not None:
                 self.call(self.adapter.aclose())
         finally:
+            if self.sampler is not None:
+                self.sampler.stop()
             if self.exporter is not None:
-                self.exporter.on_finish(complete=True)
+                with contextlib.suppress(Exception):
+                    self.exporter.on_metrics(self.adapter.metrics())
+                self.exporter.on_finish(complete=True)  # lingers until scraped, if asked
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=10)
 
@@ -132,17 +164,18 @@ def _add_sys_path(entries: list[str]) -> None:
 
 
 def start_replica(
-    run_id: str, index: int, spec: WorkerSpec, address: str, metrics_host: str | None
+    run_id: str, index: int, spec: WorkerSpec, address: str, metrics: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Build and warm up replica ``index`` of run ``run_id`` here; its info (and exporter)."""
+    """Build and warm up replica ``index`` of run ``run_id`` here; its info (and exporter:
+    ``metrics`` = ``{"host": ..., "linger_s": ...}``)."""
     _add_sys_path(spec.sys_path)
-    replica = _Replica(spec, metrics_host)
+    replica = _Replica(spec, metrics)
     with _LOCK:
         _REPLICAS[f"{run_id}/{index}"] = replica
     info: ReplicaInfo = local_info(index, spec.pipeline, address=address)
     out: dict[str, Any] = dict(info.__dict__)
     if replica.exporter is not None:
-        out["metrics_url"] = f"{metrics_host}:{replica.exporter.port}"
+        out["metrics_url"] = f"{replica.exporter.address}:{replica.exporter.port}"
     return out
 
 

@@ -82,7 +82,7 @@ class _QuietHandler(WSGIRequestHandler):
 class PrometheusObserver:
     """Serves a run's metrics for Prometheus on ``address:port`` until ``on_finish``."""
 
-    def __init__(self, port: int, *, address: str = LISTEN_ADDRESS) -> None:
+    def __init__(self, port: int, *, address: str = LISTEN_ADDRESS, linger_s: float = 0.0) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         if not 0 <= port <= 65535:
@@ -166,6 +166,11 @@ class PrometheusObserver:
         self._lock = threading.Lock()
         self._closed = False
         self.address = address
+        self.linger_s = linger_s
+        self._scrapes = 0
+        """Scrapes started; ``_scrapes_served``: the latest one whose answer was made."""
+        self._scrapes_served = 0
+        self._scraped = threading.Condition(self._lock)
         self._replica_targets: list[dict[str, Any]] = []
         try:
             self._server, self._thread = self._serve(port, address)
@@ -187,7 +192,13 @@ class PrometheusObserver:
                 body = json.dumps(self.targets()).encode()
                 start_response("200 OK", [("Content-Type", "application/json")])
                 return [body]
-            result: Iterable[bytes] = metrics_app(environ, start_response)
+            with self._lock:
+                self._scrapes += 1
+                number = self._scrapes
+            result: Iterable[bytes] = list(metrics_app(environ, start_response))
+            with self._scraped:
+                self._scrapes_served = max(self._scrapes_served, number)
+                self._scraped.notify_all()
             return result
 
         server = make_server(address, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
@@ -284,8 +295,16 @@ class PrometheusObserver:
             self._last_phi[key] = count
 
     def on_finish(self, *, complete: bool) -> None:
+        """Final values; with ``linger_s``, keep serving until they were scraped once (at
+        most that long), so that a short run's last episodes reach Prometheus."""
         self._update_throughput(time.monotonic())
         self._active.set(0)
+        if self.linger_s > 0:
+            with self._scraped:
+                seen = self._scrapes  # a scrape started after this sees the final values
+                self._scraped.wait_for(
+                    lambda: self._scrapes_served > seen, timeout=self.linger_s
+                )
         self.close()
 
     # --- helpers -----------------------------------------------------------------------
