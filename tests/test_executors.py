@@ -70,9 +70,10 @@ def test_dask_local_cluster_merges_replicas_exactly(tmp_path: Path) -> None:
     assert {r.pipeline_hash for r in rows} != {None}
     assert [s.workers for s in report.scaling] == [1, 2]
     assert report.scaling[1].episodes == 60
-    assert report.output_digest == run_profile(
-        RunConfig(pipeline=QUICK, episodes=30, warmup=1, seed=3)
-    ).output_digest
+    assert (
+        report.output_digest
+        == run_profile(RunConfig(pipeline=QUICK, episodes=30, warmup=1, seed=3)).output_digest
+    )
 
 
 def test_local_workers_merge_replicas_exactly(tmp_path: Path) -> None:
@@ -85,10 +86,10 @@ def test_local_workers_merge_replicas_exactly(tmp_path: Path) -> None:
     assert all(r.address and r.address.startswith("local pid") for r in report.replicas)
 
 
-def _killing_config(**extra: object) -> RunConfig:
+def _killing_config() -> RunConfig:
     # Replica 0 runs the 1-replica step, then dies 5 episodes into the 2-replica step.
     settings = {"die_after": 1 + 20 + 5}
-    return RunConfig(pipeline=QUICK, episodes=20, warmup=1, workers=2, settings=settings, **extra)  # type: ignore[arg-type]
+    return RunConfig(pipeline=QUICK, episodes=20, warmup=1, workers=2, settings=settings)
 
 
 def _check_lost_replica(report) -> None:

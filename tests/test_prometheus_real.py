@@ -144,7 +144,9 @@ def _final(prometheus: Prometheus, expr: str) -> dict[str, float]:
 
 def test_dashboard_queries_on_a_single_process_run(tmp_path: Path) -> None:
     report, prometheus, seen = _watch(
-        ["--pipeline", "ctool.pipeline:create", "--duration", "6", "--warmup", "2"], tmp_path, ERRORS
+        ["--pipeline", "ctool.pipeline:create", "--duration", "6", "--warmup", "2"],
+        tmp_path,
+        ERRORS,
     )
     try:
         missing = [e for e in dashboard_expressions() if ERRORS not in e and e not in seen]

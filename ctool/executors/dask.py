@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -37,9 +38,14 @@ LOCAL_HOST = "127.0.0.1"
 def require_dask() -> None:
     """A one-line usage error when the ``dask`` extra is missing."""
     try:
-        import distributed  # noqa: F401
+        distributed()
     except ImportError:
         raise UsageError(f"--executor dask needs Dask distributed: {INSTALL}") from None
+
+
+def distributed() -> Any:
+    """The ``distributed`` module (untyped: reached through ``Any``)."""
+    return importlib.import_module("distributed")
 
 
 class DaskPool:
@@ -74,10 +80,9 @@ class DaskPool:
     # -- connecting ------------------------------------------------------------------------
 
     def _connect(self, count: int) -> None:
-        from distributed import Client, LocalCluster
-
+        dd = distributed()
         if self.scheduler is None:
-            self.cluster = LocalCluster(
+            self.cluster = dd.LocalCluster(
                 n_workers=count,
                 threads_per_worker=1,
                 processes=True,
@@ -89,7 +94,7 @@ class DaskPool:
         else:
             address = self.scheduler
         try:
-            self.client = Client(address, timeout=self.connect_timeout_s)
+            self.client = dd.Client(address, timeout=self.connect_timeout_s)
         except (OSError, TimeoutError) as exc:
             raise UsageError(
                 f"cannot reach the Dask scheduler at {address} within "
@@ -127,7 +132,7 @@ class DaskPool:
             for index, address in enumerate(self.addresses)
         ]
         outcomes = await self._wait(futures, list(range(count)))
-        for index, outcome in enumerate(outcomes):
+        for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
         self.infos = [
@@ -197,16 +202,14 @@ class DaskPool:
 
     async def interrupt(self, indices: list[int]) -> dict[int, PartRecords]:
         """Set the stop event: the running parts end and come back with what they have."""
-        from distributed import Event
-
         if self.client is None:
             return {}
         running = {i: f for i, f in self._running.items() if i in indices}
-        await asyncio.to_thread(lambda: Event(self._stop_name, client=self.client).set())
+        await asyncio.to_thread(
+            lambda: distributed().Event(self._stop_name, client=self.client).set()
+        )
         outcomes = await self._wait(list(running.values()), list(running))
-        return {
-            i: o for i, o in zip(running, outcomes, strict=True) if isinstance(o, PartRecords)
-        }
+        return {i: o for i, o in zip(running, outcomes, strict=True) if isinstance(o, PartRecords)}
 
     async def close(self, *, graceful: bool) -> None:
         if self._closed:
@@ -228,8 +231,6 @@ class DaskPool:
                     self.cluster.close(timeout=STOP_TIMEOUT_S)
 
     def _stop_replicas(self) -> None:
-        from distributed import wait
-
         present = self._workers_present()
         futures = [
             self.client.submit(
@@ -243,7 +244,7 @@ class DaskPool:
             for index, address in enumerate(self.addresses)
             if address in present
         ]
-        wait(futures, timeout=STOP_TIMEOUT_S + self.metrics_linger_s)
+        distributed().wait(futures, timeout=STOP_TIMEOUT_S + self.metrics_linger_s)
 
 
 def _outcome(future: Any) -> Any:

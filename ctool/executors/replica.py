@@ -183,10 +183,11 @@ def run_replica(
     run_id: str, index: int, command: dict[str, Any], stop_event_name: str
 ) -> PartRecords:
     """The sequential part on replica ``index`` (ended early once the stop event is set)."""
-    from distributed import Event
+    import importlib
 
+    event = importlib.import_module("distributed").Event(stop_event_name)
     replica = _REPLICAS[f"{run_id}/{index}"]
-    return replica.run(command, Event(stop_event_name))
+    return replica.run(command, event)
 
 
 def stop_replica(run_id: str, index: int) -> bool:

@@ -176,8 +176,7 @@ class PrometheusObserver:
             self._server, self._thread = self._serve(port, address)
         except OSError as exc:
             raise UsageError(
-                f"--metrics-port {port}: cannot listen on {address}:{port}: "
-                f"{exc.strerror or exc}"
+                f"--metrics-port {port}: cannot listen on {address}:{port}: {exc.strerror or exc}"
             ) from None
 
     def _serve(self, port: int, address: str) -> tuple[Any, threading.Thread]:
@@ -217,8 +216,7 @@ class PrometheusObserver:
             replicas = list(self._replica_targets)
         groups = [{"targets": [f"{self.address}:{self.port}"], "labels": {"replica": "parent"}}]
         groups += [
-            {"targets": [str(r["url"])], "labels": {"replica": str(r["replica"])}}
-            for r in replicas
+            {"targets": [str(r["url"])], "labels": {"replica": str(r["replica"])}} for r in replicas
         ]
         return groups
 
@@ -302,9 +300,7 @@ class PrometheusObserver:
         if self.linger_s > 0:
             with self._scraped:
                 seen = self._scrapes  # a scrape started after this sees the final values
-                self._scraped.wait_for(
-                    lambda: self._scrapes_served > seen, timeout=self.linger_s
-                )
+                self._scraped.wait_for(lambda: self._scrapes_served > seen, timeout=self.linger_s)
         self.close()
 
     # --- helpers -----------------------------------------------------------------------

@@ -31,11 +31,11 @@ from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
 from ctool.harness.environment import capture_environment
 from ctool.harness.loader import PipelineAdapter, build_pipeline
 from ctool.harness.observer import RunObserver
+from ctool.harness.replicas import ReplicaPool, ScalingRun, WorkersResult, replica_rows
 from ctool.harness.runconfig import DEFAULT_EPISODES, RunConfig
 from ctool.harness.sampler import ResourceSampler
 from ctool.harness.shapes import LoadDriver
 from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
-from ctool.harness.replicas import ReplicaPool, ScalingRun, WorkersResult, replica_rows
 from ctool.harness.workers import LocalPool, WorkerSpec, run_rounds
 from ctool.model.records import MonitorSummary, PartRecords
 from ctool.model.schema import ProfileReport, RunConfigModel, now_iso
