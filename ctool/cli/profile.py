@@ -292,7 +292,9 @@ def _prometheus(port: int, linger_s: float) -> RunObserver:
         raise UsageError(f"--metrics-linger must be between 0 and 3600 seconds, got {linger_s}")
     observer_class = optional("ctool.harness.prometheus", "PrometheusObserver", "--metrics-port")
     try:
-        observer: RunObserver = observer_class(port, linger_s=linger_s)
+        observer: RunObserver = (
+            observer_class(port, linger_s=linger_s) if linger_s else observer_class(port)
+        )
     except OSError as exc:
         raise UsageError(f"--metrics-port {port}: cannot listen: {exc.strerror or exc}") from None
     return observer

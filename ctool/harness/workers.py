@@ -57,9 +57,9 @@ class WorkerSpec:
     settings: dict[str, Any]
     warmup: int
     block_threshold_ms: float
+    sys_path: list[str] = field(default_factory=lambda: list(sys.path))
     samples_dir: str | None = None
     """Each part's raw latencies also go to ``samples_dir/TAG.ns`` (``--replica-samples``)."""
-    sys_path: list[str] = field(default_factory=lambda: list(sys.path))
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__).encode() + b"\n"
