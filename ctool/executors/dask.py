@@ -164,14 +164,18 @@ class DaskPool:
                 for index in list(pending):
                     if self.addresses[index] not in present:
                         pending.pop(index).cancel()
-                        where = self.addresses[index]
                         results[index] = ReplicaLost(
-                            index, f"replica {index} on Dask worker {where} was lost (it left)"
+                            index, f"{self._name(index)} was lost: its worker left the cluster"
                         )
                 await asyncio.sleep(WATCH_EVERY_S)
         except asyncio.CancelledError:  # interrupt() collects the running parts
             raise
         return [results[i] for i in indices]
+
+    def _name(self, index: int) -> str:
+        if index < len(self.infos):
+            return self.infos[index].name()
+        return f"replica {index} on Dask worker {self.addresses[index]}"
 
     def _workers_present(self) -> set[str]:
         return set(self.client.scheduler_info()["workers"])

@@ -67,8 +67,8 @@ class ReplicaInfo:
     pipeline_hash: str = ""
 
     def name(self) -> str:
-        where = self.address or self.host
-        return f"replica {self.index} (pid {self.pid} on {where})"
+        worker = f", Dask worker {self.address}" if self.address and "://" in self.address else ""
+        return f"replica {self.index} (pid {self.pid} on {self.host}{worker})"
 
 
 def pipeline_hash(ref: str) -> str:
