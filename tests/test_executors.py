@@ -203,3 +203,19 @@ def test_report_json_names_each_replica(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert [r["episodes"] for r in data["replicas"]] == [10, 10]
     assert "Replicas (headline step" in proc.stdout
+
+
+def test_the_suite_scaling_scenario_runs_on_a_local_cluster() -> None:
+    from ctool.suite.runner import SuiteOptions, run_suite
+    from ctool.suite.targets import resolve_targets
+
+    options = SuiteOptions(
+        pipeline=QUICK, quick=True, only=["scaling"], targets=resolve_targets({}),
+        executor="dask", pool_factory=pool_factory(),
+    )  # fmt: skip
+    (scaling,) = run_suite(options).scenarios
+    if (os.cpu_count() or 1) < 2:
+        assert scaling.status == "skipped"
+        return
+    assert scaling.data["executor"] == "dask" and scaling.detail.endswith("(dask)")
+    assert [row["workers"] for row in scaling.data["rows"]] == [1, 2]
