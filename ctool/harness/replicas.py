@@ -230,6 +230,8 @@ class ScalingRun:
         self._scaling: list[tuple[int, float, PartRecords]] = []
         self._digest: str | None = None
         self._warnings: list[str] = []
+        self._last: dict[int, PartRecords] = {}
+        """The parts of the latest step that came back: the headline."""
 
     async def run(
         self, workers: int, *, episodes: int | None, duration_s: float | None
@@ -249,7 +251,6 @@ class ScalingRun:
                 if parts:
                     self._record_step(parts, complete=len(parts) == len(alive))
             graceful = True
-            assert self.result is not None or not self._scaling
             return self._finish()
         except asyncio.CancelledError:
             await self._keep_partial()
@@ -301,7 +302,7 @@ class ScalingRun:
         self.result = self._finish()
 
     def _finish(self) -> WorkersResult:
-        last: dict[int, PartRecords] = getattr(self, "_last", {})
+        last = self._last
         ordered = [last[i] for i in sorted(last)]
         merged = merge_replica_parts(f"{len(ordered)} workers", ordered)
         merged.digest = self._digest
@@ -324,7 +325,7 @@ class ScalingRun:
                 )
                 if partial:
                     self._last = {i: self._tag(i, p) for i, p in partial.items()}
-        if getattr(self, "_last", None) or self.pool.infos:
+        if self._last or self.pool.infos:
             self._finish()
 
 
