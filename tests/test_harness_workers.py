@@ -7,12 +7,12 @@ from array import array
 
 import pytest
 
+from ctool.harness.replicas import merge_replica_parts, part_throughput
 from ctool.harness.runconfig import RunConfig
 from ctool.harness.runner import run_profile
-from ctool.harness.replicas import merge_replica_parts, part_throughput
 from ctool.harness.workers import scaling_steps
-from ctool.model.records import PartRecords
 from ctool.model.errors import UsageError
+from ctool.model.records import PartRecords
 
 QUICK = "harness_pipelines:create"
 
