@@ -271,8 +271,9 @@ class ProfileRun:
             self._warn(message)
         for failed in self.workers.failed:
             self._warn(f"{failed.error}; the run went on with the other replicas")
-        if cfg.executor == "local":  # dask replicas export their own metrics as they go
-            self._replay(self.workers.merged)
+        # Dask replicas serve their own exporters: the parent's (the observer that lists
+        # them, ``set_targets``) must not count their episodes a second time.
+        self._replay(self.workers.merged, skip_exporters=cfg.executor != "local")
 
     def _keep_partial(self, parts: list[PartRecords]) -> None:
         if self.scaling_run is not None and self.scaling_run.result is not None:
@@ -304,13 +305,20 @@ class ProfileRun:
         self.rounds.append(part)
         self._replay(part)
 
-    def _replay(self, part: PartRecords) -> None:
+    def _replay(self, part: PartRecords, *, skip_exporters: bool = False) -> None:
         """Observers see the episodes of worker processes when their part comes back."""
         if self.driver is None or not self.observers:
             return
-        for latency in part.latencies:
-            self.driver._notify(self.driver.next_index, latency, [], None)
-            self.driver.next_index += 1
+        driver = self.driver
+        keep = driver.observers
+        if skip_exporters:
+            driver.observers = [o for o in keep if not hasattr(o, "set_targets")]
+        try:
+            for latency in part.latencies:
+                driver._notify(driver.next_index, latency, [], None)
+                driver.next_index += 1
+        finally:  # minus any observer that failed (and was dropped) meanwhile
+            driver.observers = [o for o in keep if o in self.observers]
 
     def _notify_start(self) -> None:
         planned = self._planned()
