@@ -19,15 +19,12 @@ from ctool.model.samples import decode_ns
 
 pytest.importorskip("distributed", reason='needs the dask extra: pip install "ctool[dask]"')
 
+from replica_helpers import free_port, subprocess_env  # noqa: E402
+
 from ctool.executors.dask import pool_factory  # noqa: E402
 
 QUICK = "harness_pipelines:create"
 TESTS = Path(__file__).parent
-
-
-def _env() -> dict[str, str]:
-    root = str(TESTS.parent)
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), root])}
 
 
 def _read_ns(path: Path) -> np.ndarray:
@@ -116,7 +113,7 @@ def test_a_killed_dask_worker_is_a_failed_row_and_exit_3(tmp_path: Path) -> None
             "--executor", "dask", "--workers", "2", "--episodes", "20", "--warmup", "1",
             "--set", "die_after=26", "-q", "-o", str(out),
         ],
-        capture_output=True, text=True, env=_env(), timeout=240,
+        capture_output=True, text=True, env=subprocess_env(), timeout=240,
     )  # fmt: skip
     assert proc.returncode == 3, proc.stderr
     assert "incomplete: replica 0 (pid " in proc.stderr
@@ -126,20 +123,14 @@ def test_a_killed_dask_worker_is_a_failed_row_and_exit_3(tmp_path: Path) -> None
     _check_lost_replica(load_report(out))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_unreachable_scheduler_is_one_line_and_exit_2() -> None:
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     proc = subprocess.run(
         [
             sys.executable, "-m", "ctool", "profile", "--executor", "dask",
             "--scheduler", address, "--connect-timeout", "1", "--episodes", "5", "-q",
         ],
-        capture_output=True, text=True, env=_env(), timeout=120,
+        capture_output=True, text=True, env=subprocess_env(), timeout=120,
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -155,7 +146,11 @@ def test_a_missing_dask_extra_names_the_install_command() -> None:
         "from ctool.cli.app import main\nmain()"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == (
@@ -197,7 +192,7 @@ def test_report_json_names_each_replica(tmp_path: Path) -> None:
             sys.executable, "-m", "ctool", "profile", "--pipeline", QUICK,
             "--workers", "2", "--episodes", "10", "--warmup", "0", "-o", str(out),
         ],
-        capture_output=True, text=True, env=_env(), timeout=120,
+        capture_output=True, text=True, env=subprocess_env(), timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
@@ -219,3 +214,31 @@ def test_the_suite_scaling_scenario_runs_on_a_local_cluster() -> None:
         return
     assert scaling.data["executor"] == "dask" and scaling.detail.endswith("(dask)")
     assert [row["workers"] for row in scaling.data["rows"]] == [1, 2]
+
+
+def test_an_existing_cluster_runs_the_replicas_and_too_few_workers_is_one_line() -> None:
+    import logging
+
+    from distributed import LocalCluster
+
+    from ctool.model.errors import UsageError
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:  # fmt: skip
+        address = cluster.scheduler_address
+        config = RunConfig(
+            pipeline=QUICK, episodes=10, warmup=0, workers=2, executor="dask",
+            scheduler=address, connect_timeout_s=30,
+        )  # fmt: skip
+        report = run_profile(config, pool_factory=pool_factory())
+        assert report.complete and report.config.scheduler == address
+        assert {r.address for r in report.replicas} == set(cluster.scheduler.workers)
+        assert len(cluster.scheduler.workers) == 2  # ctool left the cluster it was given up
+        too_many = RunConfig(
+            pipeline=QUICK, episodes=10, workers=3, executor="dask", scheduler=address,
+            connect_timeout_s=1,
+        )  # fmt: skip
+        with pytest.raises(UsageError, match=r"has 2 worker\(s\); 3 replicas need 3"):
+            run_profile(too_many, pool_factory=pool_factory())

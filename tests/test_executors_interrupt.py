@@ -4,26 +4,20 @@ exit 130), the replicas are stopped and a LocalCluster ctool started is closed."
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 import pytest
+from replica_helpers import free_port, get_text, subprocess_env
 
 TESTS = Path(__file__).parent
 QUICK = "harness_pipelines:create"
 DEADLINE_S = 120.0
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
 
 
 def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str]) -> None:
@@ -61,7 +55,7 @@ def test_ctrl_c_keeps_what_local_workers_measured(tmp_path: Path) -> None:
             sys.executable, "-m", "ctool", "profile", "--pipeline", QUICK, "--workers", "2",
             "--duration", "60", "--warmup", "0", "-q", "-o", str(out),
         ],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
     def a_worker_is_measuring() -> bool:
@@ -77,17 +71,6 @@ def test_ctrl_c_keeps_what_local_workers_measured(tmp_path: Path) -> None:
             proc.kill()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return str(response.read().decode())
-
-
 def _episodes(text: str) -> float:
     for line in text.splitlines():
         if line.startswith("ctool_episodes_total "):
@@ -98,21 +81,21 @@ def _episodes(text: str) -> float:
 def test_ctrl_c_stops_dask_replicas_and_closes_the_local_cluster(tmp_path: Path) -> None:
     pytest.importorskip("distributed", reason='needs the dask extra: pip install "ctool[dask]"')
     out = tmp_path / "r.json"
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "ctool", "profile", "--pipeline", QUICK, "--executor", "dask",
             "--workers", "2", "--duration", "60", "--warmup", "0", "-q", "-o", str(out),
             "--metrics-port", str(port),
         ],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     targets = f"http://127.0.0.1:{port}/targets"
 
     def replica_0_counts_episodes() -> bool:
-        groups = json.loads(_get(targets))
+        groups = json.loads(get_text(targets))
         replicas = {g["labels"]["replica"]: g["targets"][0] for g in groups}
-        return "0" in replicas and _episodes(_get(f"http://{replicas['0']}/metrics")) > 0
+        return "0" in replicas and _episodes(get_text(f"http://{replicas['0']}/metrics")) > 0
 
     try:
         _wait_for(replica_0_counts_episodes, "replica 0 to export episodes", proc)

@@ -5,9 +5,7 @@ evaluates every PromQL expression of ``dashboards/ctool.json`` through its HTTP 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from replica_helpers import free_port, get_json, subprocess_env
 
 PROMETHEUS = shutil.which("prometheus")
 pytestmark = pytest.mark.skipif(
@@ -43,20 +42,9 @@ def promql(expr: str) -> str:
     return expr.replace("$__rate_interval", RATE_WINDOW).replace("$instance", ".*")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read().decode())
-
-
 class Prometheus:
     def __init__(self, tmp: Path, targets_url: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         config = tmp / "prometheus.yml"
         config.write_text(
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
@@ -87,7 +75,7 @@ class Prometheus:
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-        answer = _get(url)
+        answer = get_json(url)
         assert answer["status"] == "success", (expr, answer)
         result: list[dict[str, Any]] = answer["data"]["result"]
         return result
@@ -104,9 +92,9 @@ class Prometheus:
 def _watch(args: list[str], tmp: Path, skip: str) -> tuple[dict[str, Any], Prometheus, set[str]]:
     """Run ``ctool profile ARGS`` under a real Prometheus; every dashboard expression that
     returned data while it ran (or just after), the report, and the server (still up)."""
-    port = _free_port()
+    port = free_port()
     out = tmp / "report.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
+    env = subprocess_env()
     prometheus = Prometheus(tmp, f"http://127.0.0.1:{port}/targets")
     command = [sys.executable, "-m", "ctool", "profile", "-q", "-o", str(out)]
     command += ["--metrics-port", str(port), "--metrics-linger", "60", *args]

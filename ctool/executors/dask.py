@@ -26,7 +26,7 @@ from ctool.executors.replica import run_replica, start_replica, stop_replica
 from ctool.harness.replicas import ReplicaInfo, ReplicaLost
 from ctool.harness.runconfig import RunConfig
 from ctool.harness.workers import WorkerSpec
-from ctool.model.errors import UsageError
+from ctool.model.errors import CtoolError, UsageError
 from ctool.model.records import PartRecords
 
 INSTALL = 'pip install "ctool[dask]"'
@@ -132,9 +132,9 @@ class DaskPool:
             for index, address in enumerate(self.addresses)
         ]
         outcomes = await self._wait(futures, list(range(count)))
-        for outcome in outcomes:
+        for index, outcome in enumerate(outcomes):
             if isinstance(outcome, BaseException):
-                raise outcome
+                raise self._failure(index, outcome, "starting")
         self.infos = [
             ReplicaInfo(**{k: v for k, v in o.items() if k != "metrics_url"}) for o in outcomes
         ]
@@ -172,6 +172,13 @@ class DaskPool:
             raise
         return [results[i] for i in indices]
 
+    def _failure(self, index: int, exc: BaseException, doing: str) -> CtoolError:
+        """A replica's own error as ctool's: usage errors stay usage errors (exit 2)."""
+        if isinstance(exc, CtoolError):
+            return exc
+        where = f"replica {index} on Dask worker {self.addresses[index]}"
+        return CtoolError(f"{where} failed while {doing}: {type(exc).__name__}: {exc}")
+
     def _name(self, index: int) -> str:
         if index < len(self.infos):
             return self.infos[index].name()
@@ -199,8 +206,10 @@ class DaskPool:
         self._running[index] = future
         (outcome,) = await self._wait([future], [index])
         self._running.pop(index, None)
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, ReplicaLost):
             raise outcome
+        if isinstance(outcome, BaseException):
+            raise self._failure(index, outcome, "running")
         part: PartRecords = outcome
         return part
 
