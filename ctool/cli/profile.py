@@ -101,7 +101,7 @@ def profile_command(
         typer.Option(
             metavar="local|dask",
             help="Where the --workers replicas run: local processes \\[default], or a Dask "
-            'cluster (pip install "ctool[dask]"); see docs/scale-out.md.',
+            'cluster (pip install "ctool\\[dask]"); see docs/scale-out.md.',
             rich_help_panel=SCALE,
         ),
     ] = None,
