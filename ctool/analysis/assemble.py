@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ctool.analysis import summary
 from ctool.model.records import MonitorSummary, PartRecords, merge_parts
@@ -24,6 +24,7 @@ from ctool.model.schema import (
     LoadVerdict,
     ProfileReport,
     ProfilerRun,
+    ReplicaRow,
     Resources,
     RunConfigModel,
 )
@@ -37,6 +38,7 @@ class MeasuredRun:
     created_at: str
     environment: Environment
     complete: bool = True
+    incomplete_reason: Literal["interrupted", "replica-failed"] | None = None
     sequential: PartRecords | None = None
     """The in-process sequential part."""
     rounds: list[PartRecords] = field(default_factory=list)
@@ -45,6 +47,8 @@ class MeasuredRun:
     """``--workers N``: the merged part of the worker processes."""
     scaling: list[tuple[int, float, PartRecords]] = field(default_factory=list)
     """``--workers N``: (worker count, throughput, merged part) per scaling step."""
+    replicas: list[ReplicaRow] = field(default_factory=list)
+    """``--workers N`` / ``--executor dask``: one row per replica (failed ones included)."""
     levels: list[tuple[int, PartRecords]] = field(default_factory=list)
     """Concurrency sweep: (concurrency, part) per level."""
     open_loop: PartRecords | None = None
@@ -76,6 +80,7 @@ def profile_report(run: MeasuredRun) -> ProfileReport:
     return ProfileReport(
         created_at=run.created_at,
         complete=run.complete,
+        incomplete_reason=run.incomplete_reason,
         environment=run.environment,
         config=run.config,
         latency_ms=summary.latency_summary(summary.as_array(headline.latencies)),
@@ -95,6 +100,7 @@ def profile_report(run: MeasuredRun) -> ProfileReport:
         rounds=rounds,
         drift=summary.drift(headline) if headline.label != "load" else None,
         scaling=summary.scaling_rows(run.scaling) if run.workers is not None else [],
+        replicas=list(run.replicas),
         duration_s=headline.wall_ns / 1e9 if headline.wall_ns else None,
         warnings=[*run.warnings, *round_warnings(run.rounds)],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,6 +38,20 @@ def suite_command(
     html: HtmlOption = None,
     output_format: FormatOption = None,
     quiet: QuietOption = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            metavar="local|dask",
+            help="Where the scaling scenario's replicas run (see ctool profile --executor).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="tcp://HOST:8786",
+            help="--executor dask: the cluster's scheduler (default: a LocalCluster).",
+        ),
+    ] = None,
 ) -> None:
     """Run the performance plan's 20 scenarios, each against its target.
 
@@ -63,6 +77,9 @@ def suite_command(
         only=[item for item in (only or "").split(",") if item.strip()],
         targets=resolve_targets(overrides, source or "targets"),
         command=shlex.join(["ctool", *sys.argv[1:]]),
+        executor=executor or "local",
+        scheduler=scheduler,
+        pool_factory=_pool_factory(executor, scheduler),
     )
     err = make_console(stderr=True, quiet=quiet)
     report = run_suite(options, progress=lambda msg: err.log(msg) if fmt == "table" else None)
@@ -70,3 +87,15 @@ def suite_command(
     if not report.complete:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_VERDICT if report.failed else EXIT_OK)
+
+
+def _pool_factory(executor: str | None, scheduler: str | None) -> Any:
+    """``--executor dask`` for the scaling scenario (the options are checked here, up front)."""
+    from ctool.harness.runconfig import RunConfig
+
+    RunConfig(executor=executor or "local", scheduler=scheduler)  # one-line usage errors
+    if executor != "dask":
+        return None
+    from ctool.executors.dask import pool_factory
+
+    return pool_factory()

@@ -246,6 +246,26 @@ class ScalingRow(Model):
     p99_ms: float
 
 
+class ReplicaRow(Model):
+    """One replica of a replicated run (``--workers``, ``--executor dask``): where it ran, what
+    it measured in the headline step (on its own clock), and whether it failed."""
+
+    index: int
+    host: str
+    pid: int
+    address: str | None = None
+    """The Dask worker's address, or ``local pid N`` for a local worker process."""
+    episodes: int = 0
+    errors: int = 0
+    throughput_eps: float | None = None
+    python: str | None = None
+    ctool: str | None = None
+    pipeline_hash: str | None = None
+    """SHA-256 prefix of the pipeline module's source files, as the replica found them."""
+    failed: str | None = None
+    """Why the replica failed (it died, its worker left); ``None``: it did not."""
+
+
 class ProfileReport(Report):
     kind: Literal["profile"] = "profile"
     latency_ms: LatencySummary
@@ -266,6 +286,10 @@ class ProfileReport(Report):
     drift: Drift | None = None
     scaling: list[ScalingRow] = Field(default_factory=list)
     """``--workers``: one row per worker count."""
+    replicas: list[ReplicaRow] = Field(default_factory=list)
+    """``--workers`` / ``--executor dask``: one row per replica."""
+    incomplete_reason: Literal["interrupted", "replica-failed"] | None = None
+    """Why ``complete`` is false: the run was interrupted, or a replica failed."""
     bottleneck: str | None = None
     """The top-level stage with the largest share of episode time."""
     load_verdict: LoadVerdict | None = None
@@ -321,6 +345,7 @@ __all__ = [
     "REPORT_MODELS",
     "Report",
     "ReportKind",
+    "ReplicaRow",
     "Resources",
     "RunConfigModel",
     "Samples",

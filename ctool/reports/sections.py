@@ -160,6 +160,33 @@ def scaling_section(report: ProfileReport) -> Section | None:
     return section
 
 
+def replicas_section(report: ProfileReport) -> Section | None:
+    if not report.replicas:
+        return None
+    cols = [("replica", RIGHT), ("host", LEFT), ("pid", RIGHT), ("worker", LEFT)]
+    cols += [("episodes", RIGHT), ("episodes/s", RIGHT), ("errors", RIGHT), ("status", LEFT)]
+    section = Section("Replicas (headline step; each on its own clock)", cols)
+    for r in report.replicas:
+        section.add(
+            [
+                str(r.index),
+                r.host,
+                str(r.pid),
+                r.address or "-",
+                f"{r.episodes:,}",
+                num(r.throughput_eps) if r.throughput_eps is not None else "-",
+                f"{r.errors:,}",
+                f"FAILED: {r.failed}" if r.failed else "ok",
+            ]
+        )
+    first = report.replicas[0]
+    section.notes.append(
+        f"Every replica ran ctool {first.ctool}, Python {first.python}, pipeline source "
+        f"{first.pipeline_hash} (checked against this process before measuring)."
+    )
+    return section
+
+
 def rounds_section(report: ProfileReport) -> Section | None:
     if not report.rounds:
         return None
@@ -366,6 +393,7 @@ def profile_sections(report: ProfileReport) -> list[Section]:
         stage_section(report),
         load_section(report),
         scaling_section(report),
+        replicas_section(report),
         rounds_section(report),
         resources_section(report),
         blocking_section(report),

@@ -70,6 +70,10 @@ class SuiteContext:
     quick: bool
     targets: dict[str, Target]
     progress: Progress = field(default=lambda _: None)
+    executor: str = "local"
+    """Where the scaling scenario's replicas run (``ctool suite --executor``)."""
+    scheduler: str | None = None
+    pool_factory: Callable[..., Any] | None = None
     sizes: Sizes = field(init=False)
     resolved_preset: str | None = field(default=None, init=False)
     """The preset the pipeline says it runs (its default when ``preset`` is None)."""
@@ -94,7 +98,9 @@ class SuiteContext:
             }
             options.update(overrides)
             self.progress(f"running {name}")
-            report = run_profile(RunConfig(**options))
+            replicated = options.get("executor", "local") != "local"
+            factory = self.pool_factory if replicated else None
+            report = run_profile(RunConfig(**options), pool_factory=factory)
             if not report.complete:
                 raise KeyboardInterrupt
             self._runs[name] = report

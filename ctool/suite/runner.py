@@ -30,6 +30,11 @@ class SuiteOptions:
     only: Sequence[str] = ()
     targets: dict[str, Target] = field(default_factory=dict)
     command: str | None = None
+    executor: str = "local"
+    """Where the scaling scenario's replicas run (``--executor``): ``local`` or ``dask``."""
+    scheduler: str | None = None
+    pool_factory: Callable[..., Any] | None = None
+    """``run_profile``'s ``pool_factory`` for ``executor="dask"`` (made by the CLI)."""
 
 
 def select_scenarios(only: Sequence[str]) -> list[Scenario]:
@@ -65,6 +70,9 @@ def run_suite(
         quick=options.quick,
         targets=options.targets,
         progress=progress,
+        executor=options.executor,
+        scheduler=options.scheduler,
+        pool_factory=options.pool_factory,
     )
     if (reason := ctx.supports()) is not None:
         raise UsageError(reason)

@@ -446,8 +446,11 @@ def _errors_section(report: ProfileReport) -> Section | None:
 
 
 def _scaling_section(report: ProfileReport) -> Section | None:
-    if not report.scaling:
+    if not report.scaling and not report.replicas:
         return None
     sec = Section("scaling", "Scaling over worker processes")
-    sec.tables.append(generic_table([row.model_dump() for row in report.scaling]))
+    if report.scaling:
+        sec.tables.append(generic_table([row.model_dump() for row in report.scaling]))
+    if report.replicas:  # one row per replica: where it ran, what it measured, if it failed
+        sec.tables.append(generic_table([row.model_dump() for row in report.replicas]))
     return sec
