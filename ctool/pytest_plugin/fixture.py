@@ -24,7 +24,7 @@ _calls = itertools.count(1)
 
 
 class ProfileFixture:
-    def __init__(self, item: pytest.Item) -> None:
+    def __init__(self, item: pytest.Function) -> None:
         self.item = item
         self.reports: list[ProfileReport] = []
 
@@ -48,6 +48,9 @@ class ProfileFixture:
     ) -> Any:
         """``ProfileReport`` from a sync test; an awaitable of it from an async one."""
         from ctool.harness.runconfig import RunConfig
+        from ctool.pytest_plugin.session import refuse_under_xdist
+
+        refuse_under_xdist(self.item)
 
         levels = (concurrency,) if isinstance(concurrency, int) else tuple(concurrency)
         ref, target = self._resolve(pipeline)

@@ -61,20 +61,34 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--ctool-compare-threshold must be > 0, got {threshold}")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Iterator[None]:
+    """Run a marked test under ctool, then let the other implementations call a no-op.
+
+    A wrapper, not a ``tryfirst`` implementation, so that no other plugin that runs async
+    tests (anyio, pytest-asyncio) can take the call first and silently drop the measurement.
+    """
     marker = pyfuncitem.get_closest_marker("ctool")
     if marker is not None:
         from ctool.pytest_plugin.session import run_marked
 
         run_marked(pyfuncitem, marker)
-        return True
-    if "ctool_profile" in pyfuncitem.fixturenames and _async_unclaimed(pyfuncitem):
+    elif "ctool_profile" in pyfuncitem.fixturenames and _async_unclaimed(pyfuncitem):
         from ctool.pytest_plugin.session import run_once
 
         run_once(pyfuncitem)
-        return True
-    return None
+    else:
+        return (yield)
+    original = pyfuncitem.obj
+    pyfuncitem.obj = _ran
+    try:
+        return (yield)
+    finally:
+        pyfuncitem.obj = original
+
+
+def _ran(**_: Any) -> None:
+    """What the other ``pytest_pyfunc_call`` implementations call once ctool ran the test."""
 
 
 def _async_unclaimed(item: pytest.Function) -> bool:
@@ -89,7 +103,9 @@ def ctool_profile(request: pytest.FixtureRequest) -> Iterator[Any]:
     (``await`` it in an async test). Options: those of ``ctool profile``."""
     from ctool.pytest_plugin.fixture import ProfileFixture
 
-    yield ProfileFixture(request.node)
+    node = request.node
+    assert isinstance(node, pytest.Function)
+    yield ProfileFixture(node)
 
 
 def pytest_report_teststatus(

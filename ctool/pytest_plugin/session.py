@@ -39,7 +39,7 @@ def refuse_under_xdist(item: pytest.Function) -> None:
     workers = xdist_workers(item.config)
     if workers > 1:
         pytest.fail(
-            f"ctool: {item.nodeid} is a measured test and pytest-xdist runs {workers} workers: "
+            f"ctool: {item.nodeid} measures performance and pytest-xdist runs {workers} workers: "
             "the other workers share the CPU, so its timings would measure them too. Run "
             "measured tests in their own session without -n (e.g. `pytest -m ctool -p "
             "no:xdist`, and `-m 'not ctool'` for the parallel session), or pass "
