@@ -50,6 +50,10 @@ class ProfileFixture:
         from ctool.harness.runconfig import RunConfig
         from ctool.pytest_plugin.session import refuse_under_xdist
 
+        if self.item.config.getoption("ctool_disable"):
+            import pytest
+
+            pytest.skip("ctool_profile measures; --ctool-disable turns measurement off")
         refuse_under_xdist(self.item)
 
         levels = (concurrency,) if isinstance(concurrency, int) else tuple(concurrency)
