@@ -63,3 +63,16 @@ def coroutine_function(function: Callable[..., Any]) -> Callable[..., Any] | Non
         if current is None:
             return None
     return None
+
+
+class Borrowed:
+    """A pipeline object the test owns, run without its ``close()``: profiling it does not
+    close what the test (or a fixture) will use again."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "close":
+            raise AttributeError(name)
+        return getattr(self._target, name)

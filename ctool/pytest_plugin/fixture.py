@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ctool.pytest_plugin.body import CallablePipeline
+from ctool.pytest_plugin.body import Borrowed, CallablePipeline
 
 if TYPE_CHECKING:
     import pytest
@@ -83,7 +83,7 @@ class ProfileFixture:
             return pipeline, None
         if callable(getattr(pipeline, "episode", None)):
             kind = type(pipeline)
-            return f"{kind.__module__}:{kind.__qualname__}#{next(_calls)}", pipeline
+            return f"{kind.__module__}:{kind.__qualname__}#{next(_calls)}", Borrowed(pipeline)
         if callable(pipeline):
             module = getattr(pipeline, "__module__", None) or "callable"
             name = getattr(pipeline, "__qualname__", None) or type(pipeline).__qualname__
