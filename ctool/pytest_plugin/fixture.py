@@ -1,15 +1,18 @@
 """The ``ctool_profile`` fixture: profile a pipeline object, a ``module:factory`` reference
 or a plain callable with ``ctool profile``'s options, and return the typed report.
 
-From a sync test it returns the report. From an async test (a running event loop) it returns
-an awaitable: the run happens on ctool's own event loop in a worker thread, so the test's
-loop stays free and the watchdog watches the loop the pipeline runs on.
+From a sync test it returns the report: the run gets its own event loop (``asyncio.run``).
+From an async test (a running event loop) it returns an awaitable, and the run happens on
+the test's own loop, in the test's thread: objects bound to a loop or a thread (an
+``asyncio.Queue``, a client session, an sqlite3 connection) work, and the watchdog watches
+the loop the pipeline really runs on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from contextlib import nullcontext
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +21,7 @@ from ctool.pytest_plugin.body import Borrowed, CallablePipeline
 if TYPE_CHECKING:
     import pytest
 
+    from ctool.harness.runconfig import RunConfig
     from ctool.model.schema import ProfileReport
 
 _calls = itertools.count(1)
@@ -71,12 +75,11 @@ class ProfileFixture:
                 "workers and rounds start fresh processes that build the pipeline by "
                 "reference: pass 'package.module:factory', not an object"
             )
-        run = _runner(config, target, self._done)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return run()
-        return _in_thread(run)
+            return _run_sync(config, target, self._done)
+        return _run_on_this_loop(config, target, self._done)
 
     def _resolve(self, pipeline: Any) -> tuple[str, Any]:
         if isinstance(pipeline, str):
@@ -100,24 +103,32 @@ class ProfileFixture:
         self.item.user_properties.append(("ctool", status_text(report)))
 
 
-def _runner(
-    config: Any, target: Any, done: Callable[[ProfileReport], None]
-) -> Callable[[], ProfileReport]:
-    def run() -> ProfileReport:
-        from ctool.harness.loader import provided
-        from ctool.harness.runner import run_profile
+def _run_sync(
+    config: RunConfig, target: Any, done: Callable[[ProfileReport], None]
+) -> ProfileReport:
+    from ctool.harness.loader import provided
+    from ctool.harness.runner import run_profile
 
-        if target is None:
-            report = run_profile(config)
-        else:
-            with provided(config.pipeline, target):
-                report = run_profile(config)
-        done(report)
-        return report
-
-    return run
+    with provided(config.pipeline, target) if target is not None else nullcontext():
+        report = run_profile(config)
+    done(report)
+    return report
 
 
-async def _in_thread(run: Callable[[], ProfileReport]) -> ProfileReport:
-    return await asyncio.to_thread(run)
+async def _run_on_this_loop(
+    config: RunConfig, target: Any, done: Callable[[ProfileReport], None]
+) -> ProfileReport:
+    """``run_profile`` on the running loop: the same run, minus its own ``asyncio.run``."""
+    from ctool.harness.loader import provided
+    from ctool.harness.runner import ProfileRun
 
+    with provided(config.pipeline, target) if target is not None else nullcontext():
+        run = ProfileRun(config, observers=(), warn=lambda _: None)
+        run.prepare()
+        try:
+            await run.main()
+        finally:
+            run.cleanup()
+    report = run.report()
+    done(report)
+    return report
