@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from etl_pipeline import create  # examples/ is on sys.path: pytest puts a test file's folder there
 
 

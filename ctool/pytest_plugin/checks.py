@@ -82,7 +82,8 @@ def _blocking(report: ProfileReport, options: MarkOptions, verdict: Verdict) -> 
     loop's own computation ("cpu") are named in a note, as ``ctool suite`` counts them."""
     calls = report.resources.blocking_calls
     waited = [c for c in calls if c.kind != "cpu"]
-    computed = [c for c in calls if c.kind == "cpu"]
+    named = {(c.file, c.line) for c in waited}
+    computed = [c for c in calls if c.kind == "cpu" and (c.file, c.line) not in named]
     beyond = f"beyond {ms_unit(options.block_threshold_ms)}"
     if waited:
         lines = [f"{len(waited)} call site(s) blocked the event loop {beyond}:"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from contextlib import nullcontext
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from ctool.pytest_plugin.body import Borrowed, CallablePipeline

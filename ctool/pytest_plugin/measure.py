@@ -83,14 +83,20 @@ def leak_pass(ref: str, options: MarkOptions, command: str) -> LeakcheckReport:
     from ctool.harness.leak import run_leakcheck
     from ctool.harness.leakconfig import LeakcheckOptions
 
-    sizes: dict[str, int] = {}
-    if options.leak_episodes is not None:
-        sizes["episodes"] = options.leak_episodes
-    if options.leak_warmup is not None:
-        sizes["warmup"] = options.leak_warmup
-    if options.leak_every is not None:
-        sizes["every"] = options.leak_every
-    report = run_leakcheck(LeakcheckOptions(pipeline=ref, command=command, **sizes))
+    defaults = LeakcheckOptions()
+    report = run_leakcheck(
+        LeakcheckOptions(
+            pipeline=ref,
+            command=command,
+            episodes=_or(options.leak_episodes, defaults.episodes),
+            warmup=_or(options.leak_warmup, defaults.warmup),
+            every=_or(options.leak_every, defaults.every),
+        )
+    )
     if not report.complete:
         raise KeyboardInterrupt
     return report
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value

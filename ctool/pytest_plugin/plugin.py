@@ -127,4 +127,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("ctool comparisons")
     for nodeid, text in lines:
         terminalreporter.write_line(f"{nodeid}: {text.splitlines()[0]}")
-

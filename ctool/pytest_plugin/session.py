@@ -14,7 +14,6 @@ from ctool.pytest_plugin.options import MarkerError, MarkOptions
 from ctool.pytest_plugin.plugin import COMPARISONS
 
 
-
 def funcargs(item: pytest.Function) -> dict[str, Any]:
     return {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
 
