@@ -24,6 +24,14 @@ def busy(n):
 """
 
 
+def one_passes_one_fails(pytester: pytest.Pytester, pattern: str) -> str:
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert re.search(pattern, out), out
+    return out
+
+
 def test_latency_targets_pass_and_fail_with_the_bottleneck(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         BUSY
@@ -79,11 +87,9 @@ async def test_too_slow():
     await asyncio.sleep(0)
 """
     )
-    result = run(pytester)
-    result.assert_outcomes(passed=1, failed=1)
-    assert re.search(
+    one_passes_one_fails(
+        pytester,
         r"throughput [\d,.]+ episodes/s <= target 1,000,000,000.0 episodes/s at concurrency 4",
-        result.stdout.str(),
     )
 
 
@@ -103,10 +109,7 @@ async def test_yields():
         await asyncio.sleep(0.001)
 """
     )
-    result = run(pytester)
-    result.assert_outcomes(passed=1, failed=1)
-    out = result.stdout.str()
-    assert "blocked the event loop beyond 5 ms" in out
+    out = one_passes_one_fails(pytester, "blocked the event loop beyond 5 ms")
     line = path.read_text().splitlines().index("        time.sleep(0.03)") + 1
     assert re.search(rf"test_block\.py:{line} in test_blocks\(\).* in stage audit", out), out
 
@@ -127,11 +130,9 @@ def test_small():
     assert len(block)
 """
     )
-    result = run(pytester)
-    result.assert_outcomes(passed=1, failed=1)
-    assert re.search(
+    one_passes_one_fails(
+        pytester,
         r"memory in flight per episode 4,\d{3}\.\d kB \(mean of 5 episodes at concurrency 1",
-        result.stdout.str(),
     )
 
 

@@ -30,13 +30,19 @@ def test_work():
 """
 
 
+def saved_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, work: int) -> Path:
+    """Run SCALED with ``work`` iterations per episode and ``--ctool-save``; the folder."""
+    pytester.makepyfile(test_scaled=SCALED)
+    saved = pytester.path / "saved"
+    monkeypatch.setenv("WORK", str(work))
+    run(pytester, f"--ctool-save={saved}").assert_outcomes(passed=1)
+    return saved
+
+
 def test_save_then_compare_catches_a_2x_slower_body(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makepyfile(test_scaled=SCALED)
-    saved = pytester.path / "saved"
-    monkeypatch.setenv("WORK", "20000")
-    run(pytester, f"--ctool-save={saved}").assert_outcomes(passed=1)
+    saved = saved_run(pytester, monkeypatch, 20_000)
     files = list(saved.glob("*.json"))
     assert [f.name for f in files] == ["test_scaled.py_test_work.json"]
     report = json.loads(files[0].read_text())
@@ -61,10 +67,7 @@ def test_save_then_compare_catches_a_2x_slower_body(
 def test_a_report_from_another_machine_is_not_compared(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makepyfile(test_scaled=SCALED)
-    saved = pytester.path / "saved"
-    monkeypatch.setenv("WORK", "2000")
-    run(pytester, f"--ctool-save={saved}").assert_outcomes(passed=1)
+    saved = saved_run(pytester, monkeypatch, 2_000)
     path = next(saved.glob("*.json"))
     data = json.loads(path.read_text())
     data["environment"]["cpu_count"] = 512
