@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from ctool.pipeline import create
+from ctool.suite.scenarios.correctness import same  # equal, floats to a relative 1e-9
 
 REF = "ctool.pipeline:create"
 BETWEEN_STAGES = "(between stages)"
@@ -281,16 +282,6 @@ def paired_outputs() -> dict[int, tuple[list[dict[str, Any]], list[dict[str, Any
     }
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
 def test_c1_integration_behaviour_holds_after_optimisation(paired_outputs: Any) -> None:
     """Correctness 1, "the integration tests still pass after optimisation": on 2 seeds x
     300 episodes every episode of the optimized preset returns the same outputs as the
@@ -298,7 +289,7 @@ def test_c1_integration_behaviour_holds_after_optimisation(paired_outputs: Any) 
     relative 1e-9, since the vectorized paths sum in another order)."""
     for seed, (base, opt) in paired_outputs.items():
         for i, (b, o) in enumerate(zip(base, opt, strict=True)):
-            diff = [k for k in b if not _same(b[k], o.get(k))]
+            diff = [k for k in b if not same(b[k], o.get(k))]
             assert not diff, f"seed {seed} episode {i}: {diff} differ"
 
 
