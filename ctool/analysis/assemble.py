@@ -1,4 +1,4 @@
-"""A profile run's report, assembled from what it measured (DESIGN.md section 3, step 5).
+"""A profile run's report, assembled from what it measured (docs/design.md section 3).
 
 Pure functions over model data: ``ctool.harness.runner`` drives the run, turns what it
 measured into a ``MeasuredRun`` (episode records, the monitors' summary, the sampler's

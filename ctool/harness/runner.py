@@ -1,6 +1,6 @@
 """``run_profile(config)``: the service behind ``ctool profile``.
 
-Order of a run (DESIGN.md section 3):
+Order of a run (docs/design.md section 3):
 
 1. open the profiler session (unknown or, with ``require``, unavailable backends fail here),
    build the pipeline (a broken ``--pipeline`` fails here): nothing has run yet;
