@@ -212,14 +212,19 @@ def test_typo():
 @pytest.mark.ctool(episodes=0)
 def test_zero():
     pass
+
+@pytest.mark.ctool(episodes=3, no_leak=True, leak_episodes=20, leak_every=10)
+def test_too_few_leak_samples():
+    pass
 """
     )
     result = run(pytester)
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.ctool: unknown option 'p59_ms' (known: *",
             "*@pytest.mark.ctool: episodes must be an integer >= 1, got 0*",
+            "*ctool: no_leak: leak_episodes=20, leak_every=10, leak_warmup=100: *3 samples*",
         ]
     )
 

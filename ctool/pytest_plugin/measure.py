@@ -82,17 +82,24 @@ def memory_pass(ref: str, body: Any, options: MarkOptions) -> EpisodeMemory:
 def leak_pass(ref: str, options: MarkOptions, command: str) -> LeakcheckReport:
     from ctool.harness.leak import run_leakcheck
     from ctool.harness.leakconfig import LeakcheckOptions
+    from ctool.model.errors import UsageError
 
     defaults = LeakcheckOptions()
-    report = run_leakcheck(
-        LeakcheckOptions(
-            pipeline=ref,
-            command=command,
-            episodes=_or(options.leak_episodes, defaults.episodes),
-            warmup=_or(options.leak_warmup, defaults.warmup),
-            every=_or(options.leak_every, defaults.every),
-        )
+    leak_options = LeakcheckOptions(
+        pipeline=ref,
+        command=command,
+        episodes=_or(options.leak_episodes, defaults.episodes),
+        warmup=_or(options.leak_warmup, defaults.warmup),
+        every=_or(options.leak_every, defaults.every),
     )
+    try:
+        leak_options.validate()
+    except UsageError as exc:  # worded for the command line: name the marker's options
+        raise UsageError(
+            f"no_leak: leak_episodes={leak_options.episodes}, leak_every={leak_options.every}"
+            f", leak_warmup={leak_options.warmup}: {exc.message}"
+        ) from None
+    report = run_leakcheck(leak_options)
     if not report.complete:
         raise KeyboardInterrupt
     return report
