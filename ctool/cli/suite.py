@@ -1,4 +1,4 @@
-"""``ctool suite``: the 20-scenario performance plan, run against targets."""
+"""``ctool suite``: the performance plan (20 scenarios, 3 correctness metrics) against targets."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def suite_command(
         ),
     ] = None,
 ) -> None:
-    """Run the performance plan's 20 scenarios, each against its target.
+    """Run the performance plan's 20 scenarios and 3 correctness metrics, each against its target.
 
     Targets default to the plan (p50 < 50 ms, p95 < 100 ms, > 20 episodes/s, Φ p95 < 10 ms,
     hit rate > 80 %, growth < 10 %, CPU < 70 % of a core, < 1 MB/s, gain > 20 %) and can be

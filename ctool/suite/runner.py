@@ -49,7 +49,9 @@ def select_scenarios(only: Sequence[str]) -> list[Scenario]:
         scenario = by_key.get(key.strip())
         if scenario is None:
             names = ", ".join(s.name for s in SCENARIOS)
-            raise UsageError(f"--only: unknown scenario {key!r} (names: {names}, or 1-20)")
+            raise UsageError(
+                f"--only: unknown scenario {key!r} (names: {names}, or 1-{len(SCENARIOS)})"
+            )
         if scenario not in chosen:
             chosen.append(scenario)
     return sorted(chosen, key=lambda s: s.id)
