@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 
 from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
+from ctool.profilers.boundary import folding_of
+from ctool.profilers.cprofile_boundary import folded_rows
 from ctool.profilers.frames import is_library, is_machinery, is_workload
 from ctool.profilers.stages import (
     FunctionKey,
@@ -74,7 +76,7 @@ def _key(code: Any) -> tuple[FunctionKey, str, types.CodeType | None]:
     return (BUILTIN_FILE, 0, text), text, None
 
 
-def function_stats(entries: Iterable[Any]) -> list[FunctionStat]:
+def function_stats(entries: Iterable[Any], *, fold_builtins: bool = True) -> list[FunctionStat]:
     """Fold ``_lsprof.Profiler.getstats()`` entries into one :class:`FunctionStat` per function.
 
     A C function's self time goes to each Python caller in proportion to what that caller
@@ -102,7 +104,7 @@ def function_stats(entries: Iterable[Any]) -> list[FunctionStat]:
             if callee is None:
                 continue
             callee.callers[caller_key] = callee.callers.get(caller_key, 0.0) + sub.totaltime
-            if callee_code is None and caller_code is not None:
+            if fold_builtins and callee_code is None and caller_code is not None:
                 moved = min(sub.inlinetime, callee.self_s)
                 callee.self_s -= moved
                 stats[caller_key].self_s += moved
@@ -351,21 +353,28 @@ class CProfileBackend:
         self._profile = self._sampler = None
         profile.disable()
         sampler.stop()
-        stats = function_stats(profile.getstats())
+        entries = profile.getstats()
+        votes = sampler.votes()
+        folding = folding_of(options.extra.get("hotspots"))
+        unfolded = function_stats(entries, fold_builtins=False)
+        rows = folded_rows(unfolded, votes, folding, machinery_owned(unfolded))
+        user_s = sum(row.seconds for row in rows)
+        stats = function_stats(entries)
         flat = raw_top(stats, top=options.top)
         fold_library(stats)
-        stages = propagate_stages(stats, sampler.votes())
+        stages = propagate_stages(stats, votes)
         path = options.output_dir / "cprofile.prof"
         profile.dump_stats(str(path))
         total_s = sum(stat.self_s for stat in stats)
         return ProfilerFragment(
             name=self.name,
-            hotspots=hotspot_rows(stats, profiler=self.name, top=options.top, stages=stages),
+            hotspots=[row.hotspot(profiler=self.name, total=user_s) for row in rows[: options.top]],
             artifacts={"cprofile": str(path)},
             metadata={
                 "total_ms": total_s * 1e3,
+                "user_ms": user_s * 1e3,
                 "functions": len(stats),
-                "folded": "C functions and library code into their nearest user-code caller",
+                "folding": folding,
                 "raw_top": flat,
                 "stage_samples": sampler.samples,
                 "by_cumulative": workload_by_cumulative(stats, top=options.top, stages=stages),
