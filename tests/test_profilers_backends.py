@@ -242,9 +242,9 @@ def test_pyspy_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     opts_ = options(tmp_path, pyspy_rate=250, pid=4242)
     argv = backend.command("py-spy", opts_, tmp_path / "out.json")
     assert argv[:6] == ["py-spy", "record", "--pid", "4242", "--rate", "250"]
-    assert "--nonblocking" in argv and argv[argv.index("--format") + 1] == "speedscope"
-    monkeypatch.setenv(pyspy.ENV_BLOCKING, "1")
-    assert "--nonblocking" not in backend.command("py-spy", opts_, tmp_path / "out.json")
+    assert "--nonblocking" not in argv and argv[argv.index("--format") + 1] == "speedscope"
+    monkeypatch.setenv(pyspy.ENV_BLOCKING, "0")
+    assert "--nonblocking" in backend.command("py-spy", opts_, tmp_path / "out.json")
 
 
 def test_missing_pyspy_binary_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

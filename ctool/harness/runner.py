@@ -36,9 +36,11 @@ from ctool.harness.sampler import ResourceSampler
 from ctool.harness.shapes import LoadDriver
 from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
 from ctool.harness.workers import WorkerSpec, WorkersResult, run_rounds, run_workers
+from ctool.model.errors import UsageError
 from ctool.model.records import MonitorSummary, PartRecords
 from ctool.model.schema import ProfileReport, RunConfigModel, now_iso
 from ctool.profilers.base import ProfilerOptions
+from ctool.profilers.frames import set_user_code
 from ctool.profilers.session import ProfilerResult, ProfilerSession
 
 Warn = Callable[[str], None]
@@ -120,7 +122,12 @@ class ProfileRun:
                 memory_targets=list(cfg.memory_targets),
                 top=cfg.top,
                 pid=os.getpid(),
+                extra={"hotspots": cfg.hotspots},
             )
+            try:
+                set_user_code(cfg.user_code)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
             self.session = ProfilerSession.open(
                 list(cfg.profilers), require=cfg.require, options=options
             )

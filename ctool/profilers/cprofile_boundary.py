@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ctool.profilers.boundary import Folding, Row, calls_on_line
-from ctool.profilers.frames import is_library, is_machinery, library_name
+from ctool.profilers.frames import is_machinery, library_name
 from ctool.profilers.stages import FunctionKey, StageVotes, held_stages, resolve_stage
 from ctool.spans import LOCATOR
 
@@ -311,7 +311,7 @@ def folded_rows(
             row = Row("boundary", f"{_name(caller)} -> {callee_name}", caller.filename, line, stage)
             row.seconds = part
             row.caller, row.callee, row.callee_file = _name(caller), callee_name, callee.filename
-            notes = [n for n in (note, _INEXACT if (caller_key, callee_key) in inexact else None)]
+            notes = (note, _INEXACT if (caller_key, callee_key) in inexact else None)
             row.note = "; ".join(n for n in notes if n) or None
             add((caller_key, callee_key, line, stage), row)
     return _ranked(rows)

@@ -54,14 +54,17 @@ _REFUSED = ("permission denied", "operation not permitted", "ptrace")
 
 
 def blocking(options: ProfilerOptions) -> bool:
-    """Pause the process at each sample? Off by default: py-spy then reads the stacks while
-    the program runs (``--nonblocking``), which costs the workload less -- on the optimized
-    preset about 4 % of throughput against 7 % paused, at 100 Hz (benchmarks/profilers.py)
-    -- at the price of a rare torn sample (py-spy counts them as errors, in the metadata).
-    ``CTOOL_PYSPY_BLOCKING=1`` or ``options.extra["pyspy_blocking"]`` pauses it."""
+    """Pause the process at each sample? On by default. Unpaused (``--nonblocking``) py-spy
+    costs the workload less -- on the optimized preset about 4 % of throughput against 7 %
+    paused, at 100 Hz (benchmarks/profilers.py) -- but tears samples, and tears them most
+    where stacks are deep and change fast: on examples/docpipe.py 61 of 549 samples (11 %)
+    were torn, and the yaml.load row read 57.6 % against the stage table's 65.4 %; paused,
+    0 torn and 63.0 % against 64.9 % (2026-11-29, 80 episodes at 200 Hz). A bottleneck
+    table must be right first. ``CTOOL_PYSPY_BLOCKING=0`` or
+    ``options.extra["pyspy_blocking"] = False`` reads without pausing."""
     if "pyspy_blocking" in options.extra:
         return bool(options.extra["pyspy_blocking"])
-    return os.environ.get(ENV_BLOCKING, "").strip().lower() in ("1", "true", "yes", "on")
+    return os.environ.get(ENV_BLOCKING, "").strip().lower() not in ("0", "false", "no", "off")
 
 
 def find_binary() -> str | None:
