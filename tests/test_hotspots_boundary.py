@@ -81,7 +81,9 @@ def test_cprofile_top_two_rows_are_the_known_library_calls(factory: str, tmp_pat
     from examples import docpipe
 
     report = run(factory, "cprofile", tmp_path, episodes=25)
-    episode = docpipe.AsyncDocPipeline.episode if factory == "create" else docpipe.DocPipeline.episode
+    episode = (
+        docpipe.AsyncDocPipeline.episode if factory == "create" else docpipe.DocPipeline.episode
+    )
     check_top_two(report, "cprofile", episode)
     # The Jinja filter, called back by Jinja, is a user row of its own in stage render.
     names = {row.function: row for row in report.hotspots}
@@ -95,7 +97,9 @@ def test_pyspy_top_two_rows_are_the_known_library_calls(factory: str, tmp_path: 
         pytest.skip(f"py-spy cannot run here: {availability.reason}")
     from examples import docpipe
 
-    episode = docpipe.AsyncDocPipeline.episode if factory == "create" else docpipe.DocPipeline.episode
+    episode = (
+        docpipe.AsyncDocPipeline.episode if factory == "create" else docpipe.DocPipeline.episode
+    )
     # A sampler can miss a short run on a loaded machine: run longer until it has enough
     # samples (a bound on attempts, not a time).
     for episodes in (40, 160):
@@ -135,7 +139,9 @@ def test_hotspots_all_and_user_foldings(tmp_path: Path) -> None:
     )
     kinds = {row.extra["kind"] for row in unfolded.hotspots}
     assert "library" in kinds  # yaml's own functions, unfolded
-    assert any(row.file.endswith(("yaml/scanner.py", "yaml/reader.py")) for row in unfolded.hotspots)
+    assert any(
+        row.file.endswith(("yaml/scanner.py", "yaml/reader.py")) for row in unfolded.hotspots
+    )
     assert_no_machinery(unfolded.hotspots)
 
 
@@ -155,9 +161,29 @@ def test_user_code_makes_a_library_the_users(tmp_path: Path) -> None:
     callees = {row.extra.get("callee") for row in report.hotspots}
     assert "yaml.load" not in callees
     assert any("/yaml/" in row.file and row.extra["kind"] == "user" for row in report.hotspots)
-    assert any(row.extra.get("callee") == "networkx.betweenness_centrality" for row in report.hotspots)
+    assert any(
+        row.extra.get("callee") == "networkx.betweenness_centrality" for row in report.hotspots
+    )
 
 
 def test_user_code_that_is_neither_a_path_nor_a_package_is_refused() -> None:
     with pytest.raises(ValueError, match="no-such-package-xyz"):
         frames.set_user_code(["no-such-package-xyz"])
+
+
+def test_overhead_below_one_or_straddling_one_is_below_noise() -> None:
+    from ctool.model.format import overhead
+    from ctool.model.schema import ProfilerRun
+    from ctool.profilers.session import ratio_interval
+
+    assert overhead(0.82, None) == "below noise"
+    assert overhead(0.59, (0.41, 0.97)) == "below noise [0.41, 0.97]"
+    assert overhead(1.04, (0.93, 1.12)) == "below noise [0.93, 1.12]"
+    assert overhead(1.42, (1.30, 1.55)) == "x1.42 [1.30, 1.55]"
+    run = ProfilerRun(name="x", overhead_ratio=0.9, metadata={"calibration": {}})
+    assert "0.9" not in run.overhead_label
+    # The interval brackets the ratio of medians it was resampled from.
+    lo, hi = ratio_interval([100, 101, 99, 100, 102] * 8, [150, 149, 151, 150, 152] * 8)
+    assert 1.3 < lo <= 1.5 <= hi < 1.7
+    lo, hi = ratio_interval([100, 120, 80, 110, 90] * 8, [101, 119, 82, 108, 91] * 8)
+    assert lo <= 1.0 <= hi

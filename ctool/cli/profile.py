@@ -162,8 +162,7 @@ def profile_command(
         list[str] | None,
         typer.Option(
             metavar="PATH_OR_PACKAGE",
-            help="Treat this path or installed package as your code, not a library "
-            "(repeatable).",
+            help="Treat this path or installed package as your code, not a library (repeatable).",
             rich_help_panel=PROFILING,
         ),
     ] = None,

@@ -142,6 +142,21 @@ class ProfilerRun(Model):
     """Episode time with the profiler / without it, from an interleaved calibration."""
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def overhead_interval(self) -> tuple[float, float] | None:
+        """The calibration's 95 % bootstrap interval of :attr:`overhead_ratio`, if any."""
+        found = self.metadata.get("calibration", {}).get("ratio_interval")
+        if isinstance(found, list | tuple) and len(found) == 2:
+            return float(found[0]), float(found[1])
+        return None
+
+    @property
+    def overhead_label(self) -> str:
+        """``x1.42 [1.30, 1.55]`` or ``below noise [lo, hi]`` (``ctool.model.format``)."""
+        from ctool.model.format import overhead
+
+        return overhead(self.overhead_ratio, self.overhead_interval)
+
 
 class WindowStats(Model):
     """Summary of a slice of a run: a round (fresh process), a batch or a drift window."""

@@ -76,6 +76,8 @@ class Row:
     callee_file: str | None = None
     lines: dict[int, float] = field(default_factory=dict)
     note: str | None = None
+    calls: int | None = None
+    cumulative_s: float | None = None
 
     def hotspot(
         self, *, profiler: str, total: float, extra: dict[str, Any] | None = None
@@ -97,6 +99,8 @@ class Row:
             file=self.file,
             line=self.line,
             self_ms=self.seconds * 1e3,
+            calls=self.calls,
+            cumulative_ms=None if self.cumulative_s is None else self.cumulative_s * 1e3,
             share=self.seconds / total if total > 0 else None,
             stage=self.stage,
             extra=info,

@@ -54,6 +54,8 @@ class FunctionStat:
     library_s: float = 0.0
     callers: dict[FunctionKey, float] = field(default_factory=dict)
     """Caller key -> cumulative seconds spent in this function when called from there."""
+    caller_calls: dict[FunctionKey, int] = field(default_factory=dict)
+    """Caller key -> calls made to this function from there."""
 
     @property
     def filename(self) -> str:
@@ -104,6 +106,8 @@ def function_stats(entries: Iterable[Any], *, fold_builtins: bool = True) -> lis
             if callee is None:
                 continue
             callee.callers[caller_key] = callee.callers.get(caller_key, 0.0) + sub.totaltime
+            calls = callee.caller_calls.get(caller_key, 0) + getattr(sub, "callcount", 0)
+            callee.caller_calls[caller_key] = calls
             if fold_builtins and callee_code is None and caller_code is not None:
                 moved = min(sub.inlinetime, callee.self_s)
                 callee.self_s -= moved

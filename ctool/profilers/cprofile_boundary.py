@@ -273,6 +273,8 @@ def folded_rows(
         else:
             existing.seconds += row.seconds
             existing.samples += row.samples
+            if row.kind == "boundary" and row.calls is not None:
+                existing.calls = (existing.calls or 0) + row.calls
 
     stage_of = StageOf(stats, votes)
     if folding == "all":
@@ -284,13 +286,13 @@ def folded_rows(
             kind: Any = "library" if stat.is_library else "user"
             shown = _name(stat)
             row = Row(kind, shown, stat.filename, stat.key[1], votes.stage(stat.key), seconds)
-            row.samples = stat.calls
+            row.calls = stat.calls
             add((stat.key,), row)
         return _ranked(rows)
     for stat in stats:
         if is_user(stat) and stat.key not in hidden and stat.self_s > 0:
             row = Row("user", _name(stat), stat.filename, stat.key[1], stage_of(stat))
-            row.seconds, row.samples = stat.self_s, stat.calls
+            row.seconds, row.calls, row.cumulative_s = stat.self_s, stat.calls, stat.cumulative_s
             add((stat.key, row.stage), row)
     edges, inexact = boundary_edges(stats)
     children: dict[FunctionKey, list[FunctionStat]] = {}
@@ -309,7 +311,7 @@ def folded_rows(
                 continue
             callee_name = library_name(callee.filename, callee.function)
             row = Row("boundary", f"{_name(caller)} -> {callee_name}", caller.filename, line, stage)
-            row.seconds = part
+            row.seconds, row.calls = part, by_key[callee_key].caller_calls.get(caller_key)
             row.caller, row.callee, row.callee_file = _name(caller), callee_name, callee.filename
             notes = (note, _INEXACT if (caller_key, callee_key) in inexact else None)
             row.note = "; ".join(n for n in notes if n) or None

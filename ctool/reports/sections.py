@@ -325,7 +325,7 @@ def hotspot_sections(report: ProfileReport) -> list[Section]:
         for run in quiet:
             note = str(run.metadata.get("note", "")) if run.ok else f"failed: {run.reason}"
             if run.overhead_ratio is not None:
-                note = f"{note} (overhead x{run.overhead_ratio:.2f})".strip()
+                note = f"{note} (overhead {run.overhead_label})".strip()
             section.add([run.name, note or "-"], None if run.ok else "red")
         sections.append(section)
     return sections

@@ -325,7 +325,7 @@ def _profilers_table(report: ProfileReport) -> Table:
             Cell(p.reason or "", "wrap"),
             num_cell(
                 p.overhead_ratio,
-                None if p.overhead_ratio is None else f"×{p.overhead_ratio:.2f}",
+                None if p.overhead_ratio is None else p.overhead_label.replace("x", "×", 1),
             ),
         ]
         for p in report.profilers
