@@ -251,7 +251,7 @@ def place(
         for stage, found in by_stage.items()
     }
     total = sum(weights.values())
-    rows = []
+    rows: list[tuple[int, str | None, float, str | None]] = []
     for stage, found in by_stage.items():
         share = weights[stage] / total if total > 0 else 1 / len(by_stage)
         note = "split between stages by the stage sampler's counts of the call lines"
