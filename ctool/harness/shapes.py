@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from time import monotonic_ns, perf_counter_ns
-from typing import Any
+from typing import Any, cast
 
 from ctool.harness.digest import OutputDigest
 from ctool.harness.loader import PipelineAdapter
@@ -108,13 +108,10 @@ class LoadDriver:
                 if self._on_observer_error is not None:
                     self._on_observer_error(observer, exc)
 
-    async def _timed(
-        self, index: int, recorder: EpisodeRecorder
-    ) -> tuple[int, int, Any, Exception | None]:
-        """One episode, timed, in its own task: (start, end, result, exception)."""
+    async def _timed(self, index: int) -> tuple[int, int, Any, Exception | None]:
+        """One episode, timed: (start, end, result, exception)."""
         episode = self._episode_coro
         assert episode is not None
-        activate(recorder)  # this task's own context: nothing to reset afterwards
         start = perf_counter_ns()
         try:
             result = await episode(index)
@@ -126,10 +123,24 @@ class LoadDriver:
         self, index: int, recorder: EpisodeRecorder
     ) -> tuple[int, int, Any, Exception | None]:
         if self._episode_coro is not None:
-            # Its own task: when the pipeline yields (between stages, say), only this short
-            # chain of frames is suspended and resumed, not the harness's whole await chain;
-            # that walk would otherwise be timed as part of every yielding episode.
-            return await asyncio.get_running_loop().create_task(self._timed(index, recorder))
+            # Started eagerly, here: an episode that never yields costs no task. One that
+            # yields (between stages, say) goes on in its own task, so that when it is
+            # suspended and resumed only its short chain of frames is walked, not the
+            # harness's whole await chain, which would otherwise be timed as part of every
+            # yielding episode. The task copies this context, recorder included.
+            token = activate(recorder)
+            coro = self._timed(index)
+            try:
+                first = coro.send(None)
+            except StopIteration as done:
+                deactivate(token)
+                return cast(tuple[int, int, Any, Exception | None], done.value)
+            except BaseException:
+                deactivate(token)
+                raise
+            task = asyncio.get_running_loop().create_task(_Resumed(coro, first).run())
+            deactivate(token)
+            return await task
         token = activate(recorder)
         start = perf_counter_ns()
         try:
@@ -333,3 +344,35 @@ def _open_loop_extra(records: PartRecords, rate: float, start_delays: list[int])
         "duration_s": wall_s,
     }
     return extra
+
+
+class _Resumed:
+    """The rest of an eagerly started coroutine: re-yields what it yielded to the task that
+    runs it (a future to wait on, or ``None`` to let the loop run) and sends the answers
+    back, until it returns."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, pending = self.coro, self.first
+        self.first = None
+        while True:
+            try:
+                sent = yield pending
+            except BaseException as exc:  # cancellation: the episode sees it where it waits
+                try:
+                    pending = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    pending = coro.send(sent)
+                except StopIteration as done:
+                    return done.value
+
+    async def run(self) -> Any:
+        return await self
