@@ -140,7 +140,7 @@ class LoadDriver:
                 raise
             task = asyncio.get_running_loop().create_task(_Resumed(coro, first).run())
             deactivate(token)
-            return await task
+            return cast(tuple[int, int, Any, Exception | None], await task)
         token = activate(recorder)
         start = perf_counter_ns()
         try:
