@@ -187,3 +187,18 @@ def test_overhead_below_one_or_straddling_one_is_below_noise() -> None:
     assert 1.3 < lo <= 1.5 <= hi < 1.7
     lo, hi = ratio_interval([100, 120, 80, 110, 90] * 8, [101, 119, 82, 108, 91] * 8)
     assert lo <= 1.0 <= hi
+
+
+def test_every_profile_report_carries_the_harness_cost(tmp_path: Path) -> None:
+    """Calibrated after the run, written into the report, shown under the tables."""
+    from ctool.reports.sections import footer
+
+    report = run_profile(
+        RunConfig(pipeline="examples.docpipe:create", episodes=3, warmup=1, block_threshold_ms=0)
+    )
+    cost = report.harness_cost
+    assert cost is not None and cost.episodes > 0
+    assert cost.span_ns > 0 and cost.bookkeeping_us > 0
+    assert cost.empty_episode_us > cost.bookkeeping_us
+    (line,) = [line for line in footer(report) if line.startswith("Harness cost")]
+    assert "4.0 spans" in line  # parse, validate, route, render

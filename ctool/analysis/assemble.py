@@ -19,6 +19,7 @@ from ctool.model.schema import (
     Drift,
     Environment,
     ErrorSummary,
+    HarnessCost,
     Hotspot,
     LoadLevel,
     LoadVerdict,
@@ -61,6 +62,7 @@ class MeasuredRun:
     hotspots: list[Hotspot] = field(default_factory=list)
     profilers: list[ProfilerRun] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
+    harness_cost: HarnessCost | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -95,6 +97,7 @@ def profile_report(run: MeasuredRun) -> ProfileReport:
         rounds=rounds,
         drift=summary.drift(headline) if headline.label != "load" else None,
         scaling=summary.scaling_rows(run.scaling) if run.workers is not None else [],
+        harness_cost=run.harness_cost,
         duration_s=headline.wall_ns / 1e9 if headline.wall_ns else None,
         warnings=[*run.warnings, *round_warnings(run.rounds)],
     )

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
+from ctool.harness.cost import measure_harness_cost
 from ctool.harness.environment import capture_environment
 from ctool.harness.loader import PipelineAdapter, build_pipeline
 from ctool.harness.observer import RunObserver
@@ -38,7 +39,7 @@ from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
 from ctool.harness.workers import WorkerSpec, WorkersResult, run_rounds, run_workers
 from ctool.model.errors import UsageError
 from ctool.model.records import MonitorSummary, PartRecords
-from ctool.model.schema import ProfileReport, RunConfigModel, now_iso
+from ctool.model.schema import HarnessCost, ProfileReport, RunConfigModel, now_iso
 from ctool.profilers.base import ProfilerOptions
 from ctool.profilers.frames import set_user_code
 from ctool.profilers.session import ProfilerResult, ProfilerSession
@@ -96,6 +97,7 @@ class ProfileRun:
         self.burst: PartRecords | None = None
         self.metrics: dict[str, Any] = {}
         self._current: tuple[str, int] = ("sequential", 0)
+        self.harness_cost: HarnessCost | None = None
 
     # -- before the loop -----------------------------------------------------------------------
 
@@ -198,6 +200,7 @@ class ProfileRun:
                 pump.cancel()
             self.metrics = self._pipeline_metrics()
             await self._stop_monitors()
+            self.harness_cost = await measure_harness_cost()
             if self.session is not None and self.session.profilers:
                 await self.session.calibrate(driver.latencies)
         except asyncio.CancelledError:
@@ -386,6 +389,7 @@ class ProfileRun:
             profilers=result.runs,
             artifacts=result.artifacts,
             warnings=list(self.warnings),
+            harness_cost=self.harness_cost,
         )
 
     def report(self) -> ProfileReport:

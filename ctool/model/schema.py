@@ -261,6 +261,25 @@ class ScalingRow(Model):
     p99_ms: float
 
 
+class HarnessCost(Model):
+    """What the harness itself costs per episode on this machine (``ctool.harness.cost``):
+    the floor under every measured episode."""
+
+    span_ns: float
+    """One recorded span (enter and exit)."""
+    bookkeeping_us: float
+    """Everything else the harness does per episode: the recorder, stage aggregation, the
+    output digest (deferred hashing included), observers when there are none."""
+    empty_episode_us: float
+    """An empty pipeline's episode with two spans, through the harness."""
+    episodes: int
+    """Calibration episodes per variant."""
+
+    def floor_us(self, spans_per_episode: float) -> float:
+        """The harness's cost for an episode with this many spans."""
+        return self.bookkeeping_us + spans_per_episode * self.span_ns / 1e3
+
+
 class ProfileReport(Report):
     kind: Literal["profile"] = "profile"
     latency_ms: LatencySummary
@@ -288,6 +307,8 @@ class ProfileReport(Report):
     duration_s: float | None = None
     """Wall time of the measured part behind ``latency_ms``."""
     warnings: list[str] = Field(default_factory=list)
+    harness_cost: HarnessCost | None = None
+    """The harness's own per-episode cost, calibrated after the run."""
 
     @property
     def phi(self) -> PhiMetrics | None:
@@ -317,6 +338,7 @@ __all__ = [
     "EnvironmentDiffRow",
     "ErrorSample",
     "ErrorSummary",
+    "HarnessCost",
     "Hotspot",
     "HotspotChange",
     "HotspotChangeKind",
