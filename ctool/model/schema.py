@@ -35,6 +35,7 @@ from ctool.model.compare_schema import (
     EnvironmentDiffRow,
     HotspotChange,
     HotspotChangeKind,
+    HotspotMover,
     MetricComparison,
     Verdict,
 )
@@ -342,6 +343,7 @@ __all__ = [
     "Hotspot",
     "HotspotChange",
     "HotspotChangeKind",
+    "HotspotMover",
     "LatencySummary",
     "LeakSample",
     "LeakSite",

@@ -24,6 +24,7 @@ innermost frame of each sample, unfolded).
 from __future__ import annotations
 
 import linecache
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from ctool.profilers.frames import (
     has_source,
     is_library,
     is_machinery,
+    library_module,
     library_name,
 )
 from ctool.spans import LOCATOR
@@ -145,15 +147,51 @@ def entered(frames: Sequence[StackFrame], user: int) -> int:
     return first if first is not None else user - 1
 
 
+def label(row: Row) -> str:
+    """A row's name across runs: ``caller -> library function [stage]`` (no line: an edit
+    elsewhere in the file moves lines, not time)."""
+    return f"{row.function} [{row.stage or '-'}]"
+
+
+def frame_label(filename: str, function: str) -> str:
+    """A frame in folded stacks: ``function (module)`` for libraries, ``function (file)``
+    for the user's code; never a ``;``."""
+    if is_library(filename):
+        where = library_name(filename, function).rsplit(".", 1)[0] if has_source(filename) else ""
+        where = library_module(filename) or where
+    else:
+        where = os.path.relpath(filename) if filename.startswith(os.getcwd()) else filename
+    text = f"{function} ({where})" if where else function
+    return text.replace(";", ":")
+
+
+def folded_stack(frames: Sequence[StackFrame]) -> str:
+    """A sample rooted at its outermost user frame (the episode): the harness, the event
+    loop and ctool's frames above it are cut off. Outermost first, ``;``-separated."""
+    outer = next(
+        (
+            i
+            for i in range(len(frames) - 1, -1, -1)
+            if not is_library(frames[i][0]) and not is_machinery(frames[i][0])
+        ),
+        len(frames) - 1,
+    )
+    return ";".join(frame_label(file, name) for file, name, _ in reversed(frames[: outer + 1]))
+
+
 class StackFolder:
     """Folds weighted stacks into rows (see the module docstring)."""
 
-    def __init__(self, folding: Folding = DEFAULT_FOLDING) -> None:
+    def __init__(self, folding: Folding = DEFAULT_FOLDING, *, chunks: int = 1) -> None:
         self.folding = folding
         self.rows: dict[tuple[Any, ...], Row] = {}
         self.total_s = 0.0
         self.outside_s = 0.0
         self._stage_cache: dict[tuple[tuple[str, int], ...], str | None] = {}
+        self.chunk_rows: list[dict[str, float]] = [{} for _ in range(max(chunks, 1))]
+        """Per consecutive slice of the samples: seconds per row label (:func:`label`)."""
+        self.folded: dict[str, int] = {}
+        """Episode-rooted folded stacks (``a;b;c`` -> samples), see :func:`folded_stack`."""
 
     def stage_of(self, frames: Sequence[StackFrame]) -> str | None:
         key = tuple((file, line) for file, _, line in frames)
@@ -161,13 +199,22 @@ class StackFolder:
             self._stage_cache[key] = LOCATOR.stage_of_stack(key)
         return self._stage_cache[key]
 
-    def add(self, frames: Sequence[StackFrame], weight: float) -> bool:
+    def add(self, frames: Sequence[StackFrame], weight: float, chunk: int = 0) -> bool:
         """Add one sample (innermost frame first); ``False`` when it is not the user's."""
         user = next((i for i, (file, _, _) in enumerate(frames) if not is_library(file)), None)
         if user is None or is_machinery(frames[user][0]):
             self.outside_s += weight
             return False
         self.total_s += weight
+        stack = folded_stack(frames)
+        self.folded[stack] = self.folded.get(stack, 0) + 1
+        row = self._add_row(frames, user, weight)
+        key = label(row)
+        slot = self.chunk_rows[min(chunk, len(self.chunk_rows) - 1)]
+        slot[key] = slot.get(key, 0.0) + weight
+        return True
+
+    def _add_row(self, frames: Sequence[StackFrame], user: int, weight: float) -> Row:
         stage = self.stage_of(frames)
         file, name, line = frames[user]
         if self.folding == "all":
@@ -206,7 +253,7 @@ class StackFolder:
             row.lines[line] = row.lines.get(line, 0.0) + weight
         row.seconds += weight
         row.samples += 1
-        return True
+        return row
 
     def _row(
         self, key: tuple[Any, ...], kind: Any, function: str, file: str, stage: str | None
@@ -221,6 +268,19 @@ class StackFolder:
             if row.lines:
                 row.line = max(row.lines.items(), key=lambda item: item[1])[0]
         return sorted(self.rows.values(), key=lambda row: row.seconds, reverse=True)
+
+    def chunk_shares(self) -> list[dict[str, float]]:
+        """Each slice's rows as shares of that slice's user time (empty slices left out)."""
+        out = []
+        for rows in self.chunk_rows:
+            total = sum(rows.values())
+            if total > 0:
+                out.append({key: round(value / total, 6) for key, value in rows.items()})
+        return out
+
+    def folded_text(self) -> str:
+        """The episode-rooted stacks in folded form, for flamegraph.pl or inferno."""
+        return "".join(f"{stack} {count}\n" for stack, count in sorted(self.folded.items()))
 
     def hotspots(self, *, profiler: str, top: int) -> list[Hotspot]:
         return [row.hotspot(profiler=profiler, total=self.total_s) for row in self.ranked()[:top]]

@@ -36,6 +36,8 @@ from ctool.profilers.boundary import DEFAULT_FOLDING, Folding, StackFolder, fold
 from ctool.profilers.frames import is_library, is_machinery
 from ctool.profilers.stages import StageVotes, frame_stages
 
+CHUNKS = 8
+"""Consecutive slices of the samples whose row shares give compare's movers an interval."""
 ENV_BINARY = "CTOOL_PYSPY"
 ENV_BLOCKING = "CTOOL_PYSPY_BLOCKING"
 ATTACH_TIMEOUT_S = 15.0
@@ -180,7 +182,7 @@ def parse_speedscope(
     workload = [not (lib or own) for lib, own in zip(library, machinery, strict=True)]
     functions: dict[tuple[str, str], FunctionSamples] = {}
     votes = StageVotes()
-    folder = StackFolder(folding)
+    folder = StackFolder(folding, chunks=CHUNKS)
     stage_cache: dict[tuple[int, ...], list[str | None]] = {}
     total = 0.0
     count = 0
@@ -192,7 +194,8 @@ def parse_speedscope(
         counted = False
         scale = 1e-3 if profile.get("unit") == "milliseconds" else 1.0
         weights = profile.get("weights") or []
-        for index, stack in enumerate(profile.get("samples", [])):
+        sampled = profile.get("samples", [])
+        for index, stack in enumerate(sampled):
             weight = (weights[index] if index < len(weights) else 0.0) * scale
             if not stack:
                 continue
@@ -202,7 +205,8 @@ def parse_speedscope(
             total += weight
             count += 1
             inner_first = tuple(reversed(stack))
-            folder.add([(keys[i][0], keys[i][1], lines[i]) for i in inner_first], weight)
+            chunk = index * CHUNKS // max(len(sampled), 1)
+            folder.add([(keys[i][0], keys[i][1], lines[i]) for i in inner_first], weight, chunk)
             stages = stage_cache.get(inner_first)
             if stages is None:
                 stages = frame_stages([(keys[i][0], lines[i]) for i in inner_first])
@@ -377,10 +381,12 @@ class PySpyBackend:
             json.loads(path.read_text()), episode_thread=self._thread, folding=folding
         )
         expected = duration_s * options.pyspy_rate
+        folded = path.with_name("pyspy.folded")
+        folded.write_text(profile.folder.folded_text(), encoding="utf-8")
         return ProfilerFragment(
             name=self.name,
             hotspots=hotspot_rows(profile, top=options.top, profiler=self.name),
-            artifacts={"pyspy": str(path)},
+            artifacts={"pyspy": str(path), "pyspy_folded": str(folded)},
             metadata={
                 "rate_hz": options.pyspy_rate,
                 "mode": "blocking" if blocking(options) else "nonblocking",
@@ -395,6 +401,7 @@ class PySpyBackend:
                 "folding": folding,
                 "user_s": profile.folder.total_s,
                 "outside_s": profile.folder.outside_s,
+                "row_shares": profile.folder.chunk_shares(),
                 "open_with": "https://www.speedscope.app",
             },
         )

@@ -1,0 +1,27 @@
+"""The "biggest movers" table's cells, the same in every format (terminal, markdown, HTML)."""
+
+from __future__ import annotations
+
+from ctool.model.schema import HotspotMover
+
+MOVER_COLUMNS = ("row", "share before", "share after", "change", "95 % interval", "verdict")
+MOVERS_NOTE = (
+    "py-spy rows (caller -> library function [stage]) whose share of the time in your code "
+    "moved most, after minus before, in percentage points; the interval is over slices of "
+    "each run's samples (rounds, for ab). 'moved' when it excludes 0, else 'noise'."
+)
+
+
+def _pts(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def mover_cells(mover: HotspotMover) -> list[str]:
+    return [
+        mover.row,
+        f"{100 * mover.share_before:.1f} %",
+        f"{100 * mover.share_after:.1f} %",
+        f"{_pts(mover.change)} pts",
+        f"[{_pts(mover.low)}, {_pts(mover.high)}]",
+        "moved" if mover.moved else "noise",
+    ]

@@ -1,0 +1,140 @@
+"""Where time moved: compare's "biggest movers" table and the differential flame graph."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ctool.analysis.movers import movers, welch
+from ctool.model.schema import CompareReport, ProfileReport, ProfilerRun
+from ctool.profilers.registry import discover
+from ctool.reports.flamegraph import diff_flame_svg, parse_folded
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = REPO / "tests" / "golden" / "reports" / "profile.json"
+
+ROUTE = "episode -> networkx.betweenness_centrality [route]"
+PARSE = "episode -> yaml.load [parse]"
+
+
+def with_shares(slices: list[dict[str, float]]) -> ProfileReport:
+    report = ProfileReport.model_validate_json(GOLDEN.read_text())
+    run = ProfilerRun(name="pyspy", metadata={"row_shares": slices})
+    return report.model_copy(update={"profilers": [run], "artifacts": {}})
+
+
+def test_the_row_that_grew_is_the_biggest_mover_and_the_others_are_noise() -> None:
+    wobble = [0.01, -0.01, 0.005, -0.005, 0.0, 0.01, -0.01, 0.0]
+    before = [{PARSE: 0.62 + w, ROUTE: 0.30 - w, "money [render]": 0.01} for w in wobble]
+    after = [{PARSE: 0.56 - w, ROUTE: 0.36 + w, "money [render]": 0.01} for w in wobble]
+    rows = movers([with_shares(before)], [with_shares(after)])
+    assert {rows[0].row, rows[1].row} == {ROUTE, PARSE}
+    route = next(r for r in rows if r.row == ROUTE)
+    assert route.change == pytest.approx(0.06) and route.moved and route.low > 0
+    money = next(r for r in rows if r.row == "money [render]")
+    assert not money.moved and money.low <= 0 <= money.high
+
+
+def test_no_movers_without_py_spy_slices_on_both_sides() -> None:
+    some = with_shares([{ROUTE: 0.3}, {ROUTE: 0.31}])
+    assert movers([some], [with_shares([])]) == []
+
+
+def test_welch_interval_holds_the_true_difference_and_widens_with_noise() -> None:
+    diff, low, high = welch([0.30, 0.31, 0.29, 0.30], [0.40, 0.41, 0.39, 0.40])
+    assert diff == pytest.approx(0.10) and low < 0.10 < high and high - low < 0.05
+    _, wide_low, wide_high = welch([0.2, 0.4, 0.1, 0.5], [0.3, 0.5, 0.2, 0.6])
+    assert wide_low < 0 < wide_high
+
+
+def test_differential_flame_graph_colours_what_grew_red_and_what_shrank_blue() -> None:
+    before = parse_folded("episode;parse;yaml.load 60\nepisode;route;nx.bc 30\nepisode 10\n")
+    after = parse_folded("episode;parse;yaml.load 50\nepisode;route;nx.bc 45\nepisode 5\n")
+    svg = diff_flame_svg(before, after)
+    route = svg[svg.index("nx.bc") :]
+    assert "hsl(0," in route.split("</g>")[0]  # grew: red
+    parse = svg[svg.index("yaml.load") :]
+    assert "hsl(220," in parse.split("</g>")[0]  # shrank: blue
+    assert "pts vs before" in svg
+
+
+def test_folded_stacks_refuse_a_line_without_a_count() -> None:
+    with pytest.raises(ValueError, match="line 1"):
+        parse_folded("a;b;c\n")
+
+
+def ctool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ctool", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**__import__("os").environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"},
+        timeout=600,
+        check=False,
+    )
+
+
+def profile(tmp_path: Path, name: str, *settings: str) -> dict[str, Any]:
+    out = tmp_path / f"{name}.json"
+    done = ctool(
+        "profile",
+        "--pipeline",
+        "examples.docpipe:create_sync",
+        "--episodes",
+        "60",
+        "--warmup",
+        "2",
+        "--profiler",
+        "pyspy",
+        "--pyspy-rate",
+        "200",
+        "--block-threshold-ms",
+        "0",
+        *settings,
+        "-o",
+        str(out),
+        "--quiet",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(out.read_text())
+    return report
+
+
+def test_compare_of_a_slower_route_shows_it_moving_and_the_differential_graph(
+    tmp_path: Path,
+) -> None:
+    """A real change to the work -- route's library call over twice the sources -- moves
+    that boundary row up; the HTML carries the differential flame graph. (The issue's 1.3x
+    case is measured in benchmarks/profilers.py; a loaded 2-core machine needs a wider
+    change for a test that must not flake.)"""
+    if not discover()["pyspy"].create().availability().ok:
+        pytest.skip("py-spy cannot run here")
+    profile(tmp_path, "before")
+    profile(tmp_path, "after", "--set", "route_sources=80")
+    out = tmp_path / "compare.json"
+    done = ctool(
+        "compare",
+        "before.json",
+        "after.json",
+        "-o",
+        str(out),
+        "--html",
+        "compare.html",
+        cwd=tmp_path,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    report = CompareReport.model_validate_json(out.read_text())
+    route = next(m for m in report.movers if m.row.endswith(ROUTE))
+    assert route.change > 0 and route.moved, report.movers
+    html = (tmp_path / "compare.html").read_text()
+    assert "Where time moved" in html and "pts vs before" in html
+    assert "Biggest movers" in html
+    terminal = ctool("compare", "before.json", "after.json", cwd=tmp_path)
+    assert "biggest movers" in terminal.stdout
