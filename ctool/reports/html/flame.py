@@ -48,19 +48,30 @@ def flame_section(report: ProfileReport, base_dirs: Sequence[Path]) -> Section |
         rooted = load_folded(rooted_path) if rooted_path is not None else None
     except ValueError:
         rooted = None
-    sec.intro = (
-        "Callers on top, width is time. Hover for details, click a frame to zoom, click the "
-        f"top bar to reset. The full profile opens in speedscope: {resolved}"
+    how = (
+        "width is time. Hover for details, click a frame to zoom, click the top bar to reset. "
+        f"The full profile opens in speedscope: {resolved}"
     )
     whole = flame_svg(graph)
-    if rooted is None:
+    if rooted is None:  # a report from before the folded export: the whole process only
+        sec.intro = (
+            f"{significant(graph.total)} {graph.unit} from {graph.threads} thread(s); "
+            f"callers on top, {how}"
+        )
+        if graph.threads > 1:
+            threads = sorted(graph.root.children.values(), key=lambda n: -n.value)
+            listed = ", ".join(f"{t.name} {t.value / graph.total:.0%}" for t in threads)
+            sec.notes.append(
+                f"Threads: {listed}. py-spy samples waiting threads too, so helper threads "
+                "(samplers, watchdogs) take width while they sleep: click a thread's bar to "
+                "see it alone."
+            )
         sec.flame = whole
         return sec
     sec.intro = (
         f"{significant(rooted.total)} samples of your code, rooted at the episode: ctool's "
-        "harness, the event loop and ctool's helper threads are hidden. "
-        + sec.intro
-        + f"; the same stacks as folded text (flamegraph.pl, inferno): {rooted_path}"
+        "harness, the event loop and ctool's helper threads are hidden. Callers on top, "
+        f"{how}; the same stacks as folded text (flamegraph.pl, inferno): {rooted_path}"
     )
     sec.flame = flame_svg(rooted)
     sec.flame_more = whole
