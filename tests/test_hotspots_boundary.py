@@ -202,3 +202,36 @@ def test_every_profile_report_carries_the_harness_cost(tmp_path: Path) -> None:
     assert cost.empty_episode_us > cost.bookkeeping_us
     (line,) = [line for line in footer(report) if line.startswith("Harness cost")]
     assert "4.0 spans" in line  # parse, validate, route, render
+
+
+class ExecutorPipeline:
+    """A stage that hands its work to the loop's default executor."""
+
+    async def episode(self, index: int) -> int:
+        import asyncio
+
+        import ctool
+
+        def work() -> int:
+            with ctool.span("route.io"):
+                return sum(range(1000))
+
+        with ctool.span("route"):
+            return await asyncio.get_running_loop().run_in_executor(None, work)
+
+
+def create_executor_pipeline(seed: int = 0) -> ExecutorPipeline:
+    return ExecutorPipeline()
+
+
+def test_work_handed_to_run_in_executor_keeps_its_stage(tmp_path: Path) -> None:
+    report = run_profile(
+        RunConfig(
+            pipeline="test_hotspots_boundary:create_executor_pipeline",
+            episodes=5,
+            warmup=1,
+            block_threshold_ms=0,
+        )
+    )
+    nested = report.stages["route.io"]
+    assert nested.count == 5 and nested.parent == "route"

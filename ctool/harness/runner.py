@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
+from ctool.harness.context_executor import ContextThreadPoolExecutor
 from ctool.harness.cost import measure_harness_cost
 from ctool.harness.environment import capture_environment
 from ctool.harness.loader import PipelineAdapter, build_pipeline
@@ -171,6 +172,10 @@ class ProfileRun:
             self.adapter, observers=self.observers, on_observer_error=self._observer_failed
         )
         pump: asyncio.Task[None] | None = None
+        # run_in_executor(None, ...) keeps the episode's recorder: spans in the work record.
+        asyncio.get_running_loop().set_default_executor(
+            ContextThreadPoolExecutor(thread_name_prefix="ctool-default-executor")
+        )
         try:
             if self._in_process_sequential or cfg.has_load_shapes:
                 await driver.warmup(cfg.warmup)
