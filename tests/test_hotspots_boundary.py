@@ -110,33 +110,27 @@ def test_pyspy_top_two_rows_are_the_known_library_calls(factory: str, tmp_path: 
     check_top_two(report, "pyspy", episode)
 
 
-def test_hotspots_all_and_user_foldings(tmp_path: Path) -> None:
+def cprofile_sync(tmp_path: Path, episodes: int, **options: object) -> ProfileReport:
+    """A short cProfile run of the sync form."""
     config = RunConfig(
         pipeline="examples.docpipe:create_sync",
-        episodes=10,
+        episodes=episodes,
         warmup=1,
         profilers=("cprofile",),
-        hotspots="user",
-        top=20,
+        top=30,
         block_threshold_ms=0,
         artifacts_dir=tmp_path,
+        **options,  # type: ignore[arg-type]
     )
-    report = run_profile(config)
+    return run_profile(config)
+
+
+def test_hotspots_all_and_user_foldings(tmp_path: Path) -> None:
+    report = cprofile_sync(tmp_path, 10, hotspots="user")
     assert all(row.extra["kind"] == "user" for row in report.hotspots)
     assert report.hotspots[0].function == "DocPipeline.episode"
     assert_no_machinery(report.hotspots)
-    unfolded = run_profile(
-        RunConfig(
-            pipeline="examples.docpipe:create_sync",
-            episodes=10,
-            warmup=1,
-            profilers=("cprofile",),
-            hotspots="all",
-            top=20,
-            block_threshold_ms=0,
-            artifacts_dir=tmp_path,
-        )
-    )
+    unfolded = cprofile_sync(tmp_path, 10, hotspots="all")
     kinds = {row.extra["kind"] for row in unfolded.hotspots}
     assert "library" in kinds  # yaml's own functions, unfolded
     assert any(
@@ -147,17 +141,7 @@ def test_hotspots_all_and_user_foldings(tmp_path: Path) -> None:
 
 def test_user_code_makes_a_library_the_users(tmp_path: Path) -> None:
     """``--user-code yaml``: PyYAML's functions become user rows and its parse a user row."""
-    config = RunConfig(
-        pipeline="examples.docpipe:create_sync",
-        episodes=8,
-        warmup=1,
-        profilers=("cprofile",),
-        user_code=("yaml",),
-        top=30,
-        block_threshold_ms=0,
-        artifacts_dir=tmp_path,
-    )
-    report = run_profile(config)
+    report = cprofile_sync(tmp_path, 8, user_code=("yaml",))
     callees = {row.extra.get("callee") for row in report.hotspots}
     assert "yaml.load" not in callees
     assert any("/yaml/" in row.file and row.extra["kind"] == "user" for row in report.hotspots)
