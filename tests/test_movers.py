@@ -167,3 +167,22 @@ def test_ab_profiles_in_extra_rounds_that_never_feed_the_timing_verdict(tmp_path
     assert report.movers and report.movers[0].row == ROUTE and report.movers[0].moved
     # The timing verdict saw only the unprofiled rounds: identical reports, no change.
     assert not report.regressions and not report.changes
+
+
+def test_in_ms_per_episode_a_row_whose_cost_held_does_not_move() -> None:
+    """Route's library work grows 1.3x: parse's share falls, but its ms per episode holds."""
+    wobble = [0.1, -0.1, 0.05, -0.05, 0.0, 0.1, -0.1, 0.0]
+
+    def side(route_ms: float) -> ProfileReport:
+        total = 10.0 + route_ms
+        report = with_shares([{PARSE: 10.0 / total, ROUTE: route_ms / total}] * 8)
+        run = report.profilers[0]
+        ms = [{PARSE: 10.0 + w, ROUTE: route_ms - w} for w in wobble]
+        run.metadata["row_ms_per_episode"] = ms
+        return report
+
+    rows = movers([side(5.0)], [side(6.5)])
+    assert rows[0].row == ROUTE and rows[0].unit == "ms" and rows[0].moved
+    assert rows[0].change == pytest.approx(1.5)
+    parse = next(r for r in rows if r.row == PARSE)
+    assert not parse.moved and parse.share_after < parse.share_before

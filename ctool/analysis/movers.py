@@ -1,10 +1,11 @@
 """Where time moved: the boundary rows whose share of the user's time rose or fell most.
 
-Each side's py-spy run carries its rows' shares per consecutive slice of its samples
-(``metadata["row_shares"]``, one dict per slice; per round when a side has several
-profiled rounds). A row's move is the difference of its mean share, after minus before,
-with a Welch 95 % interval over the slices; a row moved beyond noise when the interval
-excludes 0. Rows are named without their line (``caller -> library function [stage]``):
+Each side's py-spy run carries its rows' shares, and ms per episode, per consecutive slice
+of its samples (``metadata["row_shares"]`` and ``["row_ms_per_episode"]``, one dict per
+slice; per round when a side has several profiled rounds). A row's move is the difference
+of its mean ms per episode (its mean share when a side lacks the former), after minus
+before, with a Welch 95 % interval over the slices; a row moved beyond noise when the
+interval excludes 0. Rows are named without their line (``caller -> library function [stage]``):
 an edit elsewhere in a file moves lines, not time.
 """
 
@@ -21,13 +22,13 @@ PROFILER = "pyspy"
 TOP = 10
 
 
-def row_shares(reports: Sequence[ProfileReport]) -> list[dict[str, float]]:
+def row_shares(reports: Sequence[ProfileReport], key: str = "row_shares") -> list[dict[str, float]]:
     """Every slice of every report's py-spy rows (empty when none carries them)."""
     out: list[dict[str, float]] = []
     for report in reports:
         for run in report.profilers:
             if run.name == PROFILER and run.ok:
-                found = run.metadata.get("row_shares")
+                found = run.metadata.get(key)
                 if isinstance(found, list):
                     out.extend(s for s in found if isinstance(s, dict))
     return out
@@ -60,17 +61,25 @@ def welch(before: Sequence[float], after: Sequence[float]) -> tuple[float, float
 def movers(
     before: Sequence[ProfileReport], after: Sequence[ProfileReport], *, top: int = TOP
 ) -> list[HotspotMover]:
-    """The ``top`` rows whose share moved most, each with its interval (``[]`` unless both
-    sides carry at least two slices of py-spy rows)."""
+    """The ``top`` rows that moved most, each with its interval (``[]`` unless both sides
+    carry at least two slices of py-spy rows).
+
+    Measured in ms per episode when both sides know it: a row whose own cost held does not
+    move when another row grows (its *share* would fall); else in share of the user's time.
+    """
     slices_b, slices_a = row_shares(before), row_shares(after)
     if len(slices_b) < 2 or len(slices_a) < 2:
         return []
+    ms_b, ms_a = row_shares(before, "row_ms_per_episode"), row_shares(after, "row_ms_per_episode")
+    in_ms = len(ms_b) >= 2 and len(ms_a) >= 2
     names = sorted({name for s in slices_b + slices_a for name in s})
     rows = []
     for name in names:
         b = [s.get(name, 0.0) for s in slices_b]
         a = [s.get(name, 0.0) for s in slices_a]
-        diff, low, high = welch(b, a)
+        mb = [s.get(name, 0.0) for s in ms_b] if in_ms else []
+        ma = [s.get(name, 0.0) for s in ms_a] if in_ms else []
+        diff, low, high = welch(mb, ma) if in_ms else welch(b, a)
         rows.append(
             HotspotMover(
                 row=name,
@@ -80,8 +89,11 @@ def movers(
                 low=low,
                 high=high,
                 moved=low > 0 or high < 0,
-                slices_before=len(b),
-                slices_after=len(a),
+                slices_before=len(mb or b),
+                slices_after=len(ma or a),
+                ms_before=statistics.fmean(mb) if in_ms else None,
+                ms_after=statistics.fmean(ma) if in_ms else None,
+                unit="ms" if in_ms else "share",
             )
         )
     rows.sort(key=lambda r: abs(r.change), reverse=True)

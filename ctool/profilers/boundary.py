@@ -278,6 +278,18 @@ class StackFolder:
                 out.append({key: round(value / total, 6) for key, value in rows.items()})
         return out
 
+    def chunk_ms_per_episode(self, episodes: int) -> list[dict[str, float]]:
+        """Each slice's rows as ms per episode: a slice holds ``episodes / slices`` episodes
+        of a sequential run (samples come evenly in time). Empty when ``episodes`` is 0."""
+        if episodes <= 0:
+            return []
+        per_slice = episodes / len(self.chunk_rows)
+        return [
+            {key: round(value * 1e3 / per_slice, 6) for key, value in rows.items()}
+            for rows in self.chunk_rows
+            if rows
+        ]
+
     def folded_text(self) -> str:
         """The episode-rooted stacks in folded form, for flamegraph.pl or inferno."""
         return "".join(f"{stack} {count}\n" for stack, count in sorted(self.folded.items()))

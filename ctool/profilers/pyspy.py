@@ -402,6 +402,9 @@ class PySpyBackend:
                 "user_s": profile.folder.total_s,
                 "outside_s": profile.folder.outside_s,
                 "row_shares": profile.folder.chunk_shares(),
+                "row_ms_per_episode": profile.folder.chunk_ms_per_episode(
+                    int(options.extra.get("episodes") or 0)
+                ),
                 "open_with": "https://www.speedscope.app",
             },
         )
