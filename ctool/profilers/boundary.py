@@ -157,8 +157,7 @@ def frame_label(filename: str, function: str) -> str:
     """A frame in folded stacks: ``function (module)`` for libraries, ``function (file)``
     for the user's code; never a ``;``."""
     if is_library(filename):
-        where = library_name(filename, function).rsplit(".", 1)[0] if has_source(filename) else ""
-        where = library_module(filename) or where
+        where = library_module(filename) if has_source(filename) else ""
     else:
         where = os.path.relpath(filename) if filename.startswith(os.getcwd()) else filename
     text = f"{function} ({where})" if where else function

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
 from ctool.profilers.boundary import folding_of
 from ctool.profilers.cprofile_boundary import folded_rows
@@ -257,38 +256,6 @@ def machinery_owned(stats: Sequence[FunctionStat]) -> set[FunctionKey]:
 def shown(stat: FunctionStat, hidden: set[FunctionKey]) -> bool:
     """Rows worth a user's attention: not ctool's own, with time of their own."""
     return stat.key not in hidden and stat.self_s > 0
-
-
-def hotspot_rows(
-    stats: Sequence[FunctionStat],
-    *,
-    profiler: str,
-    top: int,
-    stages: dict[FunctionKey, str],
-) -> list[Hotspot]:
-    """The top functions by self time, with their share of all profiled time."""
-    total = sum(stat.self_s for stat in stats) or 1.0
-    hidden = machinery_owned(stats)
-    ranked = sorted((s for s in stats if shown(s, hidden)), key=lambda s: s.self_s, reverse=True)
-    return [
-        Hotspot(
-            profiler=profiler,
-            function=stat.function,
-            file=stat.filename,
-            line=stat.key[1],
-            calls=stat.calls,
-            self_ms=stat.self_s * 1e3,
-            cumulative_ms=stat.cumulative_s * 1e3,
-            share=stat.self_s / total,
-            stage=stages.get(stat.key),
-            extra={
-                "builtin_ms": round(stat.builtin_s * 1e3, 6),
-                "library_ms": round(stat.library_s * 1e3, 6),
-                "primitive_calls": stat.primitive_calls,
-            },
-        )
-        for stat in ranked[:top]
-    ]
 
 
 def workload_by_cumulative(
