@@ -3,10 +3,11 @@
 Each side's py-spy run carries its rows' shares, and ms per episode, per consecutive slice
 of its samples (``metadata["row_shares"]`` and ``["row_ms_per_episode"]``, one dict per
 slice; per round when a side has several profiled rounds). A row's move is the difference
-of its mean ms per episode (its mean share when a side lacks the former), after minus
-before, with a Welch 95 % interval over the slices; a row moved beyond noise when the
-interval excludes 0. Rows are named without their line (``caller -> library function [stage]``):
-an edit elsewhere in a file moves lines, not time.
+of its mean share, after minus before, with a Welch 95 % interval over the slices; a row
+moved beyond noise when the interval excludes 0 (see :func:`movers` for how the rows
+other than the biggest mover are judged). Rows are named without their line
+(``caller -> library function [stage]``): an edit elsewhere in a file moves lines, not
+time.
 """
 
 from __future__ import annotations
@@ -58,45 +59,75 @@ def welch(before: Sequence[float], after: Sequence[float]) -> tuple[float, float
     return diff, diff - half, diff + half
 
 
+def _excluding(slices: list[dict[str, float]], name: str) -> list[dict[str, float]]:
+    """Each slice's shares renormalised without ``name``."""
+    out = []
+    for shares in slices:
+        rest = 1.0 - shares.get(name, 0.0)
+        out.append({k: v / rest for k, v in shares.items() if k != name} if rest > 0 else {})
+    return out
+
+
+def _mover(
+    name: str, b: list[float], a: list[float], mb: list[float], ma: list[float]
+) -> HotspotMover:
+    diff, low, high = welch(b, a)
+    return HotspotMover(
+        row=name,
+        share_before=statistics.fmean(b),
+        share_after=statistics.fmean(a),
+        change=diff,
+        low=low,
+        high=high,
+        moved=low > 0 or high < 0,
+        slices_before=len(b),
+        slices_after=len(a),
+        ms_before=statistics.fmean(mb) if mb else None,
+        ms_after=statistics.fmean(ma) if ma else None,
+    )
+
+
 def movers(
     before: Sequence[ProfileReport], after: Sequence[ProfileReport], *, top: int = TOP
 ) -> list[HotspotMover]:
     """The ``top`` rows that moved most, each with its interval (``[]`` unless both sides
     carry at least two slices of py-spy rows).
 
-    Measured in ms per episode when both sides know it: a row whose own cost held does not
-    move when another row grows (its *share* would fall); else in share of the user's time.
+    In shares of the user's time, which a machine's changing speed between two runs does not
+    move (ms per episode would; they are shown too). Shares sum to 1, so when one row grows
+    the others' shares fall though their cost held: the biggest mover is judged on plain
+    shares, every other row on its share of the time *without* the biggest mover, and it
+    moved only if that moved too.
     """
     slices_b, slices_a = row_shares(before), row_shares(after)
     if len(slices_b) < 2 or len(slices_a) < 2:
         return []
     ms_b, ms_a = row_shares(before, "row_ms_per_episode"), row_shares(after, "row_ms_per_episode")
-    in_ms = len(ms_b) >= 2 and len(ms_a) >= 2
     names = sorted({name for s in slices_b + slices_a for name in s})
-    rows = []
-    for name in names:
-        b = [s.get(name, 0.0) for s in slices_b]
-        a = [s.get(name, 0.0) for s in slices_a]
-        mb = [s.get(name, 0.0) for s in ms_b] if in_ms else []
-        ma = [s.get(name, 0.0) for s in ms_a] if in_ms else []
-        diff, low, high = welch(mb, ma) if in_ms else welch(b, a)
-        rows.append(
-            HotspotMover(
-                row=name,
-                share_before=statistics.fmean(b),
-                share_after=statistics.fmean(a),
-                change=diff,
-                low=low,
-                high=high,
-                moved=low > 0 or high < 0,
-                slices_before=len(mb or b),
-                slices_after=len(ma or a),
-                ms_before=statistics.fmean(mb) if in_ms else None,
-                ms_after=statistics.fmean(ma) if in_ms else None,
-                unit="ms" if in_ms else "share",
-            )
+
+    def column(slices: list[dict[str, float]], name: str) -> list[float]:
+        return [s.get(name, 0.0) for s in slices]
+
+    plain = {
+        name: _mover(
+            name,
+            column(slices_b, name),
+            column(slices_a, name),
+            column(ms_b, name),
+            column(ms_a, name),
         )
-    rows.sort(key=lambda r: abs(r.change), reverse=True)
+        for name in names
+    }
+    first = max(plain.values(), key=lambda r: abs(r.change))
+    rest_b, rest_a = _excluding(slices_b, first.row), _excluding(slices_a, first.row)
+    rows = [first]
+    for name, row in plain.items():
+        if name == first.row:
+            continue
+        among_rest = welch(column(rest_b, name), column(rest_a, name))
+        row.moved = among_rest[1] > 0 or among_rest[2] < 0
+        rows.append(row)
+    rows[1:] = sorted(rows[1:], key=lambda r: abs(r.change), reverse=True)
     return rows[:top]
 
 

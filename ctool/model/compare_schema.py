@@ -74,15 +74,13 @@ class HotspotMover(Model):
     low: float
     high: float
     moved: bool
-    """The interval excludes 0: a move beyond noise."""
+    """A move beyond noise: the interval excludes 0 -- for rows other than the biggest
+    mover, the interval of their share of the time without it (``analysis.movers``)."""
     slices_before: int
     slices_after: int
     ms_before: float | None = None
     """Mean ms per episode in this row, when both sides know their episodes."""
     ms_after: float | None = None
-    unit: Literal["share", "ms"] = "share"
-    """What ``change``, ``low`` and ``high`` measure: the share of the user's time, or ms per
-    episode (a row whose own cost held does not move when another row grows)."""
 
 
 class EnvironmentDiffRow(Model):

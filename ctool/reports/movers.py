@@ -6,10 +6,12 @@ from ctool.model.schema import HotspotMover
 
 MOVER_COLUMNS = ("row", "share before", "share after", "change", "95 % interval", "verdict")
 MOVERS_NOTE = (
-    "py-spy rows (caller -> library function [stage]) that moved most, after minus before: "
-    "in ms per episode (in percentage points of the time in your code when a run does not "
-    "know its episodes); the interval is over slices of each run's samples (rounds, for "
-    "ab). 'moved' when it excludes 0, else 'noise'."
+    "py-spy rows (caller -> library function [stage]) whose share of the time in your code "
+    "moved most, after minus before, in percentage points (ms per episode beside it, which "
+    "the machine's speed also moves); the interval is over slices of each run's samples "
+    "(rounds, for ab). 'moved' when it excludes 0; the rows below the first are judged on "
+    "their share of the time without it (shares sum to 1: when one row grows the others' "
+    "fall), else 'noise'."
 )
 
 
@@ -18,12 +20,10 @@ def _pts(value: float) -> str:
 
 
 def mover_cells(mover: HotspotMover) -> list[str]:
-    if mover.unit == "ms":
-        change = f"{mover.change:+.3g} ms/ep"
-        interval = f"[{mover.low:+.3g}, {mover.high:+.3g}]"
-    else:
-        change = f"{_pts(mover.change)} pts"
-        interval = f"[{_pts(mover.low)}, {_pts(mover.high)}]"
+    change = f"{_pts(mover.change)} pts"
+    interval = f"[{_pts(mover.low)}, {_pts(mover.high)}]"
+    if mover.ms_before is not None and mover.ms_after is not None:
+        change += f" ({mover.ms_before:.3g} -> {mover.ms_after:.3g} ms/ep)"
     return [
         mover.row,
         f"{100 * mover.share_before:.1f} %",
