@@ -50,7 +50,8 @@ def test_the_row_that_grew_is_the_biggest_mover_and_the_others_are_noise() -> No
     assert route.row == ROUTE and route.moved and route.low > 0
     assert route.change == pytest.approx(6.5 / 16.8 - 5 / 15.3, abs=0.005)
     parse = next(r for r in rows if r.row == PARSE)
-    assert parse.change < 0 and not parse.moved
+    assert parse.share_after < parse.share_before and not parse.moved
+    assert parse.low <= 0 <= parse.high  # its share of the time without route held
     money = next(r for r in rows if r.row == "money [render]")
     assert not money.moved
 

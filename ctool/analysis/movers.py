@@ -97,7 +97,7 @@ def movers(
     move (ms per episode would; they are shown too). Shares sum to 1, so when one row grows
     the others' shares fall though their cost held: the biggest mover is judged on plain
     shares, every other row on its share of the time *without* the biggest mover, and it
-    moved only if that moved too.
+    moved only if that moved too. Their ``change``, ``low`` and ``high`` are of that share.
     """
     slices_b, slices_a = row_shares(before), row_shares(after)
     if len(slices_b) < 2 or len(slices_a) < 2:
@@ -124,8 +124,8 @@ def movers(
     for name, row in plain.items():
         if name == first.row:
             continue
-        among_rest = welch(column(rest_b, name), column(rest_a, name))
-        row.moved = among_rest[1] > 0 or among_rest[2] < 0
+        row.change, row.low, row.high = welch(column(rest_b, name), column(rest_a, name))
+        row.moved = row.low > 0 or row.high < 0
         rows.append(row)
     rows[1:] = sorted(rows[1:], key=lambda r: abs(r.change), reverse=True)
     return rows[:top]

@@ -74,8 +74,9 @@ class HotspotMover(Model):
     low: float
     high: float
     moved: bool
-    """A move beyond noise: the interval excludes 0 -- for rows other than the biggest
-    mover, the interval of their share of the time without it (``analysis.movers``)."""
+    """A move beyond noise: the interval excludes 0. For rows other than the biggest mover,
+    ``change``, ``low`` and ``high`` are of their share of the time without it
+    (``analysis.movers``): shares sum to 1, so the others' plain shares fall when it grows."""
     slices_before: int
     slices_after: int
     ms_before: float | None = None

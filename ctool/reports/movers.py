@@ -9,9 +9,9 @@ MOVERS_NOTE = (
     "py-spy rows (caller -> library function [stage]) whose share of the time in your code "
     "moved most, after minus before, in percentage points (ms per episode beside it, which "
     "the machine's speed also moves); the interval is over slices of each run's samples "
-    "(rounds, for ab). 'moved' when it excludes 0; the rows below the first are judged on "
-    "their share of the time without it (shares sum to 1: when one row grows the others' "
-    "fall), else 'noise'."
+    "(rounds, for ab). 'moved' when it excludes 0, else 'noise'. Below the first row, change "
+    "and interval are of a row's share of the time without the first (shares sum to 1: "
+    "when one row grows the others' plain shares fall though their cost held)."
 )
 
 
