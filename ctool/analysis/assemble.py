@@ -19,6 +19,7 @@ from ctool.model.schema import (
     Drift,
     Environment,
     ErrorSummary,
+    HarnessCost,
     Hotspot,
     LoadLevel,
     LoadVerdict,
@@ -65,6 +66,7 @@ class MeasuredRun:
     hotspots: list[Hotspot] = field(default_factory=list)
     profilers: list[ProfilerRun] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
+    harness_cost: HarnessCost | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -101,6 +103,7 @@ def profile_report(run: MeasuredRun) -> ProfileReport:
         drift=summary.drift(headline) if headline.label != "load" else None,
         scaling=summary.scaling_rows(run.scaling) if run.workers is not None else [],
         replicas=list(run.replicas),
+        harness_cost=run.harness_cost,
         duration_s=headline.wall_ns / 1e9 if headline.wall_ns else None,
         warnings=[*run.warnings, *round_warnings(run.rounds)],
     )

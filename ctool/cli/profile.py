@@ -188,6 +188,24 @@ def profile_command(
             rich_help_panel=PROFILING,
         ),
     ] = None,
+    hotspots: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FOLD",
+            help="How hotspot rows fold library time: boundary (caller -> library function "
+            "at the call line), user (into the calling user function) or all (unfolded) "
+            "\\[default: boundary].",
+            rich_help_panel=PROFILING,
+        ),
+    ] = None,
+    user_code: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="PATH_OR_PACKAGE",
+            help="Treat this path or installed package as your code, not a library (repeatable).",
+            rich_help_panel=PROFILING,
+        ),
+    ] = None,
     block_threshold_ms: Annotated[
         str | None,
         typer.Option(
@@ -251,6 +269,8 @@ def profile_command(
             line_targets=line_target or [],
             memory_targets=memory_target or [],
             top=top,
+            hotspots=hotspots,
+            user_code=user_code or [],
             block_threshold_ms=block_threshold_ms,
             command=shlex.join(["ctool", *sys.argv[1:]]),
             executor=executor,

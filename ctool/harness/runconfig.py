@@ -65,6 +65,8 @@ class RunConfig:
     line_targets: tuple[str, ...] = ()
     memory_targets: tuple[str, ...] = ()
     top: int = DEFAULT_TOP
+    hotspots: str = "boundary"
+    user_code: tuple[str, ...] = ()
     block_threshold_ms: float = DEFAULT_BLOCK_THRESHOLD_MS
     artifacts_dir: Path | None = None
     command: str | None = None
@@ -164,6 +166,10 @@ class RunConfig:
         _at_least("--rounds", self.rounds, 1)
         _at_least("--top", self.top, 1)
         _at_least("--pyspy-rate", self.pyspy_rate, 1, 10_000)
+        if self.hotspots not in ("boundary", "user", "all"):
+            raise UsageError(
+                f"--hotspots must be one of boundary, user, all; got {self.hotspots!r}"
+            )
         for level in self.concurrency:
             _at_least("--concurrency", level, 1, MAX_CONCURRENCY)
         if self.burst is not None:
@@ -260,6 +266,8 @@ class ProfileOptions:
     line_targets: list[str] = field(default_factory=list)
     memory_targets: list[str] = field(default_factory=list)
     top: str | None = None
+    hotspots: str | None = None
+    user_code: list[str] = field(default_factory=list)
     block_threshold_ms: str | None = None
     command: str | None = None
     executor: str | None = None
@@ -320,6 +328,8 @@ def resolve(options: ProfileOptions, defaults: Defaults | None = None) -> RunCon
         line_targets=tuple(options.line_targets or d.get_str_list("line_target") or ()),
         memory_targets=tuple(options.memory_targets or d.get_str_list("memory_target") or ()),
         top=pick(parse_int("--top", options.top), d.get_int("top"), DEFAULT_TOP),
+        hotspots=pick(options.hotspots, d.get_str("hotspots"), "boundary"),
+        user_code=tuple(options.user_code or d.get_str_list("user_code") or ()),
         block_threshold_ms=pick(
             parse_float("--block-threshold-ms", options.block_threshold_ms),
             d.get_float("block_threshold_ms"),

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
+from ctool.harness.context_executor import ContextThreadPoolExecutor
+from ctool.harness.cost import measure_harness_cost
 from ctool.harness.environment import capture_environment
 from ctool.harness.loader import PipelineAdapter, build_pipeline
 from ctool.harness.observer import RunObserver
@@ -37,9 +39,11 @@ from ctool.harness.sampler import ResourceSampler
 from ctool.harness.shapes import LoadDriver
 from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
 from ctool.harness.workers import LocalPool, WorkerSpec, run_rounds
+from ctool.model.errors import UsageError
 from ctool.model.records import MonitorSummary, PartRecords
-from ctool.model.schema import ProfileReport, RunConfigModel, now_iso
+from ctool.model.schema import HarnessCost, ProfileReport, RunConfigModel, now_iso
 from ctool.profilers.base import ProfilerOptions
+from ctool.profilers.frames import set_user_code
 from ctool.profilers.session import ProfilerResult, ProfilerSession
 
 Warn = Callable[[str], None]
@@ -109,6 +113,7 @@ class ProfileRun:
         self.burst: PartRecords | None = None
         self.metrics: dict[str, Any] = {}
         self._current: tuple[str, int] = ("sequential", 0)
+        self.harness_cost: HarnessCost | None = None
 
     # -- before the loop -----------------------------------------------------------------------
 
@@ -135,7 +140,12 @@ class ProfileRun:
                 memory_targets=list(cfg.memory_targets),
                 top=cfg.top,
                 pid=os.getpid(),
+                extra={"hotspots": cfg.hotspots},
             )
+            try:
+                set_user_code(cfg.user_code)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
             self.session = ProfilerSession.open(
                 list(cfg.profilers), require=cfg.require, options=options
             )
@@ -177,6 +187,10 @@ class ProfileRun:
             self.adapter, observers=self.observers, on_observer_error=self._observer_failed
         )
         pump: asyncio.Task[None] | None = None
+        # run_in_executor(None, ...) keeps the episode's recorder: spans in the work record.
+        asyncio.get_running_loop().set_default_executor(
+            ContextThreadPoolExecutor(thread_name_prefix="ctool-default-executor")
+        )
         try:
             if self._in_process_sequential or cfg.has_load_shapes:
                 await driver.warmup(cfg.warmup)
@@ -206,6 +220,7 @@ class ProfileRun:
                 pump.cancel()
             self.metrics = self._pipeline_metrics()
             await self._stop_monitors()
+            self.harness_cost = await measure_harness_cost()
             if self.session is not None and self.session.profilers:
                 await self.session.calibrate(driver.latencies)
         except asyncio.CancelledError:
@@ -418,6 +433,7 @@ class ProfileRun:
             profilers=result.runs,
             artifacts=result.artifacts,
             warnings=list(self.warnings),
+            harness_cost=self.harness_cost,
         )
 
     def report(self) -> ProfileReport:

@@ -35,6 +35,7 @@ from ctool.model.compare_schema import (
     EnvironmentDiffRow,
     HotspotChange,
     HotspotChangeKind,
+    HotspotMover,
     MetricComparison,
     Verdict,
 )
@@ -141,6 +142,21 @@ class ProfilerRun(Model):
     overhead_ratio: float | None = None
     """Episode time with the profiler / without it, from an interleaved calibration."""
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def overhead_interval(self) -> tuple[float, float] | None:
+        """The calibration's 95 % bootstrap interval of :attr:`overhead_ratio`, if any."""
+        found = self.metadata.get("calibration", {}).get("ratio_interval")
+        if isinstance(found, list | tuple) and len(found) == 2:
+            return float(found[0]), float(found[1])
+        return None
+
+    @property
+    def overhead_label(self) -> str:
+        """``x1.42 [1.30, 1.55]`` or ``below noise [lo, hi]`` (``ctool.model.format``)."""
+        from ctool.model.format import overhead
+
+        return overhead(self.overhead_ratio, self.overhead_interval)
 
 
 class WindowStats(Model):
@@ -266,6 +282,25 @@ class ReplicaRow(Model):
     """Why the replica failed (it died, its worker left); ``None``: it did not."""
 
 
+class HarnessCost(Model):
+    """What the harness itself costs per episode on this machine (``ctool.harness.cost``):
+    the floor under every measured episode."""
+
+    span_ns: float
+    """One recorded span (enter and exit)."""
+    bookkeeping_us: float
+    """Everything else the harness does per episode: the recorder, stage aggregation, the
+    output digest (deferred hashing included), observers when there are none."""
+    empty_episode_us: float
+    """An empty pipeline's episode with two spans, through the harness."""
+    episodes: int
+    """Calibration episodes per variant."""
+
+    def floor_us(self, spans_per_episode: float) -> float:
+        """The harness's cost for an episode with this many spans."""
+        return self.bookkeeping_us + spans_per_episode * self.span_ns / 1e3
+
+
 class ProfileReport(Report):
     kind: Literal["profile"] = "profile"
     latency_ms: LatencySummary
@@ -297,6 +332,8 @@ class ProfileReport(Report):
     duration_s: float | None = None
     """Wall time of the measured part behind ``latency_ms``."""
     warnings: list[str] = Field(default_factory=list)
+    harness_cost: HarnessCost | None = None
+    """The harness's own per-episode cost, calibrated after the run."""
 
     @property
     def phi(self) -> PhiMetrics | None:
@@ -326,9 +363,11 @@ __all__ = [
     "EnvironmentDiffRow",
     "ErrorSample",
     "ErrorSummary",
+    "HarnessCost",
     "Hotspot",
     "HotspotChange",
     "HotspotChangeKind",
+    "HotspotMover",
     "LatencySummary",
     "LeakSample",
     "LeakSite",
