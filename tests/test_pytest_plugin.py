@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from tests.pytest_plugin_helpers import run
+from pytest_plugin_helpers import run
 
 pytest_plugins = ["pytester"]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from pytest_plugin_helpers import PLUGIN, plugin_args, run
 
 from ctool.pytest_plugin.checks import Verdict, _leak
 from ctool.pytest_plugin.options import MarkOptions
-from tests.pytest_plugin_helpers import PLUGIN, plugin_args, run
 
 pytest_plugins = ["pytester"]
 
