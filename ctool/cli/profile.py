@@ -18,9 +18,10 @@ from ctool.cli.output import (
     QuietOption,
     check_targets,
     emit,
+    exit_interrupted,
     parse_format,
 )
-from ctool.model.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
+from ctool.model.errors import EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
     from ctool.harness.observer import RunObserver
@@ -156,6 +157,15 @@ def profile_command(
             "\\[default: 5; 0 turns the watchdog off].",
         ),
     ] = None,
+    episode_timeout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="An episode running longer is an error of kind timeout and the run goes on "
+            "\\[default: 300; 0: no limit]. A sync episode cannot be cancelled in process: it is "
+            "reported, and with --workers its worker is ended.",
+        ),
+    ] = None,
     output_format: FormatOption = None,
     quiet: QuietOption = False,
     output: OutputOption = None,
@@ -202,6 +212,7 @@ def profile_command(
             memory_targets=memory_target or [],
             top=top,
             block_threshold_ms=block_threshold_ms,
+            episode_timeout=episode_timeout,
             command=shlex.join(["ctool", *sys.argv[1:]]),
         ),
         defaults,
@@ -240,9 +251,7 @@ def _prometheus(port: int) -> RunObserver:
 def _exit_code(report: ProfileReport, output: Path | None) -> None:
     """Interrupted: 130 (the partial report was written); every episode failed: 1."""
     if not report.complete:
-        where = f"; partial report written to {output}" if output is not None else ""
-        typer.echo(f"ctool: interrupted{where}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        exit_interrupted(output)
     if report.latency_ms.count == 0 and report.errors.count:
         typer.echo(f"ctool: every episode failed ({report.errors.count:,} errors)", err=True)
         raise typer.Exit(EXIT_VERDICT)

@@ -16,9 +16,10 @@ from ctool.cli.output import (
     QuietOption,
     check_targets,
     emit,
+    exit_interrupted,
     parse_format,
 )
-from ctool.model.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_VERDICT
+from ctool.model.errors import EXIT_OK, EXIT_VERDICT
 
 
 def suite_command(
@@ -68,5 +69,5 @@ def suite_command(
     report = run_suite(options, progress=lambda msg: err.log(msg) if fmt == "table" else None)
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     if not report.complete:
-        raise typer.Exit(EXIT_INTERRUPTED)
+        exit_interrupted(output)
     raise typer.Exit(EXIT_VERDICT if report.failed else EXIT_OK)

@@ -38,6 +38,10 @@ DEFAULT_BLOCK_THRESHOLD_MS = 5.0
 MAX_CONCURRENCY = 10_000
 MAX_WORKERS = 256
 MIN_LEVEL_EPISODES_PER_SLOT = 10
+DEFAULT_EPISODE_TIMEOUT_S = 300.0
+"""``--episode-timeout``: five minutes. Far above any episode one would run hundreds of times
+(profiling a 5-minute episode 200 times takes 17 hours), so it never cuts a real measurement,
+and short enough that a hung episode is reported in minutes instead of never. 0 turns it off."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class RunConfig:
     memory_targets: tuple[str, ...] = ()
     top: int = DEFAULT_TOP
     block_threshold_ms: float = DEFAULT_BLOCK_THRESHOLD_MS
+    episode_timeout_s: float = DEFAULT_EPISODE_TIMEOUT_S
     artifacts_dir: Path | None = None
     command: str | None = None
 
@@ -106,6 +111,7 @@ class RunConfig:
             settings={**(settings or {}), **self.settings},
             command=self.command,
             block_threshold_ms=self.block_threshold_ms,
+            episode_timeout_s=self.episode_timeout_s,
         )
 
     @classmethod
@@ -130,6 +136,11 @@ class RunConfig:
                 if model.block_threshold_ms is not None
                 else DEFAULT_BLOCK_THRESHOLD_MS
             ),
+            episode_timeout_s=(
+                model.episode_timeout_s
+                if model.episode_timeout_s is not None
+                else DEFAULT_EPISODE_TIMEOUT_S
+            ),
             command=model.command,
         )
 
@@ -153,6 +164,11 @@ class RunConfig:
             raise UsageError(
                 f"--block-threshold-ms must be >= 0 (0 turns the watchdog off), "
                 f"got {self.block_threshold_ms}"
+            )
+        if not math.isfinite(self.episode_timeout_s) or self.episode_timeout_s < 0:
+            raise UsageError(
+                f"--episode-timeout must be >= 0 seconds (0 turns it off), "
+                f"got {self.episode_timeout_s}"
             )
         if not self.runs_sequential and not self.has_load_shapes:
             raise UsageError(
@@ -227,6 +243,7 @@ class ProfileOptions:
     memory_targets: list[str] = field(default_factory=list)
     top: str | None = None
     block_threshold_ms: str | None = None
+    episode_timeout: str | None = None
     command: str | None = None
 
 
@@ -286,6 +303,11 @@ def resolve(options: ProfileOptions, defaults: Defaults | None = None) -> RunCon
             parse_float("--block-threshold-ms", options.block_threshold_ms),
             d.get_float("block_threshold_ms"),
             DEFAULT_BLOCK_THRESHOLD_MS,
+        ),
+        episode_timeout_s=pick(
+            parse_float("--episode-timeout", options.episode_timeout),
+            d.get_float("episode_timeout"),
+            DEFAULT_EPISODE_TIMEOUT_S,
         ),
         command=options.command,
     )

@@ -20,12 +20,12 @@ sampled by the part's recorder and the run goes on.
 from __future__ import annotations
 
 import asyncio
-import inspect
+import contextlib
 from collections.abc import Callable, Sequence
 from time import monotonic_ns, perf_counter_ns
 from typing import Any
 
-from ctool.harness.digest import OutputDigest
+from ctool.harness.digest import OutputDigest, canonical
 from ctool.harness.loader import PipelineAdapter
 from ctool.harness.observer import RunObserver
 from ctool.harness.recorder import PartRecorder
@@ -47,6 +47,16 @@ async def let_loop_run() -> None:
     await asyncio.sleep(0)
 
 
+class EpisodeTimeout(Exception):
+    """An episode ran longer than ``--episode-timeout``: an episode error of kind ``timeout``."""
+
+    kind = "timeout"
+
+    def __init__(self, index: int, timeout_s: float, *, cancelled: bool) -> None:
+        how = "cancelled" if cancelled else "a sync episode cannot be cancelled; it finished late"
+        super().__init__(f"episode {index} ran longer than {timeout_s:g} s ({how})")
+
+
 class LoadDriver:
     """Runs episodes of one pipeline under the load shapes, feeding part recorders."""
 
@@ -57,8 +67,12 @@ class LoadDriver:
         observers: Sequence[RunObserver] = (),
         on_observer_error: Callable[[RunObserver, BaseException], None] | None = None,
         first_index: int = 0,
+        episode_timeout_s: float = 0.0,
     ) -> None:
         self.adapter = adapter
+        self.timeout_s = episode_timeout_s
+        self.sync_started_ns: int | None = None
+        """When the sync episode now blocking the loop started (read by a hang monitor)."""
         self.observers = list(observers)
         self._on_observer_error = on_observer_error
         self.next_index = first_index
@@ -67,10 +81,7 @@ class LoadDriver:
         self._open: list[PartRecorder] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._has_outputs = getattr(adapter.target, "outputs", None) is not None
-        episode = getattr(adapter.target, "episode", None)
-        self._episode_coro: Callable[[int], Any] | None = (
-            episode if inspect.iscoroutinefunction(episode) else None
-        )
+        self._episode_coro: Callable[[int], Any] | None = adapter.episode_coroutine
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -96,7 +107,8 @@ class LoadDriver:
     def abandon(self) -> list[PartRecords]:
         """After an interrupt: cancel stray tasks and close every part still open, as is."""
         for task in list(self._tasks):
-            task.cancel()
+            with contextlib.suppress(RuntimeError):  # after a second Ctrl-C the loop is closed
+                task.cancel()
         return [self._end(rec) for rec in list(self._open)]
 
     def _notify(self, index: int, latency: int, spans: Any, error: BaseException | None) -> None:
@@ -129,16 +141,33 @@ class LoadDriver:
             # Its own task: when the pipeline yields (between stages, say), only this short
             # chain of frames is suspended and resumed, not the harness's whole await chain;
             # that walk would otherwise be timed as part of every yielding episode.
-            return await asyncio.get_running_loop().create_task(self._timed(index, recorder))
+            task = asyncio.get_running_loop().create_task(self._timed(index, recorder))
+            if not self.timeout_s:
+                return await task
+            start = perf_counter_ns()
+            try:
+                return await asyncio.wait_for(task, self.timeout_s)
+            except TimeoutError:
+                return (
+                    start,
+                    perf_counter_ns(),
+                    None,
+                    EpisodeTimeout(index, self.timeout_s, cancelled=True),
+                )
         token = activate(recorder)
         start = perf_counter_ns()
+        self.sync_started_ns = start
         try:
             result = await self.adapter.episode(index)
         except Exception as exc:
             return start, perf_counter_ns(), None, exc
         finally:
+            self.sync_started_ns = None
             deactivate(token)
-        return start, perf_counter_ns(), result, None
+        end = perf_counter_ns()
+        if self.timeout_s and end - start > self.timeout_s * 1e9:
+            return start, end, None, EpisodeTimeout(index, self.timeout_s, cancelled=False)
+        return start, end, result, None
 
     async def episode(
         self, rec: PartRecorder, intended_ns: int | None = None, digest: OutputDigest | None = None
@@ -152,6 +181,8 @@ class LoadDriver:
         if error is None and digest is not None:
             try:
                 outputs = self.adapter.outputs(result)
+                if outputs is not None:
+                    outputs = canonical(outputs)  # what cannot be digested is this episode's error
             except Exception as exc:
                 error = exc
         self.completed += 1
@@ -179,8 +210,8 @@ class LoadDriver:
             self.next_index += 1
             token = activate(EpisodeRecorder(locate=True))
             try:
-                await self.adapter.episode(index)
-            except Exception:  # counted when measured; warm-up only warms
+                await asyncio.wait_for(self.adapter.episode(index), self.timeout_s or None)
+            except Exception:  # counted when measured; warm-up only warms (a timeout too)
                 pass
             finally:
                 deactivate(token)

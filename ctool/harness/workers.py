@@ -34,6 +34,9 @@ from ctool.model.records import PartRecords, merge_parts
 
 WORKER_MODULE = "ctool.harness.workers"
 CLOSE_TIMEOUT_S = 5.0
+PARTIAL_TIMEOUT_S = 5.0
+STOP_SIGNAL = signal.SIGUSR1
+"""Parent to worker: stop the part now and send what was measured (the run was interrupted)."""
 
 
 @dataclass
@@ -44,6 +47,7 @@ class WorkerSpec:
     settings: dict[str, Any]
     warmup: int
     block_threshold_ms: float
+    episode_timeout_s: float = 0.0
     sys_path: list[str] = field(default_factory=lambda: list(sys.path))
 
     def to_json(self) -> bytes:
@@ -63,6 +67,7 @@ class WorkerSpec:
             settings=dict(data.get("settings") or {}),
             warmup=int(data.get("warmup", 0)),
             block_threshold_ms=float(data.get("block_threshold_ms", 0.0)),
+            episode_timeout_s=float(data.get("episode_timeout_s", 0.0)),
             sys_path=[str(entry) for entry in data.get("sys_path", [])],
         )
 
@@ -197,22 +202,32 @@ class WorkersResult:
 
 
 async def run_workers(
-    spec: WorkerSpec, workers: int, *, episodes: int | None, duration_s: float | None
+    spec: WorkerSpec,
+    workers: int,
+    *,
+    episodes: int | None,
+    duration_s: float | None,
+    on_partial: Callable[[WorkersResult], None] | None = None,
 ) -> WorkersResult:
+    """Run the scaling steps; on cancellation (Ctrl-C, SIGTERM) the workers of the step that
+    was running send what they measured so far (``on_partial`` gets it), then all are ended."""
     procs: list[WorkerProcess] = []
     graceful = False
+    scaling: list[tuple[int, float, PartRecords]] = []
+    digest: str | None = None
+    last: list[PartRecords] = []
+    running: list[WorkerProcess] = []
     try:
         procs = list(await asyncio.gather(*(WorkerProcess.spawn(spec) for _ in range(workers))))
         await asyncio.gather(*(w.ready() for w in procs))
-        scaling: list[tuple[int, float, PartRecords]] = []
-        digest: str | None = None
-        last: list[PartRecords] = []
         for k in scaling_steps(workers):
+            running = procs[:k]
             last = list(
                 await asyncio.gather(
-                    *(w.run(episodes=episodes, duration_s=duration_s) for w in procs[:k])
+                    *(w.run(episodes=episodes, duration_s=duration_s) for w in running)
                 )
             )
+            running = []
             if digest is None:
                 digest = last[0].digest
             merged_k = merge_parts(f"{k} workers", last)
@@ -222,8 +237,35 @@ async def run_workers(
         merged.digest = digest
         graceful = True
         return WorkersResult(merged, scaling, digest)
+    except asyncio.CancelledError:
+        if on_partial is not None:
+            parts = await _partials(running) or last
+            if parts:
+                merged = merge_parts(f"{len(parts)} workers", parts)
+                merged.digest = digest
+                on_partial(WorkersResult(merged, scaling, digest))
+        raise
     finally:
         await _stop_all(procs, graceful=graceful)
+
+
+async def _partials(running: list[WorkerProcess]) -> list[PartRecords]:
+    """Ask the workers of an interrupted step for the episodes they measured (SIGUSR1)."""
+    for worker in running:
+        if worker.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, STOP_SIGNAL)
+
+    async def one(worker: WorkerProcess) -> PartRecords | None:
+        try:
+            message = await asyncio.wait_for(worker._receive(), PARTIAL_TIMEOUT_S)
+        except (Exception, asyncio.CancelledError):
+            return None
+        part = message.get("part")
+        return part if isinstance(part, PartRecords) else None
+
+    found = await asyncio.gather(*(one(w) for w in running))
+    return [part for part in found if part is not None]
 
 
 # -- worker side --------------------------------------------------------------------------------
@@ -243,7 +285,7 @@ async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
     adapter = build_pipeline(
         spec.pipeline, seed=spec.seed, preset=spec.preset, settings=spec.settings
     )
-    driver = LoadDriver(adapter)
+    driver = LoadDriver(adapter, episode_timeout_s=spec.episode_timeout_s)
     await driver.warmup(spec.warmup)
     _send(out, {"type": "ready", "pid": os.getpid()})
     loop = asyncio.get_running_loop()
@@ -261,25 +303,40 @@ async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
                 user_roots=pipeline_roots(spec.pipeline),
             )
             watchdog.start()
-            try:
-                part = await driver.sequential(
+            task = loop.create_task(
+                driver.sequential(
                     episodes=command.get("episodes"),
                     duration_s=command.get("duration_s"),
                     digest=first,
                 )
+            )
+            loop.add_signal_handler(STOP_SIGNAL, task.cancel)
+            try:
+                part = await task
+            except asyncio.CancelledError:  # the parent was interrupted: send what we have
+                if not task.cancelled():
+                    raise
+                part = (driver.abandon() or [PartRecords("sequential")])[0]
             finally:
+                loop.remove_signal_handler(STOP_SIGNAL)
                 monitor = watchdog.stop()
             part.monitor = monitor
-            part.metrics = adapter.metrics()
+            try:
+                part.metrics = adapter.metrics()
+            except Exception:  # the parent warns about metrics() when it runs in process
+                part.metrics = {}
             part.pid = os.getpid()
             first = False
             _send(out, {"type": "result", "part": part})
     finally:
-        await adapter.aclose()
+        with contextlib.suppress(Exception):
+            await adapter.aclose()
 
 
 def main() -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    # The parent decides when we stop (Ctrl-C and a hang-up reach the whole process group).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything the pipeline prints goes to stderr, not into the protocol
     try:
@@ -292,6 +349,8 @@ def main() -> int:
             sys.path.insert(0, entry)
     try:
         asyncio.run(_serve(spec, out))
+    except BrokenPipeError:  # the parent is gone: nobody to tell
+        return 1
     except CtoolError as exc:
         _send(out, {"type": "error", "message": exc.message, "exit_code": exc.exit_code})
         return exc.exit_code

@@ -57,6 +57,8 @@ class RunConfigModel(Model):
     command: str | None = None
     block_threshold_ms: float | None = None
     """Event-loop stalls at least this long are attributed to a call site (0: watchdog off)."""
+    episode_timeout_s: float | None = None
+    """An episode running longer than this is an error of kind ``timeout`` (0: no limit)."""
 
 
 class Samples(Model):
@@ -65,6 +67,16 @@ class Samples(Model):
     encoding: str
     count: int = Field(ge=0)
     data: str
+
+    @field_validator("data")
+    @classmethod
+    def _holds_its_count(cls, value: str, info: Any) -> str:
+        from ctool.model.samples import check_count
+
+        count = info.data.get("count")
+        if isinstance(count, int):
+            check_count(count, len(value))
+        return value
 
 
 class LatencySummary(Model):
