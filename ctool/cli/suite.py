@@ -44,7 +44,7 @@ def suite_command(
 
     Targets default to the plan (p50 < 50 ms, p95 < 100 ms, > 20 episodes/s, Φ p95 < 10 ms,
     hit rate > 80 %, growth < 10 %, CPU < 70 % of a core, < 1 MB/s, gain > 20 %) and can be
-    set in [tool.ctool.targets] of ./pyproject.toml or in ./ctool.toml. Exit code 1 when a
+    set in \\[tool.ctool.targets] of ./pyproject.toml or in ./ctool.toml. Exit code 1 when a
     target is missed, 130 when interrupted (a partial report is still written).
     """
     from ctool.cli.console import make_console

@@ -185,7 +185,7 @@ def subprocess_runner(plan: ABPlan, side: Side, index: int, out: Path) -> Profil
         env=env,
         check=False,
     )
-    if proc.returncode == 130:
+    if proc.returncode in INTERRUPTED_CODES:  # the half round was interrupted too
         raise KeyboardInterrupt
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
@@ -196,6 +196,10 @@ def subprocess_runner(plan: ABPlan, side: Side, index: int, out: Path) -> Profil
             f"{side.name}, round {index + 1}: ctool profile exited {proc.returncode}: {message}"
         )
     return require_profile(load_report(out), f"{side.name} round {index + 1}")
+
+
+INTERRUPTED_CODES = (130, 143, 129)
+"""A half round's exit after Ctrl-C, SIGTERM or SIGHUP (128 + the signal's number)."""
 
 
 class ABInterrupted(KeyboardInterrupt):

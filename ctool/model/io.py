@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import stat
 import sys
@@ -233,6 +234,13 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a number a report may hold")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text} overflows to Infinity, not a number a report may hold")
+    return value
+
+
 def load_report(path: str | os.PathLike[str]) -> Report:
     """Load any report kind from ``path``; every failure is a one-line ``ReportError``."""
     source = os.fspath(path)
@@ -240,7 +248,7 @@ def load_report(path: str | os.PathLike[str]) -> Report:
     if not text.strip():
         raise ReportError(f"{source}: empty file")
     try:
-        data = json.loads(text, parse_constant=_no_constants)
+        data = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise ReportError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except ValueError as exc:
