@@ -10,6 +10,7 @@ import asyncio
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import ctool
@@ -148,49 +149,68 @@ def hangs(**_: Any) -> Any:
 
 
 class _SyncSlow:
-    """Blocks the thread: a sync episode that takes ``ms`` milliseconds each time."""
+    """Blocks the thread: a sync episode that takes ``ms`` milliseconds each time; touches
+    ``marker`` when an episode starts blocking."""
 
-    def __init__(self, ms: int = 200) -> None:
+    def __init__(self, ms: int, marker: str) -> None:
         self.ms = ms
+        self.marker = marker
 
     def episode(self, index: int) -> int:
         with ctool.span("block"):
+            if self.marker:
+                Path(self.marker).touch()
             time.sleep(self.ms / 1000)
         return index
 
 
-def sync_slow(ms: int = 200, **_: Any) -> Any:
-    return _SyncSlow(ms)
+def sync_slow(ms: int = 200, marker: str = "", **_: Any) -> Any:
+    return _SyncSlow(ms, marker)
 
 
 class _SyncHangs:
-    """A sync episode that blocks forever from episode ``at`` on (a lock never released)."""
+    """A sync episode that blocks forever from episode ``at`` on (a lock never released);
+    touches ``marker`` as it starts to hang."""
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, at: int, marker: str) -> None:
         self.at = at
+        self.marker = marker
         self.lock = threading.Lock()
         self.lock.acquire()
 
     def episode(self, index: int) -> int:
         if index >= self.at:
+            if self.marker:
+                Path(self.marker).touch()
             self.lock.acquire()
         time.sleep(0.01)
         return index
 
 
-def sync_hangs(at: int = 30, **_: Any) -> Any:
-    return _SyncHangs(at)
+def sync_hangs(at: int = 30, marker: str = "", **_: Any) -> Any:
+    return _SyncHangs(at, marker)
 
 
 class _AsyncSlow(_Base):
+    """50 ms per episode; touches ``marker`` once ``after`` episodes ran (signal tests wait
+    for it instead of sleeping)."""
+
+    def __init__(self, marker: str, after: int) -> None:
+        super().__init__()
+        self.marker = marker
+        self.after = after
+
     async def episode(self, index: int) -> int:
         with ctool.span("wait"):
             await asyncio.sleep(0.05)
+        self.calls += 1
+        if self.marker and self.calls == self.after:
+            Path(self.marker).touch()
         return index
 
 
-def async_slow(**_: Any) -> Any:
-    return _AsyncSlow()
+def async_slow(marker: str = "", after: int = 10, **_: Any) -> Any:
+    return _AsyncSlow(marker, after)
 
 
 class _Hostile(_Base):
