@@ -481,3 +481,22 @@ def test_episode_that_never_returns_times_out_and_the_run_goes_on(tmp_path: Path
     assert report["errors"]["by_type"] == {"timeout": 1}
     assert report["latency_ms"]["count"] == 9 and report["complete"] is True
     assert report["config"]["episode_timeout_s"] == 0.2
+
+
+def test_hung_sync_episode_in_a_worker_ends_the_worker_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A sync episode cannot be cancelled; with --workers its worker is ended and replaced."""
+    result = invoke(
+        ["profile", "-p", "misbehaving_pipelines:sync_hangs", "--set", "at=25", "--workers", "2",
+         "--episodes", "40", "--warmup", "0", "--episode-timeout", "0.5", "-o", "run.json", "-q"],
+        tmp_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, (result.output, result.exception)
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert report["errors"]["by_type"] == {"timeout": 2}  # one per worker of the 2-worker step
+    assert report["latency_ms"]["count"] == 50 and report["complete"] is True
+
+
+def test_html_render_of_a_hostile_report_prints_no_library_warning(hostile_dir: Path) -> None:
+    result = invoke(["report", "profile.json", "--html", "p.html"], hostile_dir)
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+    assert "\x1b" not in (hostile_dir / "p.html").read_text()

@@ -104,6 +104,10 @@ class LoadDriver:
         self._depth = lambda: 0
         return rec.finish(end_ns or perf_counter_ns(), rec.records.t_start_mono_ns, monotonic_ns())
 
+    def open_parts(self) -> list[PartRecorder]:
+        """The recorders of the parts still running (a hung worker counts its last episode)."""
+        return list(self._open)
+
     def abandon(self) -> list[PartRecords]:
         """After an interrupt: cancel stray tasks and close every part still open, as is."""
         for task in list(self._tasks):

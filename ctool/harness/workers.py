@@ -27,10 +27,14 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from ctool.harness.hang import HangMonitor
 from ctool.model.errors import EXIT_USAGE, CtoolError, UsageError
 from ctool.model.records import PartRecords, merge_parts
+
+if TYPE_CHECKING:
+    from ctool.harness.shapes import LoadDriver
 
 WORKER_MODULE = "ctool.harness.workers"
 CLOSE_TIMEOUT_S = 5.0
@@ -78,6 +82,7 @@ class WorkerSpec:
 class WorkerProcess:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
+        self.ended = False
 
     @property
     def pid(self) -> int:
@@ -124,6 +129,7 @@ class WorkerProcess:
         command = {"cmd": "run", "episodes": episodes, "duration_s": duration_s}
         await self._send(json.dumps(command).encode() + b"\n")
         message = await self._receive()
+        self.ended = bool(message.get("ended"))  # it ended itself: a sync episode hung
         part: PartRecords = message["part"]
         return part
 
@@ -221,6 +227,7 @@ async def run_workers(
         procs = list(await asyncio.gather(*(WorkerProcess.spawn(spec) for _ in range(workers))))
         await asyncio.gather(*(w.ready() for w in procs))
         for k in scaling_steps(workers):
+            await _replace_ended(procs, spec)
             running = procs[:k]
             last = list(
                 await asyncio.gather(
@@ -247,6 +254,17 @@ async def run_workers(
         raise
     finally:
         await _stop_all(procs, graceful=graceful)
+
+
+async def _replace_ended(procs: list[WorkerProcess], spec: WorkerSpec) -> None:
+    """Workers that ended themselves (a hung sync episode) are replaced by fresh ones."""
+    for index, worker in enumerate(procs):
+        if worker.ended:
+            with contextlib.suppress(Exception):
+                await worker.proc.wait()
+            fresh = await WorkerProcess.spawn(spec)
+            procs[index] = fresh
+            await fresh.ready()
 
 
 async def _partials(running: list[WorkerProcess]) -> list[PartRecords]:
@@ -286,6 +304,7 @@ async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
         spec.pipeline, seed=spec.seed, preset=spec.preset, settings=spec.settings
     )
     driver = LoadDriver(adapter, episode_timeout_s=spec.episode_timeout_s)
+    hangs = HangMonitor(driver, lambda _: _end_hung_worker(driver, out)).start()
     await driver.warmup(spec.warmup)
     _send(out, {"type": "ready", "pid": os.getpid()})
     loop = asyncio.get_running_loop()
@@ -329,8 +348,28 @@ async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
             first = False
             _send(out, {"type": "result", "part": part})
     finally:
+        hangs.stop()
         with contextlib.suppress(Exception):
             await adapter.aclose()
+
+
+def _end_hung_worker(driver: LoadDriver, out: IO[bytes]) -> None:
+    """A sync episode ran past ``--episode-timeout`` (on the hang monitor's thread; the
+    loop's thread is stuck in it): send the part so far, the hung episode counted as an error
+    of kind ``timeout``, and end this worker. The parent starts a fresh one if it needs it."""
+    from ctool.harness.shapes import EpisodeTimeout
+
+    index = driver.next_index - 1
+    for recorder in driver.open_parts():
+        recorder.add_error(index, EpisodeTimeout(index, driver.timeout_s, cancelled=True))
+    parts = driver.abandon()
+    with contextlib.suppress(Exception):
+        if parts:
+            _send(out, {"type": "result", "part": parts[0], "ended": True})
+        else:  # hung in the warm-up
+            message = f"worker {os.getpid()}: a warm-up episode ran past --episode-timeout"
+            _send(out, {"type": "error", "message": message, "exit_code": 1})
+    os._exit(0)
 
 
 def main() -> int:
