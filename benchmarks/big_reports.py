@@ -16,7 +16,6 @@ Run: ``.venv/bin/python benchmarks/big_reports.py [--episodes 10000000] [--repea
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -49,18 +48,39 @@ def make_report(episodes: int, seed: int, factor: float) -> ProfileReport:
                   throughput_eps=1000 / p50 * min(c, 2) / (1 + c / 50))
         for c in (1, 4, 16)
     ] + [LoadLevel(rate=200.0, label="rate 200/s", episodes=episodes // 10, p50_ms=p50,
-                   p95_ms=p50 * 1.7, p99_ms=p50 * 2.6, max_ms=p50 * 10, throughput_eps=200.0)]  # fmt: skip
+                   p95_ms=p50 * 1.7, p99_ms=p50 * 2.6, max_ms=p50 * 10,
+                   throughput_eps=200.0)]  # fmt: skip
     return report
 
 
-def fresh(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one fresh process running ``command``."""
+PEAK = (
+    "import atexit, runpy, sys\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('PEAK ' + line.split()[1] + '\\n')\n"
+    "atexit.register(peak)\n"
+    "sys.argv = ['ctool', *sys.argv[1:]]\n"
+    "runpy.run_module('ctool', run_name='__main__')\n"
+)
+"""Runs ``python -m ctool ARGS`` and prints the process's own peak RSS (VmHWM) at exit.
+``ru_maxrss`` of a child is no use here: Linux keeps it across exec, so a child forked from
+this (large) process would report this process's size."""
+
+
+def fresh(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one fresh ``ctool`` process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, _, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
     wall = time.perf_counter() - start
-    proc.returncode = 0
-    return wall, usage.ru_maxrss / 1024.0
+    peak_kb = [int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK")]
+    return wall, peak_kb[-1] / 1024.0
 
 
 def bench(label: str, command: list[str], repeat: int) -> None:
@@ -90,9 +110,8 @@ def main() -> None:
             f"two reports of {args.episodes:,} episodes, {size:.0f} MB each "
             f"(built in {time.perf_counter() - start:.0f} s)"
         )
-        ctool = [sys.executable, "-m", "ctool"]
-        bench("ctool compare A B", [*ctool, "compare", str(before), str(after)], args.repeat)
-        bench("ctool report A   ", [*ctool, "report", str(before)], args.repeat)
+        bench("ctool compare A B", ["compare", str(before), str(after)], args.repeat)
+        bench("ctool report A   ", ["report", str(before)], args.repeat)
 
 
 if __name__ == "__main__":
