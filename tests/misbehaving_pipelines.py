@@ -233,6 +233,16 @@ def hostile(**_: Any) -> Any:
     return _Hostile()
 
 
+class _HostileWarning(_Base):
+    def metrics(self) -> Any:
+        raise RuntimeError(HOSTILE)
+
+
+def hostile_warning(**_: Any) -> Any:
+    """A hook that fails with hostile text: it reaches stderr as a warning."""
+    return _HostileWarning()
+
+
 def not_a_pipeline(**_: Any) -> Any:
     return 42
 

@@ -388,6 +388,13 @@ def test_hostile_pipeline_strings_are_escaped_in_a_run(tmp_path: Path) -> None:
     expect_safe(invoke(["report", "h.json", "-f", "markdown"], tmp_path))
 
 
+def test_hostile_text_in_a_warning_is_escaped_on_stderr(tmp_path: Path) -> None:
+    args = ["profile", "-p", "misbehaving_pipelines:hostile_warning", "--episodes", "3"]
+    result = invoke([*args, "--warmup", "0"], tmp_path)
+    expect_safe(result)
+    assert "ctool: warning: the pipeline's metrics() failed" in result.stderr
+
+
 # -- misbehaving pipelines ------------------------------------------------------------------
 
 

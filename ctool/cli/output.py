@@ -137,6 +137,13 @@ def _echo(text: str, *, stderr: bool) -> None:
         typer.echo(safe, nl=not safe.endswith("\n"), err=stderr)
 
 
+def warning_line(message: str) -> str:
+    """``ctool: warning: ...`` for stderr, the message (often a pipeline's text) made safe."""
+    from ctool.model.text import safe_text
+
+    return f"ctool: warning: {safe_text(message, one_line=True)}"
+
+
 def exit_interrupted(output: str | Path | None = None) -> NoReturn:
     """After a partial report was emitted: one line, and 130 / 143 / 129 by the signal."""
     from ctool.cli.signals import interrupted_by, interrupted_exit_code

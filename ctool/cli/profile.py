@@ -20,6 +20,7 @@ from ctool.cli.output import (
     emit,
     exit_interrupted,
     parse_format,
+    warning_line,
 )
 from ctool.model.errors import EXIT_VERDICT, UsageError
 
@@ -230,9 +231,7 @@ def profile_command(
 
     from ctool.harness.runner import run_profile
 
-    report = run_profile(
-        config, observers=observers, warn=lambda m: stderr.print(f"ctool: warning: {m}")
-    )
+    report = run_profile(config, observers=observers, warn=lambda m: stderr.print(warning_line(m)))
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     _exit_code(report, output)
 
