@@ -93,6 +93,7 @@ class PipelineAdapter:
                 f"(got {type(self.target).__name__})"
             )
         self._is_async = inspect.iscoroutinefunction(episode)
+        self._raw_episode = episode
         self._episode = guard_exit(episode, "episode()")
 
     @property
@@ -101,8 +102,9 @@ class PipelineAdapter:
 
     @property
     def episode_coroutine(self) -> Callable[[int], Any] | None:
-        """The pipeline's own ``async def episode`` (guarded), or ``None`` for a sync one."""
-        return self._episode if self._is_async else None
+        """The pipeline's own ``async def episode`` (unwrapped: no extra frame is timed; the
+        caller turns ``SystemExit`` into :class:`PipelineExit`), or ``None`` for a sync one."""
+        return self._raw_episode if self._is_async else None
 
     async def episode(self, index: int) -> Any:
         if self._is_async:
