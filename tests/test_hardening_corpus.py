@@ -219,6 +219,8 @@ BAD_OPTIONS: list[tuple[str, list[str], str]] = [
         "cannot write",
     ),
     ("--set without =", [*QUICK, "--set", "novalue"], "--set"),
+    ("-o /dev/stdout (a pipe or a tty, not a file)", [*QUICK, "-o", "/dev/stdout"], "use -"),
+    ("-o /dev/null (a device)", [*QUICK, "-o", "/dev/null"], "device"),
     ("negative warm-up", [*QUICK, "--warmup", "-1"], "--warmup"),
 ]
 

@@ -58,6 +58,11 @@ def resolve_target(path: str | os.PathLike[str]) -> Path:
     """The file a write to ``path`` replaces: symlinks followed; only a regular file (or none)."""
     shown = os.fspath(path)
     real = Path(os.path.realpath(path))
+    if real.parts[1:2] == ("proc",):  # /dev/stdout -> /proc/self/fd/1 -> a pipe or a tty
+        raise UsageError(
+            f"cannot write {shown}: it is not a regular file (under /proc); "
+            f"use - for standard output"
+        )
     try:
         mode = os.stat(real).st_mode
     except FileNotFoundError:
