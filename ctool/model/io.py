@@ -54,21 +54,30 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _special(path: Path) -> bool:
+    """Under /proc, or an entry of /dev itself (not /dev/shm/...): no place for a report."""
+    return path.parts[1:2] == ("proc",) or path.parent in (Path("/dev"), Path("/dev/fd"))
+
+
 def resolve_target(path: str | os.PathLike[str]) -> Path:
     """The file a write to ``path`` replaces: symlinks followed; only a regular file (or none)."""
     shown = os.fspath(path)
     real = Path(os.path.realpath(path))
-    if real.parts[1:2] == ("proc",):  # /dev/stdout -> /proc/self/fd/1 -> a pipe or a tty
-        raise UsageError(
-            f"cannot write {shown}: it is not a regular file (under /proc); "
-            f"use - for standard output"
-        )
     try:
         mode = os.stat(real).st_mode
     except FileNotFoundError:
-        return real
+        mode = None
     except OSError as exc:
         raise UsageError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    if _special(Path(os.path.abspath(path))) or _special(real):
+        # /dev/stdout -> /proc/self/fd/1 -> a pipe, a tty, or whatever file the shell opened
+        kind = _kind(mode) if mode is not None and not stat.S_ISREG(mode) else "a special file"
+        raise UsageError(
+            f"cannot write {shown}: it is {kind}; ctool writes only regular files "
+            f"(use - for standard output)"
+        )
+    if mode is None:
+        return real
     if stat.S_ISDIR(mode):
         raise UsageError(f"cannot write {shown}: it is a directory")
     if not stat.S_ISREG(mode):
