@@ -489,7 +489,6 @@ def test_episode_that_never_returns_times_out_and_the_run_goes_on(tmp_path: Path
     report = json.loads((tmp_path / "run.json").read_text())
     assert report["errors"]["by_type"] == {"timeout": 1}
     assert report["latency_ms"]["count"] == 9 and report["complete"] is True
-    assert report["config"]["episode_timeout_s"] == 0.2
 
 
 def test_hung_sync_episode_in_a_worker_ends_the_worker_and_the_run_goes_on(tmp_path: Path) -> None:

@@ -111,7 +111,6 @@ class RunConfig:
             settings={**(settings or {}), **self.settings},
             command=self.command,
             block_threshold_ms=self.block_threshold_ms,
-            episode_timeout_s=self.episode_timeout_s,
         )
 
     @classmethod
@@ -135,11 +134,6 @@ class RunConfig:
                 model.block_threshold_ms
                 if model.block_threshold_ms is not None
                 else DEFAULT_BLOCK_THRESHOLD_MS
-            ),
-            episode_timeout_s=(
-                model.episode_timeout_s
-                if model.episode_timeout_s is not None
-                else DEFAULT_EPISODE_TIMEOUT_S
             ),
             command=model.command,
         )

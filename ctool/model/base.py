@@ -57,8 +57,6 @@ class RunConfigModel(Model):
     command: str | None = None
     block_threshold_ms: float | None = None
     """Event-loop stalls at least this long are attributed to a call site (0: watchdog off)."""
-    episode_timeout_s: float | None = None
-    """An episode running longer than this is an error of kind ``timeout`` (0: no limit)."""
 
 
 class Samples(Model):

@@ -244,15 +244,39 @@ def _too_big(source: str, size: int, limit: int) -> str:
     )
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a number a report may hold")
+class _Numbers:
+    """``json.loads`` hooks that note a number no report may hold (NaN, Infinity, 1e999)."""
+
+    def __init__(self) -> None:
+        self.odd = False
+
+    def constant(self, name: str) -> float:
+        self.odd = True
+        return float(name)
+
+    def number(self, text: str) -> float:
+        value = float(text)
+        if math.isinf(value):
+            self.odd = True
+        return value
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (math.inf, -math.inf):
-        raise ValueError(f"{text} overflows to Infinity, not a number a report may hold")
-    return value
+def _first_odd(value: Any, where: str = "") -> str | None:
+    """The path of the first non-finite number in decoded JSON, e.g. ``stages.TIG.share``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "report"
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        found = _first_odd(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def load_report(path: str | os.PathLike[str]) -> Report:
@@ -261,13 +285,15 @@ def load_report(path: str | os.PathLike[str]) -> Report:
     text = read_bounded(path).decode("utf-8", errors="surrogateescape")
     if not text.strip():
         raise ReportError(f"{source}: empty file")
+    numbers = _Numbers()
     try:
-        data = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
+        data = json.loads(text, parse_constant=numbers.constant, parse_float=numbers.number)
     except json.JSONDecodeError as exc:
         raise ReportError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except ValueError as exc:
-        raise ReportError(f"{source}: not valid JSON ({exc})") from None
     except RecursionError:
         raise ReportError(f"{source}: not valid JSON (nested too deeply)") from None
     del text
+    where = _first_odd(data) if numbers.odd else None
+    if where is not None:
+        raise ReportError(f"{source}: {where}: NaN and Infinity are not numbers a report may hold")
     return parse_report(map_strings(data, escape_surrogates), source)
