@@ -139,6 +139,11 @@ BAD_FILES: list[tuple[str, Callable[[str], bytes | None], str]] = [
     ),  # noqa: E501
     ("nested too deeply", lambda t: b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     (
+        "nested 900 deep (json parses it)",
+        lambda t: b'{"a":' * 900 + b"1" + b"}" * 900,
+        "nested too deeply",
+    ),  # noqa: E501
+    (
         "negative latency",
         lambda t: _mutated(t, _set("latency_ms.p50", -1)).encode(),
         "latency_ms.p50",

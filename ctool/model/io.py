@@ -293,7 +293,11 @@ def load_report(path: str | os.PathLike[str]) -> Report:
     except RecursionError:
         raise ReportError(f"{source}: not valid JSON (nested too deeply)") from None
     del text
-    where = _first_odd(data) if numbers.odd else None
+    try:
+        where = _first_odd(data) if numbers.odd else None
+        data = map_strings(data, escape_surrogates)
+    except RecursionError:
+        raise ReportError(f"{source}: not valid JSON (nested too deeply)") from None
     if where is not None:
         raise ReportError(f"{source}: {where}: NaN and Infinity are not numbers a report may hold")
-    return parse_report(map_strings(data, escape_surrogates), source)
+    return parse_report(data, source)
