@@ -51,8 +51,8 @@ class WorkerSpec:
     settings: dict[str, Any]
     warmup: int
     block_threshold_ms: float
-    episode_timeout_s: float = 0.0
     sys_path: list[str] = field(default_factory=lambda: list(sys.path))
+    episode_timeout_s: float = 0.0
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__).encode() + b"\n"
