@@ -18,9 +18,11 @@ from ctool.cli.output import (
     QuietOption,
     check_targets,
     emit,
+    exit_interrupted,
     parse_format,
+    warning_line,
 )
-from ctool.model.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
+from ctool.model.errors import EXIT_INCOMPLETE, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
     from ctool.harness.observer import RunObserver
@@ -214,6 +216,15 @@ def profile_command(
             "\\[default: 5; 0 turns the watchdog off].",
         ),
     ] = None,
+    episode_timeout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="An episode running longer is an error of kind timeout and the run goes on "
+            "\\[default: 300; 0: no limit]. A sync episode cannot be cancelled in process: it is "
+            "reported, and with --workers its worker is ended.",
+        ),
+    ] = None,
     output_format: FormatOption = None,
     quiet: QuietOption = False,
     output: OutputOption = None,
@@ -272,6 +283,7 @@ def profile_command(
             hotspots=hotspots,
             user_code=user_code or [],
             block_threshold_ms=block_threshold_ms,
+            episode_timeout=episode_timeout,
             command=shlex.join(["ctool", *sys.argv[1:]]),
             executor=executor,
             scheduler=scheduler,
@@ -298,7 +310,7 @@ def profile_command(
     report = run_profile(
         config,
         observers=observers,
-        warn=lambda m: stderr.print(f"ctool: warning: {m}"),
+        warn=lambda m: stderr.print(warning_line(m)),
         pool_factory=pool_factory,
     )
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
@@ -333,13 +345,12 @@ def _exit_code(report: ProfileReport, output: Path | None) -> None:
     """Interrupted: 130; a replica failed: 3 (the partial report was written); every episode
     failed: 1."""
     if not report.complete:
-        where = f"; partial report written to {output}" if output is not None else ""
         if report.incomplete_reason == "replica-failed":
+            where = f"; partial report written to {output}" if output is not None else ""
             lost = ", ".join(r.failed or "" for r in report.replicas if r.failed)
             typer.echo(f"ctool: incomplete: {lost}{where}", err=True)
             raise typer.Exit(EXIT_INCOMPLETE)
-        typer.echo(f"ctool: interrupted{where}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        exit_interrupted(output)
     if report.latency_ms.count == 0 and report.errors.count:
         typer.echo(f"ctool: every episode failed ({report.errors.count:,} errors)", err=True)
         raise typer.Exit(EXIT_VERDICT)

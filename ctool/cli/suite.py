@@ -16,9 +16,10 @@ from ctool.cli.output import (
     QuietOption,
     check_targets,
     emit,
+    exit_interrupted,
     parse_format,
 )
-from ctool.model.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_VERDICT
+from ctool.model.errors import EXIT_OK, EXIT_VERDICT
 
 
 def suite_command(
@@ -57,7 +58,7 @@ def suite_command(
 
     Targets default to the plan (p50 < 50 ms, p95 < 100 ms, > 20 episodes/s, Φ p95 < 10 ms,
     hit rate > 80 %, growth < 10 %, CPU < 70 % of a core, < 1 MB/s, gain > 20 %) and can be
-    set in [tool.ctool.targets] of ./pyproject.toml or in ./ctool.toml. Exit code 1 when a
+    set in \\[tool.ctool.targets] of ./pyproject.toml or in ./ctool.toml. Exit code 1 when a
     target is missed, 130 when interrupted (a partial report is still written).
     """
     from ctool.cli.console import make_console
@@ -85,7 +86,7 @@ def suite_command(
     report = run_suite(options, progress=lambda msg: err.log(msg) if fmt == "table" else None)
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     if not report.complete:
-        raise typer.Exit(EXIT_INTERRUPTED)
+        exit_interrupted(output)
     raise typer.Exit(EXIT_VERDICT if report.failed else EXIT_OK)
 
 

@@ -185,15 +185,8 @@ def subprocess_runner(plan: ABPlan, side: Side, index: int, out: Path) -> Profil
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(side.checkout), env.get("PYTHONPATH", "")) if p
         )
-    proc = subprocess.run(
-        profile_command(plan, side, out),
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        check=False,
-    )
-    if proc.returncode == 130:
+    proc = _run_reaped(profile_command(plan, side, out), cwd=cwd, env=env)
+    if proc.returncode in INTERRUPTED_CODES:  # the half round was interrupted too
         raise KeyboardInterrupt
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
@@ -204,6 +197,33 @@ def subprocess_runner(plan: ABPlan, side: Side, index: int, out: Path) -> Profil
             f"{side.name}, round {index + 1}: ctool profile exited {proc.returncode}: {message}"
         )
     return require_profile(load_report(out), f"{side.name} round {index + 1}")
+
+
+INTERRUPTED_CODES = (130, 143, 129)
+"""A half round's exit after Ctrl-C, SIGTERM or SIGHUP (128 + the signal's number)."""
+
+
+def _run_reaped(
+    command: list[str], *, cwd: Path | None, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run``, except that on Ctrl-C / SIGTERM the half round is killed *and
+    reaped* before this returns (``subprocess.run`` waits at most 0.25 s), so it can neither
+    outlive ctool nor write into the scratch folder while that folder is removed."""
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
 class ABInterrupted(KeyboardInterrupt):

@@ -61,7 +61,7 @@ class PartRecorder:
     def add_error(self, episode: int, exc: BaseException) -> None:
         rec = self.records
         rec.errors += 1
-        kind = type(exc).__name__
+        kind = str(getattr(exc, "kind", "") or type(exc).__name__)
         rec.errors_by_type[kind] = rec.errors_by_type.get(kind, 0) + 1
         message = str(exc)
         if len(rec.error_samples) < MAX_ERROR_SAMPLES and not any(

@@ -43,6 +43,10 @@ MAX_WORKERS = 256
 MIN_LEVEL_EPISODES_PER_SLOT = 10
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 EXECUTORS = ("local", "dask")
+DEFAULT_EPISODE_TIMEOUT_S = 300.0
+"""``--episode-timeout``: five minutes. Far above any episode one would run hundreds of times
+(profiling a 5-minute episode 200 times takes 17 hours), so it never cuts a real measurement,
+and short enough that a hung episode is reported in minutes instead of never. 0 turns it off."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class RunConfig:
     hotspots: str = "boundary"
     user_code: tuple[str, ...] = ()
     block_threshold_ms: float = DEFAULT_BLOCK_THRESHOLD_MS
+    episode_timeout_s: float = DEFAULT_EPISODE_TIMEOUT_S
     artifacts_dir: Path | None = None
     command: str | None = None
     executor: str = "local"
@@ -181,6 +186,11 @@ class RunConfig:
                 f"--block-threshold-ms must be >= 0 (0 turns the watchdog off), "
                 f"got {self.block_threshold_ms}"
             )
+        if not math.isfinite(self.episode_timeout_s) or self.episode_timeout_s < 0:
+            raise UsageError(
+                f"--episode-timeout must be >= 0 seconds (0 turns it off), "
+                f"got {self.episode_timeout_s}"
+            )
         if not self.runs_sequential and not self.has_load_shapes:
             raise UsageError(
                 "nothing to run: --episodes 0 needs --concurrency, --rate, --burst or --duration"
@@ -269,6 +279,7 @@ class ProfileOptions:
     hotspots: str | None = None
     user_code: list[str] = field(default_factory=list)
     block_threshold_ms: str | None = None
+    episode_timeout: str | None = None
     command: str | None = None
     executor: str | None = None
     scheduler: str | None = None
@@ -334,6 +345,11 @@ def resolve(options: ProfileOptions, defaults: Defaults | None = None) -> RunCon
             parse_float("--block-threshold-ms", options.block_threshold_ms),
             d.get_float("block_threshold_ms"),
             DEFAULT_BLOCK_THRESHOLD_MS,
+        ),
+        episode_timeout_s=pick(
+            parse_float("--episode-timeout", options.episode_timeout),
+            d.get_float("episode_timeout"),
+            DEFAULT_EPISODE_TIMEOUT_S,
         ),
         command=options.command,
         executor=pick(options.executor, d.get_str("executor"), "local"),

@@ -22,16 +22,20 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import signal
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
 from ctool.harness.context_executor import ContextThreadPoolExecutor
 from ctool.harness.cost import measure_harness_cost
 from ctool.harness.environment import capture_environment
-from ctool.harness.loader import PipelineAdapter, build_pipeline
+from ctool.harness.hang import HangMonitor, hang_message
+from ctool.harness.loader import PipelineAdapter, build_pipeline, pipeline_stdout_to_stderr
 from ctool.harness.observer import RunObserver
 from ctool.harness.replicas import ReplicaPool, ScalingRun, WorkersResult, replica_rows
 from ctool.harness.runconfig import DEFAULT_EPISODES, RunConfig
@@ -67,17 +71,21 @@ def run_profile(
     """Run the pipeline as ``config`` asks and return its report (``complete`` false if cut).
 
     ``pool_factory`` makes the replicas of a replicated run; by default, local worker
-    processes (``--workers N``).
+    processes (``--workers N``). While the pipeline runs in this process, its stdout goes to
+    stderr (a machine format on ctool's stdout stays clean).
     """
-    run = ProfileRun(config, observers=observers, warn=warn or _ignore)
-    run.pool_factory = pool_factory or _local_pool
-    run.prepare()
-    try:
-        asyncio.run(run.main())
-    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what we have
-        run.interrupted = True
-    finally:
-        run.cleanup()
+    with pipeline_stdout_to_stderr():
+        run = ProfileRun(config, observers=observers, warn=warn or _ignore)
+        run.pool_factory = pool_factory or _local_pool
+        run.prepare()
+        try:
+            asyncio.run(run.main())
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what we have
+            run.interrupted = True
+            if run.driver is not None:
+                run._keep_partial(run.driver.abandon())
+        finally:
+            run.cleanup()
     return run.report()
 
 
@@ -184,13 +192,19 @@ class ProfileRun:
         assert self.adapter is not None
         cfg = self.config
         driver = self.driver = LoadDriver(
-            self.adapter, observers=self.observers, on_observer_error=self._observer_failed
+            self.adapter,
+            observers=self.observers,
+            on_observer_error=self._observer_failed,
+            episode_timeout_s=cfg.episode_timeout_s,
         )
         pump: asyncio.Task[None] | None = None
         # run_in_executor(None, ...) keeps the episode's recorder: spans in the work record.
         asyncio.get_running_loop().set_default_executor(
             ContextThreadPoolExecutor(thread_name_prefix="ctool-default-executor")
         )
+        hangs = HangMonitor(driver, lambda s: self._warn(hang_message(s, cfg.episode_timeout_s)))
+        hangs.start()
+        restore = self._say_when_interrupt_waits()
         try:
             if self._in_process_sequential or cfg.has_load_shapes:
                 await driver.warmup(cfg.warmup)
@@ -230,6 +244,8 @@ class ProfileRun:
                 task.uncancel()
             self._keep_partial(driver.abandon())
         finally:
+            restore()
+            hangs.stop()
             if pump is not None:
                 pump.cancel()
             self._stop_profilers()
@@ -237,8 +253,35 @@ class ProfileRun:
                 with contextlib.suppress(Exception):
                     self.metrics = self._pipeline_metrics()
             await self._stop_monitors()
-            with contextlib.suppress(Exception):
+            try:
                 await self.adapter.aclose()
+            except Exception as exc:
+                self._warn(f"the pipeline's close() failed: {type(exc).__name__}: {exc}")
+
+    def _say_when_interrupt_waits(self) -> Callable[[], None]:
+        """Wrap asyncio's SIGINT handler: a first Ctrl-C that lands while a sync episode
+        blocks the loop says the run stops after that episode (it cannot be cancelled).
+        Returns the function that puts asyncio's handler back."""
+        previous = signal.getsignal(signal.SIGINT)
+        if not callable(previous) or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        told: list[bool] = []
+
+        def on_interrupt(signum: int, frame: FrameType | None) -> None:
+            driver = self.driver
+            if not told and driver is not None and driver.sync_started_ns is not None:
+                told.append(True)
+                with contextlib.suppress(Exception):  # stderr busy: the stop matters more
+                    self.warn("stopping after the episode now running; Ctrl-C again stops now")
+            previous(signum, frame)
+
+        signal.signal(signal.SIGINT, on_interrupt)
+
+        def restore() -> None:
+            if signal.getsignal(signal.SIGINT) is on_interrupt:
+                signal.signal(signal.SIGINT, previous)
+
+        return restore
 
     async def _measure(self, driver: LoadDriver) -> None:
         cfg = self.config
@@ -314,6 +357,7 @@ class ProfileRun:
             warmup=cfg.warmup,
             block_threshold_ms=cfg.block_threshold_ms,
             samples_dir=str(cfg.replica_samples_dir) if cfg.replica_samples_dir else None,
+            episode_timeout_s=cfg.episode_timeout_s,
         )
 
     def _round_done(self, part: PartRecords) -> None:

@@ -20,14 +20,14 @@ sampled by the part's recorder and the run goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
-import inspect
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from time import monotonic_ns, perf_counter_ns
 from typing import Any, cast
 
-from ctool.harness.digest import OutputDigest
-from ctool.harness.loader import PipelineAdapter
+from ctool.harness.digest import OutputDigest, canonical
+from ctool.harness.loader import PipelineAdapter, PipelineExit
 from ctool.harness.observer import RunObserver
 from ctool.harness.recorder import PartRecorder
 from ctool.model.records import PartRecords
@@ -48,6 +48,21 @@ async def let_loop_run() -> None:
     await asyncio.sleep(0)
 
 
+class EpisodeTimeout(Exception):
+    """An episode ran longer than ``--episode-timeout``: an episode error of kind ``timeout``."""
+
+    kind = "timeout"
+
+    def __init__(self, index: int, timeout_s: float, *, cancelled: bool) -> None:
+        how = "cancelled" if cancelled else "a sync episode cannot be cancelled; it finished late"
+        super().__init__(f"episode {index} ran longer than {timeout_s:g} s ({how})")
+
+
+def _fired(timer: asyncio.TimerHandle) -> bool:
+    """Whether the timer's time has come (it cancelled the episode)."""
+    return timer.when() <= asyncio.get_running_loop().time()
+
+
 class LoadDriver:
     """Runs episodes of one pipeline under the load shapes, feeding part recorders."""
 
@@ -58,8 +73,12 @@ class LoadDriver:
         observers: Sequence[RunObserver] = (),
         on_observer_error: Callable[[RunObserver, BaseException], None] | None = None,
         first_index: int = 0,
+        episode_timeout_s: float = 0.0,
     ) -> None:
         self.adapter = adapter
+        self.timeout_s = episode_timeout_s
+        self.sync_started_ns: int | None = None
+        """When the sync episode now blocking the loop started (read by a hang monitor)."""
         self.observers = list(observers)
         self._on_observer_error = on_observer_error
         self.next_index = first_index
@@ -68,10 +87,7 @@ class LoadDriver:
         self._open: list[PartRecorder] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._has_outputs = getattr(adapter.target, "outputs", None) is not None
-        episode = getattr(adapter.target, "episode", None)
-        self._episode_coro: Callable[[int], Any] | None = (
-            episode if inspect.iscoroutinefunction(episode) else None
-        )
+        self._episode_coro: Callable[[int], Any] | None = adapter.episode_coroutine
         self._eager = True
         """Start episodes eagerly until one yields (``_run_one``)."""
 
@@ -96,10 +112,15 @@ class LoadDriver:
         self._depth = lambda: 0
         return rec.finish(end_ns or perf_counter_ns(), rec.records.t_start_mono_ns, monotonic_ns())
 
+    def open_parts(self) -> list[PartRecorder]:
+        """The recorders of the parts still running (a hung worker counts its last episode)."""
+        return list(self._open)
+
     def abandon(self) -> list[PartRecords]:
         """After an interrupt: cancel stray tasks and close every part still open, as is."""
         for task in list(self._tasks):
-            task.cancel()
+            with contextlib.suppress(RuntimeError):  # after a second Ctrl-C the loop is closed
+                task.cancel()
         return [self._end(rec) for rec in list(self._open)]
 
     def _notify(self, index: int, latency: int, spans: Any, error: BaseException | None) -> None:
@@ -125,6 +146,8 @@ class LoadDriver:
             result = await episode(index)
         except Exception as exc:
             return start, perf_counter_ns(), None, exc
+        except SystemExit as exc:  # never ctool's exit code: an episode error
+            return start, perf_counter_ns(), None, PipelineExit(exc, "episode()")
         return start, perf_counter_ns(), result, None
 
     async def _run_one(
@@ -137,7 +160,7 @@ class LoadDriver:
             # Its own task: when the pipeline yields (between stages, say), only this short
             # chain of frames is suspended and resumed, not the harness's whole await chain;
             # that walk would otherwise be timed as part of every yielding episode.
-            return await loop.create_task(self._timed(index, recorder))
+            return await self._awaited(loop.create_task(self._timed(index, recorder)), index)
         # Started eagerly, here, until an episode yields: an episode that never yields then
         # costs no task. The first that yields goes on in a task of its own (which copies
         # this context, recorder included), and later ones start in their own task.
@@ -151,20 +174,48 @@ class LoadDriver:
             deactivate(token)
         self._eager = False
         task = loop.create_task(_Resumed(coro, first).run(), context=_with(recorder))
-        return cast(tuple[int, int, Any, Exception | None], await task)
+        return await self._awaited(task, index)
+
+    async def _awaited(
+        self, task: asyncio.Task[Any], index: int
+    ) -> tuple[int, int, Any, Exception | None]:
+        """An episode's task, cancelled by a timer after ``timeout_s`` (when one is set).
+
+        The timer is cheaper than ``wait_for`` (no extra future, no extra pass of the loop per
+        episode); the timing is taken inside the task. An episode started eagerly runs its
+        first, synchronous stretch before the timer is armed: only what follows can be cut.
+        """
+        if not self.timeout_s:
+            return cast(tuple[int, int, Any, Exception | None], await task)
+        start = perf_counter_ns()
+        timer = asyncio.get_running_loop().call_later(self.timeout_s, task.cancel)
+        try:
+            return cast(tuple[int, int, Any, Exception | None], await task)
+        except asyncio.CancelledError:
+            if not task.cancelled() or timer.cancelled() or not _fired(timer):
+                raise  # the run itself was cancelled (Ctrl-C), not the episode
+            late = EpisodeTimeout(index, self.timeout_s, cancelled=True)
+            return start, perf_counter_ns(), None, late
+        finally:
+            timer.cancel()
 
     async def _run_inline(
         self, index: int, recorder: EpisodeRecorder
     ) -> tuple[int, int, Any, Exception | None]:
         token = activate(recorder)
         start = perf_counter_ns()
+        self.sync_started_ns = start
         try:
             result = await self.adapter.episode(index)
         except Exception as exc:
             return start, perf_counter_ns(), None, exc
         finally:
+            self.sync_started_ns = None
             deactivate(token)
-        return start, perf_counter_ns(), result, None
+        end = perf_counter_ns()
+        if self.timeout_s and end - start > self.timeout_s * 1e9:
+            return start, end, None, EpisodeTimeout(index, self.timeout_s, cancelled=False)
+        return start, end, result, None
 
     async def episode(
         self, rec: PartRecorder, intended_ns: int | None = None, digest: OutputDigest | None = None
@@ -178,6 +229,8 @@ class LoadDriver:
         if error is None and digest is not None:
             try:
                 outputs = self.adapter.outputs(result)
+                if outputs is not None:
+                    outputs = canonical(outputs)  # what cannot be digested is this episode's error
             except Exception as exc:
                 error = exc
         self.completed += 1
@@ -205,8 +258,8 @@ class LoadDriver:
             self.next_index += 1
             token = activate(EpisodeRecorder(locate=True))
             try:
-                await self.adapter.episode(index)
-            except Exception:  # counted when measured; warm-up only warms
+                await asyncio.wait_for(self.adapter.episode(index), self.timeout_s or None)
+            except Exception:  # counted when measured; warm-up only warms (a timeout too)
                 pass
             finally:
                 deactivate(token)

@@ -29,8 +29,9 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from ctool.harness.hang import HangMonitor
 from ctool.harness.replicas import (
     ReplicaInfo,
     ReplicaLost,
@@ -45,8 +46,14 @@ from ctool.model.records import PartRecords
 
 __all__ = ["LocalPool", "WorkerSpec", "WorkersResult", "run_rounds", "run_workers", "scaling_steps"]
 
+if TYPE_CHECKING:
+    from ctool.harness.shapes import LoadDriver
+
 WORKER_MODULE = "ctool.harness.workers"
 CLOSE_TIMEOUT_S = 5.0
+PARTIAL_TIMEOUT_S = 5.0
+STOP_SIGNAL = signal.SIGUSR1
+"""Parent to worker: stop the part now and send what was measured (the run was interrupted)."""
 
 
 @dataclass
@@ -60,6 +67,7 @@ class WorkerSpec:
     sys_path: list[str] = field(default_factory=lambda: list(sys.path))
     samples_dir: str | None = None
     """Each part's raw latencies also go to ``samples_dir/TAG.ns`` (``--replica-samples``)."""
+    episode_timeout_s: float = 0.0
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__).encode() + b"\n"
@@ -79,6 +87,7 @@ class WorkerSpec:
             warmup=int(data.get("warmup", 0)),
             block_threshold_ms=float(data.get("block_threshold_ms", 0.0)),
             samples_dir=None if data.get("samples_dir") is None else str(data["samples_dir"]),
+            episode_timeout_s=float(data.get("episode_timeout_s", 0.0)),
             sys_path=[str(entry) for entry in data.get("sys_path", [])],
         )
 
@@ -95,6 +104,8 @@ class WorkerProcess:
         self.proc = proc
         self.busy = False
         """A part was asked for and has not come back yet."""
+        self.ended = False
+        """It ended itself after its part (a sync episode hung past --episode-timeout)."""
 
     @property
     def pid(self) -> int:
@@ -146,6 +157,7 @@ class WorkerProcess:
         await self._send(json.dumps(command).encode() + b"\n")
         message = await self._receive()
         self.busy = False
+        self.ended = bool(message.get("ended"))
         part: PartRecords = message["part"]
         return part
 
@@ -254,7 +266,11 @@ class LocalPool:
 
 
 async def run_workers(
-    spec: WorkerSpec, workers: int, *, episodes: int | None, duration_s: float | None
+    spec: WorkerSpec,
+    workers: int,
+    *,
+    episodes: int | None,
+    duration_s: float | None,
 ) -> WorkersResult:
     """The scaling steps on ``workers`` local worker processes (see ``ScalingRun``)."""
     return await ScalingRun(LocalPool(spec), spec.pipeline).run(
@@ -278,7 +294,8 @@ async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
     adapter = build_pipeline(
         spec.pipeline, seed=spec.seed, preset=spec.preset, settings=spec.settings
     )
-    driver = LoadDriver(adapter)
+    driver = LoadDriver(adapter, episode_timeout_s=spec.episode_timeout_s)
+    hangs = HangMonitor(driver, lambda _: _end_hung_worker(driver, out)).start()
     await driver.warmup(spec.warmup)
     info = local_info(0, spec.pipeline, address=f"local pid {os.getpid()}").__dict__
     _send(out, {"type": "ready", "pid": os.getpid(), "info": info})
@@ -299,7 +316,28 @@ async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
             first = False
             _send(out, {"type": "result", "part": part})
     finally:
-        await adapter.aclose()
+        hangs.stop()
+        with contextlib.suppress(Exception):
+            await adapter.aclose()
+
+
+def _end_hung_worker(driver: LoadDriver, out: IO[bytes]) -> None:
+    """A sync episode ran past ``--episode-timeout`` (on the hang monitor's thread; the
+    loop's thread is stuck in it): send the part so far, the hung episode counted as an error
+    of kind ``timeout``, and end this worker. The parent starts a fresh one if it needs it."""
+    from ctool.harness.shapes import EpisodeTimeout
+
+    index = driver.next_index - 1
+    for recorder in driver.open_parts():
+        recorder.add_error(index, EpisodeTimeout(index, driver.timeout_s, cancelled=True))
+    parts = driver.abandon()
+    with contextlib.suppress(Exception):
+        if parts:
+            _send(out, {"type": "result", "part": parts[0], "ended": True})
+        else:  # hung in the warm-up
+            message = f"worker {os.getpid()}: a warm-up episode ran past --episode-timeout"
+            _send(out, {"type": "error", "message": message, "exit_code": 1})
+    os._exit(0)
 
 
 async def _run_part(spec: WorkerSpec, driver: Any, command: dict[str, Any], *, digest: bool) -> Any:
@@ -332,6 +370,7 @@ async def _run_part(spec: WorkerSpec, driver: Any, command: dict[str, Any], *, d
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # "stop the part" matters only during one
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a hang-up reaches the whole group
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything the pipeline prints goes to stderr, not into the protocol
     try:
@@ -344,6 +383,8 @@ def main() -> int:
             sys.path.insert(0, entry)
     try:
         asyncio.run(_serve(spec, out))
+    except BrokenPipeError:  # the parent is gone: nobody to tell
+        return 1
     except CtoolError as exc:
         _send(out, {"type": "error", "message": exc.message, "exit_code": exc.exit_code})
         return exc.exit_code

@@ -70,6 +70,16 @@ class Samples(Model):
     count: int = Field(ge=0)
     data: str
 
+    @field_validator("data")
+    @classmethod
+    def _holds_its_count(cls, value: str, info: Any) -> str:
+        from ctool.model.samples import check_count
+
+        count = info.data.get("count")
+        if isinstance(count, int):
+            check_count(count, len(value))
+        return value
+
 
 class LatencySummary(Model):
     count: int = Field(ge=0)
