@@ -35,7 +35,9 @@ from ctool.model.compare_schema import (
     EnvironmentDiffRow,
     HotspotChange,
     HotspotChangeKind,
+    Measure,
     MetricComparison,
+    SequentialStop,
     Verdict,
 )
 from ctool.model.leak_schema import (
@@ -292,6 +294,8 @@ REPORT_MODELS: dict[str, type[Report]] = {
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Measure",
+    "SequentialStop",
     "AnyReport",
     "BlockingCall",
     "CompareReport",

@@ -14,7 +14,12 @@ from ctool.analysis.compare.diffs import (
     hotspot_diff,
     paired_behaviour,
 )
-from ctool.analysis.compare.gate import apply_gate, parse_gate, regressions_and_changes
+from ctool.analysis.compare.gate import (
+    apply_gate,
+    correct_ungated,
+    parse_gate,
+    regressions_and_changes,
+)
 from ctool.analysis.compare.metrics import summary_values, window_values, windows_from_samples
 from ctool.analysis.compare.rows import median, metric_names, metric_rows, series
 from ctool.analysis.statistics import (
@@ -51,6 +56,7 @@ def _finish(
     **fields: Any,
 ) -> CompareReport:
     apply_gate(rows, gate)
+    correct_ungated(rows, float(fields["alpha"]))
     regressions, changes = regressions_and_changes(rows)
     return CompareReport(
         metrics=rows,
