@@ -67,7 +67,7 @@ def test_compare_baseline_vs_optimized(profiles: dict[str, Path], tmp_path: Path
 @pytest.mark.slow
 def test_ab_baseline_vs_optimized(tmp_path: Path) -> None:
     out = tmp_path / "ab.json"
-    common = ["--rounds", "6", "--episodes", "15", "--warmup", "2", "--quiet"]
+    common = ["--rounds", "4", "--blocks", "2", "--episodes", "8", "--warmup", "2", "--quiet"]
     proc = _ctool(
         "ab", "--a", "preset=baseline,probe_interval_ms=2",
         "--b", "preset=optimized,probe_interval_ms=2", *common,
@@ -77,7 +77,7 @@ def test_ab_baseline_vs_optimized(tmp_path: Path) -> None:
     report = CompareReport.model_validate(json.loads(proc.stdout))
     assert report.mode == "ab"
     p50 = next(r for r in report.metrics if r.metric == "latency.p50")
-    assert p50.verdict == "faster" and p50.n_before == 6
+    assert p50.verdict == "faster" and p50.n_before == 4
     assert p50.ratio is not None and p50.ratio < 0.5
     assert report.behaviour == "outputs identical"
     assert load_report(out) == report
@@ -101,7 +101,7 @@ def test_ab_two_checkouts_gate_a_regression(tmp_path: Path) -> None:
     proc = _ctool(
         "ab", "--pipeline", "toypipe:create",
         "--a-pipeline", str(tmp_path / "old"), "--b-pipeline", str(tmp_path / "new"),
-        "--rounds", "6", "--episodes", "10", "--warmup", "0", "--quiet",
+        "--rounds", "4", "--blocks", "2", "--episodes", "5", "--warmup", "0", "--quiet",
         "--fail-on-regression",
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr

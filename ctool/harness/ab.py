@@ -345,10 +345,10 @@ class _Run:
 
     def more(self) -> bool:
         plan, n = self.plan, len(self.rounds)
-        if n >= plan.max_rounds:
-            return False
         if plan.until_decided and self.rule.stops(self.values()):
             self.stopped = "decided"
+            return False
+        if n >= plan.max_rounds:
             return False
         budget = plan.budget_s if plan.budget_s is not None else (60.0 if plan.until_decided else None)
         if budget is not None and n:
