@@ -121,7 +121,9 @@ class FakeWorker:
             raise KeyboardInterrupt
         wall = []
         for _ in range(episodes):
-            ms = 2.0 * self.scale * self.machine.factor() * math.exp(0.1 * self.machine.rng.normal())
+            ms = (
+                2.0 * self.scale * self.machine.factor() * math.exp(0.1 * self.machine.rng.normal())
+            )
             self.machine.clock += ms / 1000
             wall.append(int(ms * 1e6))
         return {"wall_ns": wall, "cpu_ns": [int(w * 0.9) for w in wall]}

@@ -112,9 +112,7 @@ def t_interval(log_ratios: Sequence[float], alpha: float) -> Interval | None:
     se = sd / math.sqrt(n)
     half = t_quantile(alpha, n - 1) * se
     p = t_two_sided_p(mean / se, n - 1)
-    return Interval(
-        n, math.exp(mean), math.exp(mean - half), math.exp(mean + half), p, sd, alpha
-    )
+    return Interval(n, math.exp(mean), math.exp(mean - half), math.exp(mean + half), p, sd, alpha)
 
 
 def look_schedule(max_rounds: int, first: int = FIRST_LOOK) -> list[int]:

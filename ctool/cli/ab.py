@@ -64,8 +64,7 @@ def ab_command(
     threshold: Annotated[
         str | None,
         typer.Option(
-            help="Smallest change reported, in percent. Default 5 (wall, cpu) or 1 "
-            "(instructions).",
+            help="Smallest change reported, in percent. Default 5 (wall, cpu) or 1 (instructions).",
             show_default=False,
         ),
     ] = None,

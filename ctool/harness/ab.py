@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ctool.analysis.compare import GATE_ALIASES
 from ctool.analysis.compare.blocks import (
@@ -59,7 +59,6 @@ from ctool.model.schema import CompareReport, Measure, RunConfigModel, Sequentia
 __all__ = ["ABInterrupted", "ABPlan", "Side", "parse_side", "run_ab"]
 CLOSE_TIMEOUT_S = 5.0
 MEASURES = ("wall", "cpu", "instructions")
-
 
 
 @dataclass(frozen=True)
@@ -332,7 +331,7 @@ class _Run:
     plan: ABPlan
     rounds: list[ABRound] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
-    stopped: str = "round budget"
+    stopped: Literal["decided", "time budget", "round budget"] = "round budget"
 
     @property
     def rule(self) -> SequentialRule:
@@ -350,7 +349,9 @@ class _Run:
             return False
         if n >= plan.max_rounds:
             return False
-        budget = plan.budget_s if plan.budget_s is not None else (60.0 if plan.until_decided else None)
+        budget = (
+            plan.budget_s if plan.budget_s is not None else (60.0 if plan.until_decided else None)
+        )
         if budget is not None and n:
             elapsed = time.monotonic() - self.started
             if elapsed + elapsed / n > budget:

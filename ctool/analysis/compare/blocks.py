@@ -19,6 +19,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ctool.analysis.compare.gate import apply_gate, correct_ungated, regressions_and_changes
 from ctool.analysis.compare.metrics import MetricSpec
@@ -166,7 +167,10 @@ def _disagreement(rows: Sequence[MetricComparison]) -> list[str]:
     return []
 
 
-def _behaviour(rounds: Sequence[ABRound]) -> tuple[str, str]:
+Behaviour = Literal["outputs identical", "outputs changed", "not comparable"]
+
+
+def _behaviour(rounds: Sequence[ABRound]) -> tuple[Behaviour, str]:
     a = {r.digests[0] for r in rounds}
     b = {r.digests[1] for r in rounds}
     if None in a or None in b:

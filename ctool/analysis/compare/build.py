@@ -14,6 +14,7 @@ from ctool.analysis.compare.diffs import (
     hotspot_diff,
     paired_behaviour,
 )
+from ctool.analysis.compare.drift import drift_floor, round_drift
 from ctool.analysis.compare.gate import (
     apply_gate,
     correct_ungated,
@@ -39,6 +40,11 @@ from ctool.model.schema import (
 
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_ALPHA = 0.05
+BLIND_WARNING = (
+    "blind to run-to-run drift: single-round files are tested on batches of one run each, "
+    "which cannot see drift between runs (a few % between runs of identical code, far more "
+    "on a shared machine); use 'ctool profile --rounds 10' or 'ctool ab'"
+)
 
 
 def _windows(report: ProfileReport, source: str) -> list[WindowStats]:
@@ -126,6 +132,13 @@ def compare_reports(
             warnings.append(f"{name} is incomplete (the run was interrupted)")
         warnings.extend(f"{name}: {warning}" for warning in report.warnings)
     design = _independent_design(before, after, before_name, after_name, alpha)
+    drifts = []
+    if design.mode == "rounds":
+        drifts = [d for n, r in ((before_name, before), (after_name, after))
+                  if (d := round_drift(r, n)) is not None]  # fmt: skip
+    else:
+        warnings.insert(0, BLIND_WARNING)
+    judged, drift_warnings = drift_floor(drifts, threshold)
     values_b = [window_values(w) for w in design.before]
     values_a = [window_values(w) for w in design.after]
     sum_b, sum_a = summary_values(before), summary_values(after)
@@ -140,7 +153,7 @@ def compare_reports(
         tester=tester,
         method=design.method,
         alpha=alpha,
-        threshold=threshold,
+        threshold=judged,
     )
     env_rows, env_warnings = environment_diff(before, after)
     verdict, detail = behaviour(before, after)
@@ -159,7 +172,7 @@ def compare_reports(
         environment_diff=env_rows,
         behaviour=verdict,
         behaviour_detail=detail,
-        warnings=warnings + design.warnings + env_warnings,
+        warnings=warnings + drift_warnings + design.warnings + env_warnings,
         windows=windows,
     )
 
