@@ -108,3 +108,28 @@ def test_ab_two_checkouts_gate_a_regression(tmp_path: Path) -> None:
     assert "regression in latency.p50" in proc.stderr
     assert "slower" in proc.stdout
     assert "outputs changed" in proc.stdout  # the sums differ: the check sees it
+
+
+@pytest.mark.slow
+def test_ab_measure_cpu_gates_cpu_time(tmp_path: Path) -> None:
+    """--measure cpu: the gated row is the episode thread's CPU time; 3x the work is worse."""
+    for name, work in (("old", 20_000), ("new", 60_000)):
+        checkout = tmp_path / name
+        checkout.mkdir()
+        (checkout / "toypipe.py").write_text(
+            "class Toy:\n"
+            "    def episode(self, index):\n"
+            f"        return sum(i * i % 7 for i in range({work})) + index\n"
+            "def create(seed=0):\n"
+            "    return Toy()\n"
+        )
+    proc = _ctool(
+        "ab", "--pipeline", "toypipe:create", "--measure", "cpu",
+        "--a-pipeline", str(tmp_path / "old"), "--b-pipeline", str(tmp_path / "new"),
+        "--rounds", "3", "--blocks", "2", "--episodes", "3", "--warmup", "0", "--quiet",
+        "--format", "json", "--fail-on-regression",
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    report = CompareReport.model_validate(json.loads(proc.stdout))
+    assert report.measure == "cpu" and report.regressions == ["cpu.ms_per_episode"]
+    assert "CPU time of the episode's thread" in report.measure_note
