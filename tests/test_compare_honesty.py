@@ -109,7 +109,12 @@ def test_holm_keeps_strong_ungated_rows_and_demotes_weak_ones() -> None:
         _row("latency.mean", "no significant change", 0.5),
     ]
     correct_ungated(rows, 0.05)
-    assert [r.verdict for r in rows] == ["slower", "slower", "inconclusive", "no significant change"]
+    assert [r.verdict for r in rows] == [
+        "slower",
+        "slower",
+        "inconclusive",
+        "no significant change",
+    ]
     assert "Holm" in rows[2].note and "adjusted p = 0.06" in rows[2].note
 
 

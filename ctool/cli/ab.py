@@ -122,7 +122,7 @@ def ab_command(
         ratio = "-" if log_ratio is None else f"{math.exp(log_ratio):.4f}"
         console.print(
             f"round {index + 1}/{plan.max_rounds}  {plan.measure} B/A {ratio}  "
-            f"({plan.blocks} block pairs of {result.episodes_per_block} episodes, "
+            f"({len(result.a_blocks)} block pairs of {result.episodes_per_block} episodes, "
             f"hash seed {result.hash_seed})"
         )
 

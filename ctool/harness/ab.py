@@ -30,16 +30,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from ctool.analysis.compare import GATE_ALIASES
 from ctool.analysis.compare.blocks import (
@@ -51,9 +48,11 @@ from ctool.analysis.compare.blocks import (
     compare_blocks,
 )
 from ctool.analysis.sequential import MIN_ROUNDS, SequentialRule, rounds_needed, t_interval
+from ctool.harness.abprocess import SubprocessWorker, callgrind_round
+from ctool.harness.counters import perf_available
 from ctool.harness.environment import capture_environment
-from ctool.harness.loader import DEFAULT_PIPELINE, parse_settings
-from ctool.model.errors import CtoolError, UsageError
+from ctool.harness.loader import DEFAULT_PIPELINE
+from ctool.model.errors import UsageError
 from ctool.model.schema import CompareReport, Measure, RunConfigModel, SequentialStop
 
 __all__ = ["ABInterrupted", "ABPlan", "Side", "parse_side", "run_ab"]
@@ -152,6 +151,16 @@ class ABPlan:
         return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.measure]
 
     @property
+    def budget(self) -> float | None:
+        """``--budget``; by default 60 s with ``--until-decided``, 180 s for instructions
+        counted under Valgrind (20-70x slower), none otherwise."""
+        if self.budget_s is not None:
+            return self.budget_s
+        if self.until_decided:
+            return 60.0 if self.measure != "instructions" else 180.0
+        return 180.0 if self.measure == "instructions" else None
+
+    @property
     def gates(self) -> list[str]:
         return list(self.gate) if self.gate else [PRIMARY[self.measure]]
 
@@ -196,90 +205,6 @@ Progress = Callable[[int, ABRound, float | None], None]
 """(round index, the round, the gated metric's round ratio)."""
 
 
-class SubprocessWorker:
-    """``python -m ctool.harness.abworker`` with its own hash seed."""
-
-    def __init__(self, plan: ABPlan, side: Side, hash_seed: int) -> None:
-        from ctool.harness.abworker import WORKER_MODULE
-
-        self.side = side
-        env = dict(os.environ, PYTHONHASHSEED=str(hash_seed))
-        sys_path = [p for p in sys.path if p]
-        if side.checkout is not None:
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(side.checkout), env.get("PYTHONPATH", "")) if p
-            )
-            sys_path = [str(side.checkout), *sys_path]
-        self.spec = {
-            "pipeline": side.pipeline or plan.pipeline,
-            "seed": plan.seed,
-            "preset": side.preset,
-            "settings": parse_settings(list(side.settings)),
-            "warmup": plan.warmup,
-            "measure": plan.measure,
-            "sys_path": sys_path,
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", WORKER_MODULE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=side.checkout,
-            env=env,
-            start_new_session=True,  # Ctrl-C reaches the parent only; it stops the workers
-        )
-        self.episode_ms = 0.0
-        self.digest: str | None = None
-
-    def _receive(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        message: dict[str, Any] = json.loads(line) if line.strip() else {}
-        if message.get("type") == "error" or not message:
-            self.proc.wait(timeout=CLOSE_TIMEOUT_S)
-            text = str(message.get("message") or self._stderr_tail())
-            if message.get("exit_code") == 2 or self.proc.returncode == 2:
-                raise UsageError(f"{self.side.name}: {text}")
-            raise CtoolError(f"{self.side.name}: worker failed: {text}")
-        return message
-
-    def _stderr_tail(self) -> str:
-        assert self.proc.stderr is not None
-        lines = [ln for ln in self.proc.stderr.read().splitlines() if ln.strip()]
-        return lines[-1] if lines else f"exited {self.proc.returncode}"
-
-    def _send(self, message: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(message) + "\n")
-        self.proc.stdin.flush()
-
-    def ready(self) -> None:
-        self._send(self.spec)
-        message = self._receive()
-        self.episode_ms = float(message["episode_ms"])
-        self.digest = message.get("digest")
-
-    def run(self, episodes: int) -> dict[str, list[int]]:
-        self._send({"cmd": "run", "episodes": episodes})
-        message = self._receive()
-        return {k: v for k, v in message.items() if k != "type"}
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
-                assert self.proc.stdin is not None
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=CLOSE_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
-
-
 class ABInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM during the rounds; carries the report of the rounds completed."""
 
@@ -308,6 +233,8 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 
 def _round(plan: ABPlan, factory: WorkerFactory, hash_seed: int) -> ABRound:
+    if plan.measure == "instructions" and factory is SubprocessWorker and not perf_available():
+        return callgrind_round(plan, hash_seed)
     workers = [factory(plan, plan.a, hash_seed), factory(plan, plan.b, hash_seed)]
     try:
         for worker in workers:
@@ -404,7 +331,7 @@ def run_ab(
 ) -> CompareReport:
     """Run the rounds and compare them; Ctrl-C or SIGTERM raises :class:`ABInterrupted`."""
     plan.check()
-    factory = factory or SubprocessWorker
+    factory = factory or SubprocessWorker  # looked up now: tests replace it
     run = _Run(plan)
     seeds = plan.hash_seeds()
     try:

@@ -10,8 +10,10 @@ ignored: the parent decides when a worker stops (it closes stdin, then terminate
 Per episode, always: wall time (``perf_counter_ns``) and the episode thread's CPU time
 (``thread_time_ns``; the episode runs on this thread's event loop). With ``measure``
 ``instructions``, also the instructions the episode retired, from
-:mod:`ctool.harness.counters`. Nothing else runs in the worker: no sampler, watchdog or
-profiler thread, so under Valgrind (which serialises threads) the count is the episode's.
+:mod:`ctool.harness.counters`; or, under Valgrind, collection is toggled on around each
+measured block (:mod:`ctool.harness.callgrind`). Nothing else runs in the worker: no
+sampler, watchdog or profiler thread, so under Valgrind (which serialises threads) the
+count is the episodes'.
 """
 
 from __future__ import annotations
@@ -47,8 +49,23 @@ class _Episodes:
             settings=spec.get("settings") or {},
         )
         self.counter = open_counter(spec.get("measure", "wall"))
+        self.toggle = None
+        if spec.get("callgrind"):
+            from ctool.harness.callgrind import Toggle
+
+            self.toggle = Toggle(str(spec["callgrind"]))
         self.loop = asyncio.new_event_loop()
         self.index = 0
+
+    def measured(self, episodes: int) -> dict[str, list[int]]:
+        """A block the parent asked for; under callgrind, the only instructions counted."""
+        if self.toggle is None:
+            return self.block(episodes)
+        self.toggle.toggle()
+        try:
+            return self.block(episodes)
+        finally:
+            self.toggle.toggle()
 
     def block(self, episodes: int, outputs: list[Any] | None = None) -> dict[str, list[int]]:
         wall: list[int] = []
@@ -99,7 +116,7 @@ def _serve(spec: dict[str, Any], out: IO[str]) -> None:
             command = json.loads(line)
             if command.get("cmd") != "run":
                 break
-            _send(out, {"type": "block", **episodes.block(int(command["episodes"]))})
+            _send(out, {"type": "block", **episodes.measured(int(command["episodes"]))})
     finally:
         episodes.close()
 

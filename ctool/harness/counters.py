@@ -101,3 +101,14 @@ def open_counter(measure: str, ops: PerfOps | None = None) -> Counter | None:
         raise UsageError(
             f"--measure instructions: this machine does not expose perf counters ({exc})"
         ) from None
+
+
+def perf_available(ops: PerfOps | None = None) -> bool:
+    """Can this process open an instruction counter?"""
+    ops = ops or PerfOps()
+    try:
+        fd = ops.open(perf_attr())
+    except OSError:
+        return False
+    os.close(fd)
+    return True

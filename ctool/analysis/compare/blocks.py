@@ -58,6 +58,10 @@ MEASURE_NOTES: dict[str, str] = {
     "instructions": "instructions: miss I/O, system calls and waiting, and can understate a "
     "gain that removes interpreter overhead (or a loss from cache misses)",
 }
+VALGRIND_NOTE = (
+    "; counted under Valgrind (callgrind), where wall time means nothing: check a gain "
+    "with --measure wall too"
+)
 P95_MIN_EPISODES = 20
 
 
@@ -185,6 +189,7 @@ def _behaviour(rounds: Sequence[ABRound]) -> tuple[Behaviour, str]:
 def compare_blocks(rounds: Sequence[ABRound], plan: BlockAnalysis) -> CompareReport:
     """The report of ``ctool ab``'s rounds (see the module docstring)."""
     specs = [s for s in BLOCK_SPECS if any(s.name in b for r in rounds for b in r.a_blocks)]
+    specs_seen = {s.name for s in specs}
     rows = [_row(spec, rounds, plan) for spec in specs]
     apply_gate(rows, plan.gate)
     correct_ungated(rows, plan.alpha)
@@ -215,7 +220,12 @@ def compare_blocks(rounds: Sequence[ABRound], plan: BlockAnalysis) -> CompareRep
         behaviour_detail=detail,
         warnings=_disagreement(rows),
         measure=plan.measure,
-        measure_note=MEASURE_NOTES[plan.measure],
+        measure_note=MEASURE_NOTES[plan.measure]
+        + (
+            VALGRIND_NOTE
+            if plan.measure == "instructions" and "latency.p50" not in specs_seen
+            else ""
+        ),
         sequential=plan.sequential,
         windows=windows,
     )
