@@ -14,7 +14,7 @@ from ctool.analysis.compare.diffs import (
     hotspot_diff,
     paired_behaviour,
 )
-from ctool.analysis.compare.drift import drift_floor, round_drift
+from ctool.analysis.compare.drift import below_floor, drift_floor, round_drift
 from ctool.analysis.compare.gate import (
     apply_gate,
     correct_ungated,
@@ -155,6 +155,8 @@ def compare_reports(
         alpha=alpha,
         threshold=judged,
     )
+    if judged > threshold:
+        below_floor(rows, judged)
     env_rows, env_warnings = environment_diff(before, after)
     verdict, detail = behaviour(before, after)
     return _finish(

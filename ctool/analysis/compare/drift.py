@@ -25,7 +25,7 @@ import statistics
 from dataclasses import dataclass
 
 from ctool.analysis.compare.metrics import window_values
-from ctool.model.schema import ProfileReport
+from ctool.model.schema import MetricComparison, ProfileReport
 
 BIMODAL_SEPARATION = 8.0
 SPREAD_FACTOR = 4.0
@@ -102,3 +102,18 @@ def drift_floor(drifts: list[Drift], threshold: float) -> tuple[float, list[str]
         "use 'ctool ab' for a verdict that can"
     )
     return floor, warnings
+
+
+def below_floor(rows: list[MetricComparison], floor: float) -> None:
+    """Under a drift floor, "no change" cannot be claimed either: such rows become
+    ``inconclusive`` (the files cannot resolve a difference inside the floor), in place."""
+    for row in rows:
+        if (
+            row.verdict in ("no significant change", "within noise")
+            and row.method != "single value"
+        ):
+            row.verdict = "inconclusive"
+            row.note = (
+                f"inside the drift floor ±{100 * floor:.1f} %: these files cannot resolve a "
+                "smaller difference, either way"
+            )
