@@ -128,8 +128,7 @@ def _file_rounds(rng: np.random.Generator, trials: int, effect: float) -> list[C
     lat = base * state * process
     lat[:, rounds:] *= 1 + effect
     return [
-        compare_reports(_fast_report(list(t[:rounds])), _fast_report(list(t[rounds:])))
-        for t in lat
+        compare_reports(_fast_report(list(t[:rounds])), _fast_report(list(t[rounds:]))) for t in lat
     ]
 
 
@@ -144,9 +143,10 @@ def state_rules(trials: int, effect: float, rng: np.random.Generator) -> dict[st
     ]  # fmt: skip
     out["old ab: a process per side per round, 10 rounds"] = _rate(verdicts)
     files = _file_rounds(rng, trials, effect)
-    out["compare of two --rounds 10 files (drift floor)"] = _rate(
-        [r.metrics[0].verdict for r in files]
-    ) + f", drift warned in {sum(bool(r.warnings) for r in files)}"
+    out["compare of two --rounds 10 files (drift floor)"] = (
+        _rate([r.metrics[0].verdict for r in files])
+        + f", drift warned in {sum(bool(r.warnings) for r in files)}"
+    )
     for label, rounds, sequential in (
         ("ab blocks, 6 rounds", 6, False),
         ("ab blocks, --until-decided (max 30 rounds)", 30, True),

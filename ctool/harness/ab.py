@@ -47,7 +47,13 @@ from ctool.analysis.compare.blocks import (
     block_values,
     compare_blocks,
 )
-from ctool.analysis.sequential import MIN_ROUNDS, SequentialRule, rounds_needed, t_interval
+from ctool.analysis.sequential import (
+    FIRST_LOOK,
+    MIN_ROUNDS,
+    SequentialRule,
+    rounds_needed,
+    t_interval,
+)
 from ctool.harness.abprocess import SubprocessWorker, callgrind_round
 from ctool.harness.counters import perf_available
 from ctool.harness.environment import capture_environment
@@ -260,9 +266,24 @@ class _Run:
     started: float = field(default_factory=time.monotonic)
     stopped: Literal["decided", "time budget", "round budget"] = "round budget"
 
+    planned: int | None = None
+    """With ``--until-decided`` and no ``--rounds``: the rounds the time budget allows at the
+    first round's pace (4 to 30), fixed after round 1, before any ratio is looked at."""
+
     @property
     def rule(self) -> SequentialRule:
-        return SequentialRule(self.plan.limit, self.plan.alpha, self.plan.max_rounds)
+        return SequentialRule(self.plan.limit, self.plan.alpha, self.planned or self.max_rounds)
+
+    @property
+    def max_rounds(self) -> int:
+        return self.planned or self.plan.max_rounds
+
+    def plan_looks(self) -> None:
+        """Fewer planned looks spend alpha on looks that can happen (Bonferroni)."""
+        plan, budget = self.plan, self.plan.budget
+        if plan.until_decided and plan.rounds is None and budget and len(self.rounds) == 1:
+            pace = time.monotonic() - self.started
+            self.planned = max(FIRST_LOOK, min(plan.max_rounds, int(budget / pace)))
 
     def values(self) -> list[float]:
         first = self.plan.gates[0]
@@ -274,7 +295,7 @@ class _Run:
         if plan.until_decided and self.rule.stops(self.values()):
             self.stopped = "decided"
             return False
-        if n >= plan.max_rounds:
+        if n >= self.max_rounds:
             return False
         budget = (
             plan.budget_s if plan.budget_s is not None else (60.0 if plan.until_decided else None)
@@ -339,6 +360,7 @@ def run_ab(
             while run.more():
                 result = _round(plan, factory, next(seeds))
                 run.rounds.append(result)
+                run.plan_looks()
                 if plan.keep is not None:
                     _keep(plan.keep, len(run.rounds), result)
                 if progress is not None:

@@ -95,6 +95,10 @@ class SubprocessWorker:
         self.proc.stdin.write(json.dumps(message) + "\n")
         self.proc.stdin.flush()
 
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
     def ready(self) -> None:
         message = self._receive()
         self.episode_ms = float(message["episode_ms"])
