@@ -79,8 +79,8 @@ def ctool_rules(trials: int, effect: float, rng: np.random.Generator) -> dict[st
             "ctool compare, 1 run per file (blind)",
             "ctool compare --rounds 10",
             "ctool compare --rounds 10, gate p50,p95,throughput",
-            "ctool ab --rounds 10",
-            "ctool ab --rounds 10, gate p50,p95,throughput",
+            "ctool ab --rounds 10 (old design)",
+            "ctool ab --rounds 10 (old design), gate p50,p95,throughput",
         ),
         0,
     )

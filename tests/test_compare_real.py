@@ -87,18 +87,7 @@ def test_ab_baseline_vs_optimized(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ab_two_checkouts_gate_a_regression(tmp_path: Path) -> None:
     """Two checkouts of a user's pipeline: the new one does 3x the arithmetic per episode."""
-    for name, work in (("old", 20_000), ("new", 60_000)):
-        checkout = tmp_path / name
-        checkout.mkdir()
-        (checkout / "toypipe.py").write_text(
-            "class Toy:\n"
-            "    def episode(self, index):\n"
-            f"        return sum(i * i % 7 for i in range({work})) + index\n"
-            "    def outputs(self, result):\n"
-            f"        return {{'i': result - {work}}}\n"
-            "def create(seed=0):\n"
-            "    return Toy()\n"
-        )
+    _toy_checkouts(tmp_path, {"old": 20_000, "new": 60_000}, outputs=True)
     proc = _ctool(
         "ab", "--pipeline", "toypipe:create",
         "--a-pipeline", str(tmp_path / "old"), "--b-pipeline", str(tmp_path / "new"),
@@ -114,16 +103,7 @@ def test_ab_two_checkouts_gate_a_regression(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ab_measure_cpu_gates_cpu_time(tmp_path: Path) -> None:
     """--measure cpu: the gated row is the episode thread's CPU time; 3x the work is worse."""
-    for name, work in (("old", 20_000), ("new", 60_000)):
-        checkout = tmp_path / name
-        checkout.mkdir()
-        (checkout / "toypipe.py").write_text(
-            "class Toy:\n"
-            "    def episode(self, index):\n"
-            f"        return sum(i * i % 7 for i in range({work})) + index\n"
-            "def create(seed=0):\n"
-            "    return Toy()\n"
-        )
+    _toy_checkouts(tmp_path, {"old": 20_000, "new": 60_000})
     proc = _ctool(
         "ab", "--pipeline", "toypipe:create", "--measure", "cpu",
         "--a-pipeline", str(tmp_path / "old"), "--b-pipeline", str(tmp_path / "new"),
@@ -144,15 +124,7 @@ def test_callgrind_round_counts_a_real_2_percent_change(tmp_path: Path) -> None:
     from ctool.harness.ab import ABPlan, parse_side
     from ctool.harness.abprocess import callgrind_round
 
-    for name, work in (("old", 20_000), ("new", 20_400)):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "toypipe.py").write_text(
-            "class Toy:\n"
-            "    def episode(self, index):\n"
-            f"        return sum(i * i % 7 for i in range({work})) + index\n"
-            "def create(seed=0):\n"
-            "    return Toy()\n"
-        )
+    _toy_checkouts(tmp_path, {"old": 20_000, "new": 20_400})
     plan = ABPlan(
         a=parse_side("A", "", str(tmp_path / "old")),
         b=parse_side("B", "", str(tmp_path / "new")),
@@ -163,3 +135,18 @@ def test_callgrind_round_counts_a_real_2_percent_change(tmp_path: Path) -> None:
     b = result.b_blocks[0]["instructions.per_episode"]
     assert a > 1e6 and b / a == pytest.approx(1.02, abs=0.005)
     assert list(tmp_path.glob("*.out")) == []  # Valgrind's files went to a removed scratch
+
+
+def _toy_checkouts(root: Path, works: dict[str, int], outputs: bool = False) -> None:
+    """A checkout per name of a user's pipeline ``toypipe:create`` doing ``work`` steps."""
+    for name, work in works.items():
+        (root / name).mkdir()
+        hook = f"    def outputs(self, result):\n        return {{'i': result - {work}}}\n"
+        (root / name / "toypipe.py").write_text(
+            "class Toy:\n"
+            "    def episode(self, index):\n"
+            f"        return sum(i * i % 7 for i in range({work})) + index\n"
+            + (hook if outputs else "")
+            + "def create(seed=0):\n"
+            "    return Toy()\n"
+        )

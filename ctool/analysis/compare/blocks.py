@@ -23,9 +23,9 @@ from typing import Literal
 
 from ctool.analysis.compare.gate import apply_gate, correct_ungated, regressions_and_changes
 from ctool.analysis.compare.metrics import MetricSpec
-from ctool.analysis.compare.rows import low_end_note
+from ctool.analysis.compare.rows import tested_row
 from ctool.analysis.sequential import interval_test, t_interval
-from ctool.analysis.statistics import CHANGED_VERDICTS, classify
+from ctool.analysis.statistics import CHANGED_VERDICTS
 from ctool.model.schema import (
     CompareReport,
     Environment,
@@ -120,40 +120,16 @@ def _row(spec: MetricSpec, rounds: Sequence[ABRound], plan: BlockAnalysis) -> Me
     values = [v for r in rounds if (v := r.log_ratio(spec.name)) is not None]
     interval = t_interval(values, plan.alpha)
     test = interval_test(interval, len(values), plan.alpha)
-    verdict = classify(
-        test,
-        alpha=plan.alpha,
-        threshold=plan.threshold,
-        lower_is_better=spec.lower_is_better,
-        timing=spec.timing,
-    )
     pooled = [b[spec.name] for r in rounds for b in r.a_blocks if spec.name in b]
     before = statistics.median(pooled) if pooled else None
     after = before * test.ratio if before is not None and test.ratio is not None else None
-    note = test.reason
-    if verdict == "inconclusive" and not note:
-        note = "the interval reaches beyond the threshold: more rounds would decide"
-    row = MetricComparison(
-        metric=spec.name,
-        before=before,
-        after=after,
-        ratio=test.ratio,
-        ci_low=test.ci_low,
-        ci_high=test.ci_high,
-        p_value=test.p_value,
-        verdict=verdict,
-        lower_is_better=spec.lower_is_better,
-        method=(
-            f"t interval over {len(values)} rounds of median ABBA block-pair log ratios; "
-            "after = before x ratio"
-        ),
-        unit=spec.unit,
-        n_before=len(values),
-        n_after=len(values),
-        note=note,
+    method = (
+        f"t interval over {len(values)} rounds of median ABBA block-pair log ratios; "
+        "after = before x ratio"
     )
-    row.note = low_end_note(row, plan.threshold) or row.note
-    return row
+    return tested_row(
+        spec, test, before, after, method=method, alpha=plan.alpha, threshold=plan.threshold
+    )
 
 
 def _disagreement(rows: Sequence[MetricComparison]) -> list[str]:

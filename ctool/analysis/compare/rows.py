@@ -130,7 +130,28 @@ def metric_row(
     if not spec.noisy and (_no_spread(before) or _no_spread(after)):
         # A deterministic counter (hit rate): one value per side says it all.
         return _single_row(spec, median(before), median(after), "", threshold=threshold)
-    test = tester(before, after)
+    return tested_row(
+        spec,
+        tester(before, after),
+        median(before),
+        median(after),
+        method=method,
+        alpha=alpha,
+        threshold=threshold,
+    )
+
+
+def tested_row(
+    spec: MetricSpec,
+    test: RatioTest,
+    before: float | None,
+    after: float | None,
+    *,
+    method: str,
+    alpha: float,
+    threshold: float,
+) -> MetricComparison:
+    """The row of a tested metric: its verdict, and a note saying why when it needs one."""
     verdict: Verdict = classify(
         test,
         alpha=alpha,
@@ -143,8 +164,8 @@ def metric_row(
         note = "the interval reaches beyond the threshold: more data would decide"
     row = MetricComparison(
         metric=spec.name,
-        before=median(before),
-        after=median(after),
+        before=before,
+        after=after,
         ratio=test.ratio,
         ci_low=test.ci_low,
         ci_high=test.ci_high,
