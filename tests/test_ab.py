@@ -296,3 +296,10 @@ def _workers_of(pid: int) -> list[str]:
         if ppid == pid and "abworker" in cmd:
             found.append(cmd)
     return found
+
+
+def test_blocks_are_rescaled_once_to_their_wall_time() -> None:
+    assert ab.rescale(100, block_wall_ms=400.0, target_ms=100.0) == 25  # a loaded machine
+    assert ab.rescale(100, block_wall_ms=50.0, target_ms=100.0) == 200
+    assert ab.rescale(10, block_wall_ms=1.0, target_ms=100.0) == 40  # at most 4x at once
+    assert ab.rescale(3, block_wall_ms=0.0, target_ms=100.0) == 3

@@ -250,13 +250,29 @@ def _round(plan: ABPlan, factory: WorkerFactory, hash_seed: int) -> ABRound:
         result = ABRound(hash_seed, n, digests=(a.digest, b.digest))
         for j in range(plan.blocks):
             first, second = (a, b) if j % 2 == 0 else (b, a)
+            started = time.perf_counter()
             data = {id(first): first.run(n), id(second): second.run(n)}
             result.a_blocks.append(block_values(data[id(a)]))
             result.b_blocks.append(block_values(data[id(b)]))
+            if j == 0 and plan.episodes is None:  # once: blocks of --block-ms of wall time
+                n = rescale(n, (time.perf_counter() - started) * 500.0, plan.block_ms)
+                result.episodes_per_block = n
         return result
     finally:
         for worker in workers:
             worker.close()
+
+
+def rescale(n: int, block_wall_ms: float, target_ms: float) -> int:
+    """Episodes per block for blocks of ``target_ms`` of wall time, from a measured block.
+
+    The warm-up's median episode is an unpreempted one; on a loaded machine a block of
+    those takes several times its length in wall time, and adjacent blocks drift apart.
+    Rescaled once, after the first block pair, so that A and B keep running equal blocks.
+    """
+    if block_wall_ms <= 0:
+        return n
+    return max(1, min(n * 4, round(n * target_ms / block_wall_ms)))
 
 
 @dataclass
