@@ -303,3 +303,23 @@ def test_blocks_are_rescaled_once_to_their_wall_time() -> None:
     assert ab.rescale(100, block_wall_ms=50.0, target_ms=100.0) == 200
     assert ab.rescale(10, block_wall_ms=1.0, target_ms=100.0) == 40  # at most 4x at once
     assert ab.rescale(3, block_wall_ms=0.0, target_ms=100.0) == 3
+
+
+def test_sequential_stop_and_measure_are_in_every_format() -> None:
+    import io
+
+    from rich.console import Console
+
+    from ctool.reports.compare_markdown import render_markdown
+    from ctool.reports.compare_terminal import render_compare
+
+    plan = ABPlan(a=Side("A"), b=Side("B"), rounds=4, blocks=1, episodes=1, until_decided=True)
+    report = run_ab(plan, factory=factory(Machine(4), 0.04))
+    console = Console(file=io.StringIO(), width=300, color_system=None)
+    console.print(render_compare(report))
+    data = json.loads(report.model_dump_json())
+    assert data["sequential"]["stopped"] == "round budget" and data["measure_note"]
+    for text in (render_markdown(report), console.file.getvalue()):  # type: ignore[attr-defined]
+        assert "until decided: 4 rounds, stopped: round budget" in text
+        assert "more rounds would decide" in text
+        assert "measure: wall time" in text
