@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 HEAVY = ["numpy", "scipy", "line_profiler", "memory_profiler", "matplotlib", "pydantic"]
+HEAVY += ["dask", "distributed", "memray", "prometheus_client"]
 
 
 def _modules_after(code: str) -> set[str]:

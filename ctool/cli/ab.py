@@ -76,6 +76,17 @@ def ab_command(
     keep: Annotated[
         str | None, typer.Option(help="Keep every round's block values in this directory.")
     ] = None,
+    profiler: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME",
+            help="Profile in extra rounds of their own (repeatable; pyspy for the movers "
+            "table and the differential flame graph); they never feed the timing verdict.",
+        ),
+    ] = None,
+    profiled_rounds: Annotated[
+        int, typer.Option(help="Extra profiled rounds with --profiler.")
+    ] = 2,
     fail_on_regression: out.RegressionOption = False,
     fail_on_change: out.ChangeOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
@@ -110,6 +121,8 @@ def ab_command(
         until_decided=until_decided,
         budget_s=budget,
         keep=Path(keep) if keep else None,
+        profilers=tuple(profiler or ()),
+        profiled_rounds=profiled_rounds,
     )
     plan.check()
     fmt = parse_format(output_format)

@@ -54,7 +54,13 @@ from ctool.analysis.sequential import (
     rounds_needed,
     t_interval,
 )
-from ctool.harness.abprocess import SubprocessWorker, callgrind_round
+from ctool.harness.abprocess import (
+    ProfiledRunner,
+    SubprocessWorker,
+    callgrind_round,
+    profile_half,
+    with_profiled_rounds,
+)
 from ctool.harness.counters import perf_available
 from ctool.harness.environment import capture_environment
 from ctool.harness.loader import DEFAULT_PIPELINE
@@ -147,6 +153,11 @@ class ABPlan:
     """Time budget: no round starts that would end after it (``--until-decided``: 60 s)."""
     keep: Path | None = None
     """Write every round's block values here (``round-01.json``, ...)."""
+    profilers: tuple[str, ...] = ()
+    """``--profiler``: profile in extra rounds of their own (``python -m ctool profile``
+    processes, A B, B A, ...) after the timing rounds; they never feed the timing verdict
+    (a profiler skews the ratios), only the movers: where time moved."""
+    profiled_rounds: int = 2
 
     @property
     def max_rounds(self) -> int:
@@ -185,6 +196,8 @@ class ABPlan:
             raise UsageError(f"--measure expects wall, cpu or instructions, got {self.measure!r}")
         if self.budget_s is not None and self.budget_s <= 0:
             raise UsageError("--budget must be positive")
+        if self.profilers and self.profiled_rounds < 1:
+            raise UsageError("--profiled-rounds must be at least 1 with --profiler")
         if self.keep is not None and not self.keep.is_dir():
             raise UsageError(f"--keep {self.keep}: not a directory")
 
@@ -365,6 +378,7 @@ def run_ab(
     *,
     factory: WorkerFactory | None = None,
     progress: Progress | None = None,
+    profiled_runner: ProfiledRunner | None = None,
 ) -> CompareReport:
     """Run the rounds and compare them; Ctrl-C or SIGTERM raises :class:`ABInterrupted`."""
     plan.check()
@@ -381,10 +395,13 @@ def run_ab(
                     _keep(plan.keep, len(run.rounds), result)
                 if progress is not None:
                     progress(len(run.rounds) - 1, result, result.log_ratio(PRIMARY[plan.measure]))
+        report = run.report()
+        if plan.profilers:
+            report = with_profiled_rounds(plan, report, profiled_runner or profile_half)
     except KeyboardInterrupt:
         partial = run.report(complete=False) if run.rounds else None
         raise ABInterrupted(partial) from None
-    return run.report()
+    return report
 
 
 def _keep(folder: Path, index: int, result: ABRound) -> None:

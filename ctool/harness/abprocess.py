@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from ctool.harness.abworker import WORKER_MODULE
 from ctool.harness.callgrind import read_total, toggle_library, valgrind_command
 from ctool.harness.loader import parse_settings
 from ctool.model.errors import CtoolError, UsageError
+from ctool.model.schema import CompareReport, ProfileReport
 
 if TYPE_CHECKING:
     from ctool.harness.ab import ABPlan, Side
@@ -173,3 +174,67 @@ def callgrind_round(plan: ABPlan, hash_seed: int) -> ABRound:
         b_blocks=[{"instructions.per_episode": b}],
         digests=(workers[0].digest, workers[1].digest),
     )
+
+
+ProfiledRunner = Callable[["ABPlan", "Side", int, Path], ProfileReport]
+"""Runs one profiled half round (plan, side, index, report path) and returns its report."""
+
+
+def profile_command(plan: ABPlan, side: Side, out: Path) -> list[str]:
+    """``python -m ctool profile`` for one profiled half round, with ``--profiler``."""
+    episodes = plan.episodes or 100
+    command = [
+        sys.executable, "-m", "ctool", "profile", "--pipeline", side.pipeline or plan.pipeline,
+        "--seed", str(plan.seed), "--episodes", str(episodes), "--warmup", str(plan.warmup),
+        "--quiet", "-o", str(out),
+    ]  # fmt: skip
+    for name in plan.profilers:
+        command += ["--profiler", name]
+    if side.preset:
+        command += ["--preset", side.preset]
+    for setting in side.settings:
+        command += ["--set", setting]
+    return command
+
+
+def profile_half(plan: ABPlan, side: Side, index: int, out: Path) -> ProfileReport:
+    """One profiled half round: a fresh ``python -m ctool profile`` process."""
+    from ctool.analysis.compare import require_profile
+    from ctool.model.io import load_report
+
+    env = dict(os.environ)
+    if side.checkout is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(side.checkout), env.get("PYTHONPATH", "")) if p
+        )
+    proc = subprocess.run(
+        profile_command(plan, side, out), capture_output=True, text=True,
+        cwd=side.checkout, env=env, check=False,
+    )  # fmt: skip
+    if proc.returncode == 130:
+        raise KeyboardInterrupt
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        message = lines[-1].removeprefix("ctool: error: ") if lines else "no message"
+        if proc.returncode == 2:
+            raise UsageError(f"{side.name}: {message}")
+        raise CtoolError(f"{side.name}, profiled round {index + 1}: exited {proc.returncode}")
+    return require_profile(load_report(out), f"{side.name} profiled round {index + 1}")
+
+
+def with_profiled_rounds(
+    plan: ABPlan, report: CompareReport, runner: ProfiledRunner
+) -> CompareReport:
+    """Extra rounds under the profilers (A B, B A, ...): where time moved, never timing."""
+    from ctool.analysis.movers import where_time_moved
+
+    a_runs: list[ProfileReport] = []
+    b_runs: list[ProfileReport] = []
+    with tempfile.TemporaryDirectory(prefix="ctool-ab-profiled-") as scratch:
+        folder = plan.keep or Path(scratch)
+        for index in range(plan.profiled_rounds):
+            order = [(plan.a, a_runs), (plan.b, b_runs)]
+            for side, runs in order[::-1] if index % 2 else order:
+                out = folder / f"{side.label}-profiled-{index + 1:02d}.json"
+                runs.append(runner(plan, side, index, out))
+    return report.model_copy(update=where_time_moved(a_runs, b_runs))

@@ -11,16 +11,40 @@ a usage error, never silently dropped.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ctool.model.errors import PipelineLoadError, UsageError
 
 DEFAULT_PIPELINE = "ctool.pipeline:create"
+
+_PROVIDED: dict[str, Any] = {}
+"""Pipeline objects handed over in this process (:func:`provided`), by reference."""
+
+
+@contextlib.contextmanager
+def provided(ref: str, target: Any) -> Iterator[str]:
+    """Within the block, :func:`build_pipeline` of ``ref`` returns ``target`` itself.
+
+    For callers that hold a pipeline object rather than a ``module:factory`` reference (the
+    pytest plugin's test bodies): every service that builds its pipeline by reference
+    (``run_profile``, ``run_leakcheck``) then runs that object, in this process. ``ref``
+    names it in the report and its module's directory is where the watchdog looks for the
+    pipeline's own frames. Seed, preset and settings do not apply to a provided object.
+    """
+    if ref in _PROVIDED:
+        raise UsageError(f"a pipeline is already provided as {ref!r}")
+    PipelineAdapter(target, ref)  # fails now, in one line, if it has no episode()
+    _PROVIDED[ref] = target
+    try:
+        yield ref
+    finally:
+        _PROVIDED.pop(ref, None)
 
 
 def parse_value(text: str) -> Any:
@@ -137,6 +161,8 @@ def build_pipeline(
 ) -> PipelineAdapter:
     """Import the factory behind ``ref`` (default: the reference pipeline) and call it."""
     ref = ref or DEFAULT_PIPELINE
+    if ref in _PROVIDED:
+        return PipelineAdapter(_PROVIDED[ref], ref)
     factory = load_factory(ref)
     kwargs = factory_kwargs(factory, ref, seed=seed, preset=preset, settings=settings or {})
     try:

@@ -20,10 +20,11 @@ sampled by the part's recorder and the run goes on.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from time import monotonic_ns, perf_counter_ns
-from typing import Any
+from typing import Any, cast
 
 from ctool.harness.digest import OutputDigest
 from ctool.harness.loader import PipelineAdapter
@@ -71,6 +72,8 @@ class LoadDriver:
         self._episode_coro: Callable[[int], Any] | None = (
             episode if inspect.iscoroutinefunction(episode) else None
         )
+        self._eager = True
+        """Start episodes eagerly until one yields (``_run_one``)."""
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -109,12 +112,14 @@ class LoadDriver:
                     self._on_observer_error(observer, exc)
 
     async def _timed(
-        self, index: int, recorder: EpisodeRecorder
+        self, index: int, recorder: EpisodeRecorder | None = None
     ) -> tuple[int, int, Any, Exception | None]:
-        """One episode, timed, in its own task: (start, end, result, exception)."""
+        """One episode, timed: (start, end, result, exception); ``recorder`` is activated in
+        the running task's own context (nothing to reset afterwards)."""
         episode = self._episode_coro
         assert episode is not None
-        activate(recorder)  # this task's own context: nothing to reset afterwards
+        if recorder is not None:
+            activate(recorder)
         start = perf_counter_ns()
         try:
             result = await episode(index)
@@ -125,11 +130,32 @@ class LoadDriver:
     async def _run_one(
         self, index: int, recorder: EpisodeRecorder
     ) -> tuple[int, int, Any, Exception | None]:
-        if self._episode_coro is not None:
+        if self._episode_coro is None:
+            return await self._run_inline(index, recorder)
+        loop = asyncio.get_running_loop()
+        if not self._eager:
             # Its own task: when the pipeline yields (between stages, say), only this short
             # chain of frames is suspended and resumed, not the harness's whole await chain;
             # that walk would otherwise be timed as part of every yielding episode.
-            return await asyncio.get_running_loop().create_task(self._timed(index, recorder))
+            return await loop.create_task(self._timed(index, recorder))
+        # Started eagerly, here, until an episode yields: an episode that never yields then
+        # costs no task. The first that yields goes on in a task of its own (which copies
+        # this context, recorder included), and later ones start in their own task.
+        token = activate(recorder)
+        coro = self._timed(index)
+        try:
+            first = coro.send(None)
+        except StopIteration as done:
+            return cast(tuple[int, int, Any, Exception | None], done.value)
+        finally:
+            deactivate(token)
+        self._eager = False
+        task = loop.create_task(_Resumed(coro, first).run(), context=_with(recorder))
+        return cast(tuple[int, int, Any, Exception | None], await task)
+
+    async def _run_inline(
+        self, index: int, recorder: EpisodeRecorder
+    ) -> tuple[int, int, Any, Exception | None]:
         token = activate(recorder)
         start = perf_counter_ns()
         try:
@@ -333,3 +359,47 @@ def _open_loop_extra(records: PartRecords, rate: float, start_delays: list[int])
         "duration_s": wall_s,
     }
     return extra
+
+
+def _with(recorder: EpisodeRecorder) -> contextvars.Context:
+    """A copy of this context with ``recorder`` active."""
+    context = contextvars.copy_context()
+    context.run(activate, recorder)
+    return context
+
+
+class _Resumed:
+    """The rest of an eagerly started coroutine: re-yields what it yielded to the task that
+    runs it (a future to wait on, or ``None`` to let the loop run) and sends the answers
+    back, until it returns."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, pending = self.coro, self.first
+        self.first = None
+        if pending is None:  # a bare yield asked the loop to run once: starting this task did
+            try:
+                pending = coro.send(None)
+            except StopIteration as done:
+                return done.value
+        while True:
+            try:
+                sent = yield pending
+            except BaseException as exc:  # cancellation: the episode sees it where it waits
+                try:
+                    pending = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    pending = coro.send(sent)
+                except StopIteration as done:
+                    return done.value
+
+    async def run(self) -> Any:
+        return await self

@@ -57,6 +57,10 @@ class RunConfigModel(Model):
     command: str | None = None
     block_threshold_ms: float | None = None
     """Event-loop stalls at least this long are attributed to a call site (0: watchdog off)."""
+    executor: str | None = None
+    """Where the replicas ran: ``local`` or ``dask`` (``None`` in older reports: local)."""
+    scheduler: str | None = None
+    """``--executor dask --scheduler``: the cluster's scheduler address."""
 
 
 class Samples(Model):

@@ -54,7 +54,7 @@ def build_page(
     if isinstance(report, SuiteReport):
         return suite_page(report)
     if isinstance(report, CompareReport):
-        return compare_page(report, related)
+        return compare_page(report, related, base_dirs)
     raise TypeError(f"no HTML renderer for report kind {report.kind!r}")
 
 
