@@ -1,29 +1,32 @@
-"""`ctool ab`: sides, the plan, the interleaving, interrupts and the command's exit codes.
+"""`ctool ab`: sides, the plan, the lockstep ABBA blocks, hash seeds, sequential stopping,
+interrupts and the command's exit codes.
 
-The half rounds here come from the synthetic model through an injected runner; the real
-subprocess path is exercised on its error handling here and end to end in
-``tests/test_compare_real.py``.
+The workers here are fakes on a simulated machine with states lasting seconds (injected
+through ``run_ab(factory=...)``); the real worker processes are exercised on their error
+handling and SIGTERM here and end to end in ``tests/test_compare_real.py``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ctool.analysis.synthetic import LatencyModel, profile_report
 from ctool.cli.app import app
 from ctool.harness import ab
-from ctool.harness.ab import ABInterrupted, ABPlan, Side, parse_side, profile_command, run_ab
+from ctool.harness.ab import ABInterrupted, ABPlan, Side, parse_side, run_ab
 from ctool.model.errors import UsageError
-from ctool.model.io import load_report, write_report
-from ctool.model.schema import CompareReport, ProfileReport
-
-MODEL = LatencyModel()
+from ctool.model.io import load_report
+from ctool.model.schema import CompareReport
 
 
 def test_parse_side() -> None:
@@ -39,7 +42,6 @@ def test_parse_side() -> None:
 def test_parse_side_checkout(tmp_path: Path) -> None:
     side = parse_side("B", "preset=optimized", str(tmp_path))
     assert side.checkout == tmp_path.resolve() and side.pipeline is None
-    assert str(tmp_path) in side.name
 
 
 @pytest.mark.parametrize(
@@ -55,25 +57,16 @@ def test_parse_side_errors(spec: str, pipeline: str | None, fragment: str) -> No
         parse_side("A", spec, pipeline)
 
 
-def test_profile_command_for_a_side(tmp_path: Path) -> None:
-    plan = ABPlan(a=Side("A"), b=Side("B"), episodes=50, warmup=5, seed=3)
-    side = parse_side("B", "preset=optimized,phi_cache=false", None)
-    command = profile_command(plan, side, tmp_path / "o.json")
-    assert command[:4] == [sys.executable, "-m", "ctool", "profile"]
-    text = " ".join(command)
-    assert "--pipeline ctool.pipeline:create --seed 3 --episodes 50 --warmup 5 --quiet" in text
-    assert "--preset optimized --set phi_cache=false" in text
-
-
 @pytest.mark.parametrize(
     ("changes", "fragment"),
     [
-        ({"rounds": 5}, "use at least 6"),
-        ({"rounds": 7, "alpha": 0.01}, "use at least 8"),
+        ({"rounds": 2}, "use at least 3"),
+        ({"blocks": 0}, "--blocks"),
         ({"episodes": 0}, "--episodes"),
         ({"warmup": -1}, "--warmup"),
+        ({"measure": "cycles"}, "--measure expects wall, cpu or instructions"),
+        ({"budget_s": 0}, "--budget"),
         ({"keep": Path("/nonexistent-dir")}, "--keep"),
-        ({"order": "ba"}, "--order expects abba or ab"),
     ],
 )
 def test_plan_checks(changes: dict[str, object], fragment: str) -> None:
@@ -82,116 +75,251 @@ def test_plan_checks(changes: dict[str, object], fragment: str) -> None:
         plan.check()
 
 
-class FakeRunner:
-    """Half rounds from the model: one machine factor per round, shared by A and B."""
-
-    def __init__(self, effect: float, seed: int = 0, stop_at: int | None = None) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.effect = effect
-        self.stop_at = stop_at
-        self.calls: list[tuple[str, int]] = []
-        self.factors: dict[int, float] = {}
-
-    def __call__(self, plan: ABPlan, side: Side, index: int, out: Path) -> ProfileReport:
-        if self.stop_at is not None and len(self.calls) == self.stop_at:
-            raise KeyboardInterrupt
-        self.calls.append((side.label, index))
-        if index not in self.factors:  # the round's machine state, whichever half runs first
-            self.factors[index] = float(MODEL.machine(self.rng, ())[0])
-        scale = self.factors[index] * (1 + self.effect if side.label == "B" else 1.0)
-        report = profile_report([MODEL.episodes(self.rng, (), plan.episodes) * scale])
-        write_report(report, out)
-        return report
-
-
-def test_run_ab_interleaves_and_keeps_reports(tmp_path: Path) -> None:
-    runner = FakeRunner(effect=0.3)
-    seen: list[str] = []
-    plan = ABPlan(
-        a=Side("A", "preset=baseline"), b=Side("B"), rounds=6, episodes=100, keep=tmp_path
+def test_plan_defaults_follow_the_measure() -> None:
+    wall = ABPlan(a=Side("A"), b=Side("B"))
+    count = ABPlan(a=Side("A"), b=Side("B"), measure="instructions", until_decided=True)
+    assert (wall.limit, wall.gates, wall.max_rounds) == (0.05, ["latency.p50"], 6)
+    assert (count.limit, count.gates, count.max_rounds) == (
+        0.01,
+        ["instructions.per_episode"],
+        30,
     )
-    report = run_ab(plan, runner=runner, progress=lambda i, side, r: seen.append(side.label))
-    # A B, B A, A B, ...: the side that runs second alternates.
-    assert runner.calls == [
-        (label, i) for i in range(6) for label in ("AB" if i % 2 == 0 else "BA")
-    ]
-    assert seen == ["A", "B", "B", "A"] * 3
-    assert sorted(p.name for p in tmp_path.iterdir())[:3] == ["A-01.json", "A-02.json", "A-03.json"]
-    assert report.mode == "ab" and report.complete
-    assert report.before == "A (preset=baseline)" and report.after == "B"
-    assert report.regressions == ["latency.p50"]
-    assert report.config.rounds == 6 and report.config.command == "ctool ab"
 
 
-def test_run_ab_strict_order() -> None:
-    runner = FakeRunner(effect=0.0)
-    run_ab(ABPlan(a=Side("A"), b=Side("B"), rounds=6, order="ab"), runner=runner)
-    assert runner.calls == [(label, i) for i in range(6) for label in "AB"]
+class Machine:
+    """A simulated shared machine: fast or 1.6x slow, each state lasting 0.5-4 s."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.clock = 0.0
+        self.switch = 0.0
+        self.slow = False
+        self.log: list[tuple[str, int]] = []
+        self.closed = 0
+
+    def factor(self) -> float:
+        while self.clock >= self.switch:
+            self.slow = not self.slow
+            self.switch += float(self.rng.uniform(0.5, 4.0))
+        return 1.6 if self.slow else 1.0
 
 
-def test_run_ab_interrupt_carries_a_partial_report() -> None:
+class FakeWorker:
+    def __init__(self, machine: Machine, side: Side, hash_seed: int, effect: float) -> None:
+        self.machine, self.side, self.hash_seed = machine, side, hash_seed
+        self.scale = 1.0 + effect if side.label == "B" else 1.0
+        self.episode_ms = 2.0
+        self.digest: str | None = "same"
+        self.fail_at: int | None = None
+
+    def ready(self) -> None:
+        pass
+
+    def run(self, episodes: int) -> dict[str, list[int]]:
+        self.machine.log.append((self.side.label, self.hash_seed))
+        if self.fail_at is not None and len(self.machine.log) >= self.fail_at:
+            raise KeyboardInterrupt
+        wall = []
+        for _ in range(episodes):
+            ms = (
+                2.0 * self.scale * self.machine.factor() * math.exp(0.1 * self.machine.rng.normal())
+            )
+            self.machine.clock += ms / 1000
+            wall.append(int(ms * 1e6))
+        return {"wall_ns": wall, "cpu_ns": [int(w * 0.9) for w in wall]}
+
+    def close(self) -> None:
+        self.machine.closed += 1
+
+
+def factory(machine: Machine, effect: float, fail_at: int | None = None) -> ab.WorkerFactory:
+    def make(plan: ABPlan, side: Side, hash_seed: int) -> FakeWorker:
+        worker = FakeWorker(machine, side, hash_seed, effect)
+        worker.fail_at = fail_at
+        return worker
+
+    return make
+
+
+def test_blocks_run_in_abba_lockstep_with_one_hash_seed_per_pair() -> None:
+    machine = Machine(1)
+    plan = ABPlan(a=Side("A"), b=Side("B"), rounds=3, blocks=4, episodes=50)
+    report = run_ab(plan, factory=factory(machine, 0.0))
+    labels = "".join(label for label, _ in machine.log)
+    assert labels == "ABBAABBA" * 3
+    seeds = [seed for _, seed in machine.log]
+    per_round = [set(seeds[i : i + 8]) for i in range(0, 24, 8)]
+    assert all(len(s) == 1 for s in per_round)  # A and B of a pair share the seed
+    assert len(set.union(*per_round)) == 3  # each pair has its own
+    assert report.config.settings["hash_seeds"] == [next(iter(s)) for s in per_round]
+    assert machine.closed == 6 and report.complete and report.measure == "wall"
+
+
+def test_states_lasting_seconds_cancel_between_adjacent_blocks() -> None:
+    """On a machine switching between 1x and 1.6x, a +10 % B is still measured as +10 %."""
+    plan = ABPlan(a=Side("A"), b=Side("B"), rounds=6, blocks=10, episodes=25)
+    report = run_ab(plan, factory=factory(Machine(2), 0.10))
+    p50 = report.metrics[0]
+    assert p50.metric == "latency.p50" and p50.gated
+    assert p50.verdict == "slower" and report.regressions == ["latency.p50"]
+    assert p50.ci_low is not None and p50.ci_high is not None
+    assert p50.ci_low < 1.10 < p50.ci_high and p50.ci_low > 1.05
+    # The columns agree with the ratio: after = before x ratio.
+    assert p50.before is not None and p50.after is not None and p50.ratio is not None
+    assert p50.after == pytest.approx(p50.before * p50.ratio)
+
+
+def test_until_decided_stops_at_a_look_on_identical_code() -> None:
+    plan = ABPlan(a=Side("A"), b=Side("B"), blocks=10, episodes=25, until_decided=True)
+    report = run_ab(plan, factory=factory(Machine(3), 0.0))
+    stop = report.sequential
+    assert stop is not None and stop.stopped == "decided" and stop.rounds in stop.looks
+    assert stop.look_alpha == pytest.approx(0.05 / len(stop.looks))
+    assert report.metrics[0].verdict in ("no significant change", "within noise")
+    assert report.alpha == stop.look_alpha
+
+
+def test_until_decided_out_of_rounds_says_how_many_more() -> None:
+    # One episode per block: 4 rounds are far too noisy to decide +4 % against 5 %.
+    plan = ABPlan(a=Side("A"), b=Side("B"), rounds=4, blocks=1, episodes=1, until_decided=True)
+    report = run_ab(plan, factory=factory(Machine(4), 0.04))
+    stop = report.sequential
+    assert stop is not None and stop.stopped == "round budget" and stop.rounds == 4
+    assert stop.more_rounds is not None and stop.more_rounds > 0
+
+
+def test_interrupt_closes_the_workers_and_keeps_the_finished_rounds() -> None:
+    machine = Machine(5)
+    plan = ABPlan(a=Side("A"), b=Side("B"), rounds=6, blocks=2, episodes=20)
     with pytest.raises(ABInterrupted) as info:
-        run_ab(ABPlan(a=Side("A"), b=Side("B"), rounds=6), runner=FakeRunner(0.0, stop_at=5))
+        run_ab(plan, factory=factory(machine, 0.0, fail_at=4 * 3 + 2))
     partial = info.value.report
     assert partial is not None and not partial.complete
-    assert partial.config.rounds == 2  # the third round had only one half
-    assert partial.metrics[0].verdict == "inconclusive"
+    assert partial.config.rounds == 3 and machine.closed == 8
 
 
-def _cli(monkeypatch: pytest.MonkeyPatch, runner: FakeRunner, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(ab, "subprocess_runner", runner)
-    result = CliRunner().invoke(app, ["ab", "--rounds", "6", "--episodes", "100", *args])
+def test_keep_writes_each_rounds_blocks(tmp_path: Path) -> None:
+    plan = ABPlan(a=Side("A"), b=Side("B"), rounds=3, blocks=2, episodes=5, keep=tmp_path)
+    run_ab(plan, factory=factory(Machine(6), 0.0))
+    kept = json.loads((tmp_path / "round-02.json").read_text())
+    assert len(kept["a_blocks"]) == 2 and kept["episodes_per_block"] == 5
+
+
+def _cli(
+    monkeypatch: pytest.MonkeyPatch, effect: float, *args: str, fail_at: int | None = None
+) -> tuple[int, str, str]:
+    machine = Machine(7)
+    monkeypatch.setattr(ab, "SubprocessWorker", factory(machine, effect, fail_at))
+    result = CliRunner().invoke(app, ["ab", "--episodes", "20", "--blocks", "6", *args])
     return result.exit_code, result.stdout, result.stderr
 
 
 def test_ab_command_outputs_and_gates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     target = tmp_path / "ab.json"
-    code, out, err = _cli(
-        monkeypatch, FakeRunner(0.3), "--a", "preset=baseline", "--b", "preset=optimized",
-        "--fail-on-regression", "-o", str(target),
-    )  # fmt: skip
-    assert code == 1, err
-    assert "regression in latency.p50" in err
-    assert err.count("round ") == 12  # progress: one line per half round
-    assert "slower" in out and "interleaved A/B, 6 paired rounds" in out
-    saved = load_report(target)
-    assert isinstance(saved, CompareReport) and saved.mode == "ab"
-    code, out, err = _cli(monkeypatch, FakeRunner(-0.3), "--fail-on-regression", "--quiet")
-    assert code == 0 and err == ""
-    code, out, _ = _cli(monkeypatch, FakeRunner(-0.3), "--fail-on-change", "--format", "json", "-q")
-    assert code == 1
-    assert json.loads(out)["changes"] == ["latency.p50"]
-    code, out, _ = _cli(monkeypatch, FakeRunner(0.0), "--format", "markdown", "-q")
+    code, out, err = _cli(monkeypatch, 0.3, "--fail-on-regression", "-o", str(target))
+    assert code == 1 and "regression in latency.p50" in err
+    assert "round 1/6  wall B/A" in err
+    assert isinstance(load_report(target), CompareReport)
+    code, out, _ = _cli(monkeypatch, -0.3, "--fail-on-change", "--format", "json", "-q")
+    assert code == 1 and json.loads(out)["changes"] == ["latency.p50"]
+    code, out, _ = _cli(monkeypatch, 0.0, "--format", "markdown", "-q")
     assert code == 0 and out.startswith("### ⚪ ctool ab: no gated change")
+    assert "wall time: sees everything" in out  # what the measure cannot see
 
 
 def test_ab_command_interrupted_writes_partial(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     target = tmp_path / "ab.json"
-    code, _, err = _cli(monkeypatch, FakeRunner(0.0, stop_at=7), "-q", "-o", str(target))
+    code, _, err = _cli(monkeypatch, 0.0, "-q", "-o", str(target), fail_at=6 * 2 * 2 + 1)
     assert code == 130 and "interrupted" in err
     partial = load_report(target)
     assert isinstance(partial, CompareReport) and not partial.complete
+    assert partial.config.rounds == 2
 
 
-def test_ab_command_bad_options(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ab_command_bad_options() -> None:
     for args, fragment in (
-        (["--rounds", "3"], "use at least 6"),
+        (["--rounds", "2"], "use at least 3"),
         (["--a", "oops"], "--a expects key=value"),
         (["--gate", "p7"], "unknown metric"),
         (["--threshold", "x"], "--threshold"),
+        (["--measure", "cycles"], "--measure expects"),
     ):
         result = CliRunner().invoke(app, ["ab", *args])
         assert result.exit_code == 2, args
         assert fragment in result.stderr and result.stderr.count("\n") == 1
 
 
-def test_subprocess_runner_reports_a_failing_half_in_one_line(tmp_path: Path) -> None:
-    """A real `python -m ctool profile` child that refuses its options: exit 2, one line."""
-    plan = ABPlan(a=Side("A"), b=Side("B"), episodes=2, warmup=0)
-    side = parse_side("A", "no_such_setting=1", None)
-    with pytest.raises(UsageError) as info:
-        ab.subprocess_runner(plan, side, 0, tmp_path / "x.json")
-    assert info.value.message.startswith("A (no_such_setting=1): ")
-    assert "\n" not in info.value.message
+def test_a_failing_worker_is_one_line_exit_2() -> None:
+    """A real worker whose pipeline refuses a setting: exit 2, one line, no traceback."""
+    result = CliRunner().invoke(app, ["ab", "--a", "no_such_setting=1", "--rounds", "3", "-q"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("ctool: error: A (no_such_setting=1): ")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_sigterm_reaps_the_workers_and_writes_the_partial_report(tmp_path: Path) -> None:
+    target = tmp_path / "ab.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ctool", "ab", "--rounds", "30", "--blocks", "4",
+         "--episodes", "2", "--warmup", "1", "-o", str(target)],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # the first round's progress line: one round is in
+    assert line.startswith("round 1/30"), line
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130
+    partial = load_report(target)
+    assert isinstance(partial, CompareReport) and not partial.complete
+    assert partial.config.rounds >= 1
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _workers_of(proc.pid):
+        time.sleep(0.1)
+    assert _workers_of(proc.pid) == []
+
+
+def _workers_of(pid: int) -> list[str]:
+    """Live ``abworker`` processes whose parent was ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and "abworker" in cmd:
+            found.append(cmd)
+    return found
+
+
+def test_blocks_are_rescaled_once_to_their_wall_time() -> None:
+    assert ab.rescale(100, block_wall_ms=400.0, target_ms=100.0) == 25  # a loaded machine
+    assert ab.rescale(100, block_wall_ms=50.0, target_ms=100.0) == 200
+    assert ab.rescale(10, block_wall_ms=1.0, target_ms=100.0) == 40  # at most 4x at once
+    assert ab.rescale(3, block_wall_ms=0.0, target_ms=100.0) == 3
+
+
+def test_sequential_stop_and_measure_are_in_every_format() -> None:
+    import io
+
+    from rich.console import Console
+
+    from ctool.reports.compare_markdown import render_markdown
+    from ctool.reports.compare_terminal import render_compare
+
+    plan = ABPlan(a=Side("A"), b=Side("B"), rounds=4, blocks=1, episodes=1, until_decided=True)
+    report = run_ab(plan, factory=factory(Machine(4), 0.04))
+    console = Console(file=io.StringIO(), width=300, color_system=None)
+    console.print(render_compare(report))
+    data = json.loads(report.model_dump_json())
+    assert data["sequential"]["stopped"] == "round budget" and data["measure_note"]
+    for text in (render_markdown(report), console.file.getvalue()):  # type: ignore[attr-defined]
+        assert "until decided: 4 rounds, stopped: round budget" in text
+        assert "more rounds would decide" in text
+        assert "measure: wall time" in text

@@ -8,6 +8,7 @@ blocking the loop.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_compare_baseline_vs_optimized(profiles: dict[str, Path], tmp_path: Path
 @pytest.mark.slow
 def test_ab_baseline_vs_optimized(tmp_path: Path) -> None:
     out = tmp_path / "ab.json"
-    common = ["--rounds", "6", "--episodes", "15", "--warmup", "2", "--quiet"]
+    common = ["--rounds", "4", "--blocks", "2", "--episodes", "8", "--warmup", "2", "--quiet"]
     proc = _ctool(
         "ab", "--a", "preset=baseline,probe_interval_ms=2",
         "--b", "preset=optimized,probe_interval_ms=2", *common,
@@ -77,7 +78,7 @@ def test_ab_baseline_vs_optimized(tmp_path: Path) -> None:
     report = CompareReport.model_validate(json.loads(proc.stdout))
     assert report.mode == "ab"
     p50 = next(r for r in report.metrics if r.metric == "latency.p50")
-    assert p50.verdict == "faster" and p50.n_before == 6
+    assert p50.verdict == "faster" and p50.n_before == 4
     assert p50.ratio is not None and p50.ratio < 0.5
     assert report.behaviour == "outputs identical"
     assert load_report(out) == report
@@ -86,25 +87,66 @@ def test_ab_baseline_vs_optimized(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ab_two_checkouts_gate_a_regression(tmp_path: Path) -> None:
     """Two checkouts of a user's pipeline: the new one does 3x the arithmetic per episode."""
-    for name, work in (("old", 20_000), ("new", 60_000)):
-        checkout = tmp_path / name
-        checkout.mkdir()
-        (checkout / "toypipe.py").write_text(
-            "class Toy:\n"
-            "    def episode(self, index):\n"
-            f"        return sum(i * i % 7 for i in range({work})) + index\n"
-            "    def outputs(self, result):\n"
-            f"        return {{'i': result - {work}}}\n"
-            "def create(seed=0):\n"
-            "    return Toy()\n"
-        )
+    _toy_checkouts(tmp_path, {"old": 20_000, "new": 60_000}, outputs=True)
     proc = _ctool(
         "ab", "--pipeline", "toypipe:create",
         "--a-pipeline", str(tmp_path / "old"), "--b-pipeline", str(tmp_path / "new"),
-        "--rounds", "6", "--episodes", "10", "--warmup", "0", "--quiet",
+        "--rounds", "4", "--blocks", "2", "--episodes", "5", "--warmup", "0", "--quiet",
         "--fail-on-regression",
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert "regression in latency.p50" in proc.stderr
     assert "slower" in proc.stdout
     assert "outputs changed" in proc.stdout  # the sums differ: the check sees it
+
+
+@pytest.mark.slow
+def test_ab_measure_cpu_gates_cpu_time(tmp_path: Path) -> None:
+    """--measure cpu: the gated row is the episode thread's CPU time; 3x the work is worse."""
+    _toy_checkouts(tmp_path, {"old": 20_000, "new": 60_000})
+    proc = _ctool(
+        "ab", "--pipeline", "toypipe:create", "--measure", "cpu",
+        "--a-pipeline", str(tmp_path / "old"), "--b-pipeline", str(tmp_path / "new"),
+        "--rounds", "3", "--blocks", "2", "--episodes", "3", "--warmup", "0", "--quiet",
+        "--format", "json", "--fail-on-regression",
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    report = CompareReport.model_validate(json.loads(proc.stdout))
+    assert report.measure == "cpu" and report.regressions == ["cpu.ms_per_episode"]
+    assert "CPU time of the episode's thread" in report.measure_note
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs Valgrind (.ci/run installs it)")
+def test_callgrind_round_counts_a_real_2_percent_change(tmp_path: Path) -> None:
+    """One round under Valgrind (this VM has no perf counters): B does 2 % more iterations
+    of real work; the toggled counts see +2 % with the pair's hash seed."""
+    from ctool.harness.ab import ABPlan, parse_side
+    from ctool.harness.abprocess import callgrind_round
+
+    _toy_checkouts(tmp_path, {"old": 20_000, "new": 20_400})
+    plan = ABPlan(
+        a=parse_side("A", "", str(tmp_path / "old")),
+        b=parse_side("B", "", str(tmp_path / "new")),
+        pipeline="toypipe:create", measure="instructions", episodes=2, warmup=0,
+    )  # fmt: skip
+    result = callgrind_round(plan, hash_seed=12345)
+    a = result.a_blocks[0]["instructions.per_episode"]
+    b = result.b_blocks[0]["instructions.per_episode"]
+    assert a > 1e6 and b / a == pytest.approx(1.02, abs=0.005)
+    assert list(tmp_path.glob("*.out")) == []  # Valgrind's files went to a removed scratch
+
+
+def _toy_checkouts(root: Path, works: dict[str, int], outputs: bool = False) -> None:
+    """A checkout per name of a user's pipeline ``toypipe:create`` doing ``work`` steps."""
+    for name, work in works.items():
+        (root / name).mkdir()
+        hook = f"    def outputs(self, result):\n        return {{'i': result - {work}}}\n"
+        (root / name / "toypipe.py").write_text(
+            "class Toy:\n"
+            "    def episode(self, index):\n"
+            f"        return sum(i * i % 7 for i in range({work})) + index\n"
+            + (hook if outputs else "")
+            + "def create(seed=0):\n"
+            "    return Toy()\n"
+        )

@@ -162,31 +162,32 @@ def test_compare_of_a_slower_route_shows_it_moving_and_the_differential_graph(
 
 
 def test_ab_profiles_in_extra_rounds_that_never_feed_the_timing_verdict(tmp_path: Path) -> None:
-    """``ab --profiler pyspy``: the timing rounds run without the profiler; extra profiled
-    rounds (A B, B A) feed only the movers."""
-    from ctool.harness.ab import ABPlan, Side, profile_command, run_ab
+    """``ab --profiler pyspy``: the timing rounds run in the block workers without the
+    profiler; extra profiled rounds (A B, B A) feed only the movers."""
+    from test_ab import Machine, factory
+
+    from ctool.harness.ab import ABPlan, Side, run_ab
+    from ctool.harness.abprocess import profile_command
 
     calls: list[tuple[str, int, tuple[str, ...]]] = []
-    base = ProfileReport.model_validate_json(GOLDEN.read_text())
 
     def runner(plan: ABPlan, side: Side, index: int, out: Path) -> ProfileReport:
         calls.append((side.label, index, plan.profilers))
-        assert ("--profiler" in profile_command(plan, side, out)) == bool(plan.profilers)
-        if not plan.profilers:
-            return base
+        assert "--profiler" in profile_command(plan, side, out)
         route = 0.30 if side.label == "A" else 0.40
         slices = [{ROUTE: route + d, PARSE: 0.65 - route - d} for d in (0.0, 0.01, -0.01)]
         return with_shares(slices)
 
-    plan = ABPlan(a=Side("A"), b=Side("B"), rounds=6, profilers=("pyspy",), profiled_rounds=2)
-    report = run_ab(plan, runner=runner)
-    timing = [c for c in calls if not c[2]]
-    profiled = [c for c in calls if c[2]]
-    assert len(timing) == 12 and len(profiled) == 4
-    assert [c[0] for c in profiled] == ["A", "B", "B", "A"]
-    assert all(c[1] >= 6 for c in profiled)  # after the timing rounds
+    machine = Machine(8)
+    plan = ABPlan(
+        a=Side("A"), b=Side("B"), rounds=6, blocks=4, episodes=20,
+        profilers=("pyspy",), profiled_rounds=2,
+    )  # fmt: skip
+    report = run_ab(plan, factory=factory(machine, 0.0), profiled_runner=runner)
+    assert len(machine.log) == 6 * 4 * 2  # the timing blocks, never profiled
+    assert [c[0] for c in calls] == ["A", "B", "B", "A"]
     assert report.movers and report.movers[0].row == ROUTE and report.movers[0].moved
-    # The timing verdict saw only the unprofiled rounds: identical reports, no change.
+    # The timing verdict saw only the unprofiled rounds: identical code, no change.
     assert not report.regressions and not report.changes
 
 

@@ -1,4 +1,4 @@
-"""`ctool ab`: interleaved A/B of two configurations in fresh processes (A B, B A, ...)."""
+"""`ctool ab`: A and B interleaved in short blocks inside long-lived worker pairs."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from ctool.cli.console import make_console
 from ctool.cli.output import FormatOption, HtmlOption, OutputOption, check_targets, parse_format
 
 if TYPE_CHECKING:
-    from ctool.harness.ab import Side
-    from ctool.model.schema import ProfileReport
+    from ctool.analysis.compare.blocks import ABRound
 
 
 def ab_command(
@@ -32,25 +31,50 @@ def ab_command(
         str | None, typer.Option(help="Pipeline of a side that names none (module:factory).")
     ] = None,
     rounds: Annotated[
-        int, typer.Option(help="Rounds; each runs A then B in fresh processes.")
-    ] = 10,
-    episodes: Annotated[int, typer.Option(help="Episodes per half round.")] = 200,
-    warmup: Annotated[int, typer.Option(help="Warm-up episodes per half round.")] = 20,
-    seed: Annotated[int, typer.Option(help="Seed of every half round.")] = 0,
-    order: Annotated[
-        str,
+        int | None,
         typer.Option(
-            help="abba: A B, B A, A B, ... (which side runs second alternates); ab: A B, A B."
+            help="Rounds (fresh worker pairs, each with its own hash seed). Default 6; with "
+            "--until-decided the most rounds (default 30).",
+            show_default=False,
         ),
-    ] = "abba",
-    threshold: out.ThresholdOption = "5",
+    ] = None,
+    blocks: Annotated[int, typer.Option(help="ABBA block pairs per round.")] = 10,
+    block_ms: Annotated[float, typer.Option(help="Length of a block in milliseconds.")] = 100.0,
+    episodes: Annotated[
+        int | None,
+        typer.Option(help="Episodes per block (default: --block-ms worth).", show_default=False),
+    ] = None,
+    warmup: Annotated[int, typer.Option(help="Warm-up episodes per worker.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the pipelines and the hash seeds.")] = 0,
+    measure: Annotated[
+        str, typer.Option(help="wall (time), cpu (CPU time) or instructions (perf counters).")
+    ] = "wall",
+    until_decided: Annotated[
+        bool,
+        typer.Option(
+            "--until-decided", help="Add rounds until the gated metric's interval decides."
+        ),
+    ] = False,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            help="Time budget in seconds (default 60 with --until-decided).", show_default=False
+        ),
+    ] = None,
+    threshold: Annotated[
+        str | None,
+        typer.Option(
+            help="Smallest change reported, in percent. Default 5 (wall, cpu) or 1 (instructions).",
+            show_default=False,
+        ),
+    ] = None,
     alpha: out.AlphaOption = 0.05,
     gate: out.GateOption = None,
     output_format: FormatOption = None,
     output: OutputOption = None,
     html: HtmlOption = None,
     keep: Annotated[
-        str | None, typer.Option(help="Keep every half round's profile report in this directory.")
+        str | None, typer.Option(help="Keep every round's block values in this directory.")
     ] = None,
     profiler: Annotated[
         list[str] | None,
@@ -67,11 +91,12 @@ def ab_command(
     fail_on_change: out.ChangeOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
-    """Interleaved A/B of two configurations in fresh processes: the CI-grade comparison.
+    """A/B of two configurations, interleaved in short ABBA blocks: the CI-grade comparison.
 
-    Runs A and B alternately (A B, B A, ...) and tests the per-round ratios B/A with the
-    Wilcoxon signed-rank test: the ratio survives the machine's drift, which is
-    why CI should use this rather than comparing two files made at different times.
+    Each round starts one worker process per side (sharing a hash seed) and alternates
+    them in blocks of about --block-ms, so that adjacent A and B blocks share the machine's
+    state; the rounds' median block-pair ratios B/A go into a t interval. --until-decided
+    adds rounds until the interval lies inside or outside the threshold.
 
     Same verdicts, gates and exit codes as 'ctool compare' (docs/compare.md).
     """
@@ -83,30 +108,35 @@ def ab_command(
         a=parse_side("A", a, a_pipeline),
         b=parse_side("B", b, b_pipeline),
         rounds=rounds,
+        blocks=blocks,
+        block_ms=block_ms,
         episodes=episodes,
         warmup=warmup,
         seed=seed,
         pipeline=pipeline or DEFAULT_PIPELINE,
-        threshold=out.parse_threshold(threshold),
+        threshold=None if threshold is None else out.parse_threshold(threshold),
         alpha=out.check_alpha(alpha),
-        gate=parse_gate(gate),
+        gate=None if gate is None else parse_gate(gate),
+        measure=measure,  # type: ignore[arg-type]  # checked by plan.check()
+        until_decided=until_decided,
+        budget_s=budget,
         keep=Path(keep) if keep else None,
         profilers=tuple(profiler or ()),
         profiled_rounds=profiled_rounds,
-        order=order,  # type: ignore[arg-type]  # checked by plan.check()
     )
     plan.check()
     fmt = parse_format(output_format)
     check_targets(output, html)
     console = make_console(stderr=True, quiet=quiet)
-    firsts: dict[str, ProfileReport] = {}
 
-    def progress(index: int, side: Side, report: ProfileReport) -> None:
-        firsts.setdefault(side.label, report)
-        lat = report.latency_ms
+    def progress(index: int, result: ABRound, log_ratio: float | None) -> None:
+        import math
+
+        ratio = "-" if log_ratio is None else f"{math.exp(log_ratio):.4f}"
         console.print(
-            f"round {index + 1}/{rounds}  {side.label}  p50 {lat.p50:.3g} ms  "
-            f"p95 {lat.p95:.3g} ms  {report.throughput_eps:.3g} episodes/s"
+            f"round {index + 1}/{plan.max_rounds}  {plan.measure} B/A {ratio}  "
+            f"({len(result.a_blocks)} block pairs of {result.episodes_per_block} episodes, "
+            f"hash seed {result.hash_seed})"
         )
 
     try:
@@ -122,7 +152,7 @@ def ab_command(
         output_format=fmt,
         output=output,
         html=html,
-        related=[firsts[label] for label in ("A", "B") if label in firsts],
+        related=[],
         fail_on_regression=fail_on_regression,
         fail_on_change=fail_on_change,
     )

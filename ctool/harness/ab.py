@@ -1,38 +1,75 @@
-"""``ctool ab``: interleaved A/B rounds in fresh processes, then a paired test.
+"""``ctool ab``: fine-grained interleaving of A and B in long-lived worker pairs.
 
-Why interleave: two runs of identical code on one machine differ by a few percent (clock
-frequency, caches, neighbours), and that drift is slow. Running A and B back to back inside
-each round lets both halves share the machine's state, so the per-round ratio B/A cancels
-it; a paired test over the rounds (``ctool.analysis.compare.compare_paired``) then sees only
-the code's difference. By default the order inside a round alternates (A B, B A, A B, ...)
-so that whatever favours the first or the second half of a round does not favour one side.
+Why this design (docs/compare.md, "How ab measures"): a shared machine has *states* (on the
+project's 2-core machine episodes ran at about 0.85 ms or about 1.35 ms, each state lasting
+seconds). Alternating whole processes of a second each lets the state flip between A and B;
+pairing then does not cancel it. So each **round** starts one worker process per side
+(``python -m ctool.harness.abworker``, built and warmed once) and the parent drives the two
+in lockstep: short **blocks** of episodes in ABBA order (A B, B A, A B, ...), one log ratio
+per adjacent block pair. Adjacent blocks are a block apart, far less than a state lasts.
 
-Each half round is a fresh ``python -m ctool profile ... -o FILE`` process: the same
-measurement code as ``ctool profile``, no state carried between halves (allocator, caches,
-warm-ups), and the same report, stages and output digest.
+* **Block length**: ``--block-ms`` (100 ms by default) of episodes, the count chosen from the
+  warm-up's median episode time and the same for A and B. A block costs one pipe round trip
+  (about 0.1 ms) and 100 ms is 5-100x shorter than the states (0.5-10 s).
+* **Rounds** (process pairs) sample what a process carries into every block: memory layout,
+  allocator state and the hash seed. Each round draws its own ``PYTHONHASHSEED``, shared by
+  its A and B, so seeds are sampled rather than hidden.
+* **Sequential stopping** (``--until-decided``): rounds are added until the gated metric's
+  interval decides, the round budget or the time budget ending it otherwise
+  (:mod:`ctool.analysis.sequential`).
 
 A side is a preset and settings (``"preset=baseline,phi_cache=false"``), optionally another
-pipeline (``module:factory``) or another checkout (a directory: its processes run there with
-the directory first on ``PYTHONPATH``, so its modules shadow the installed ones).
+pipeline (``module:factory``) or another checkout (a directory: its workers run there with the
+directory first on ``PYTHONPATH``).
+
+Ctrl-C or SIGTERM: the workers are closed and reaped, and :class:`ABInterrupted` carries the
+report of the rounds already measured (``complete: false``).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+import contextlib
+import json
+import random
+import signal
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
-from ctool.analysis.compare import compare_paired, require_profile
-from ctool.analysis.statistics import min_rounds_for
+from ctool.analysis.compare import GATE_ALIASES
+from ctool.analysis.compare.blocks import (
+    DEFAULT_THRESHOLDS,
+    PRIMARY,
+    ABRound,
+    BlockAnalysis,
+    block_values,
+    compare_blocks,
+)
+from ctool.analysis.sequential import (
+    FIRST_LOOK,
+    MIN_ROUNDS,
+    SequentialRule,
+    rounds_needed,
+    t_interval,
+)
+from ctool.harness.abprocess import (
+    ProfiledRunner,
+    SubprocessWorker,
+    callgrind_round,
+    profile_half,
+    with_profiled_rounds,
+)
+from ctool.harness.counters import perf_available
+from ctool.harness.environment import capture_environment
 from ctool.harness.loader import DEFAULT_PIPELINE
-from ctool.model.errors import CtoolError, UsageError
-from ctool.model.io import load_report
-from ctool.model.schema import CompareReport, ProfileReport, RunConfigModel
+from ctool.model.errors import UsageError
+from ctool.model.schema import CompareReport, Measure, RunConfigModel, SequentialStop
+
+__all__ = ["ABInterrupted", "ABPlan", "Side", "parse_side", "run_ab"]
+CLOSE_TIMEOUT_S = 5.0
+MEASURES = ("wall", "cpu", "instructions")
 
 
 @dataclass(frozen=True)
@@ -90,232 +127,290 @@ def parse_side(label: str, spec: str | None, pipeline: str | None) -> Side:
     return Side(label, (spec or "").strip(), preset, tuple(settings), ref, checkout)
 
 
-Order = Literal["abba", "ab"]
-
-
 @dataclass(frozen=True)
 class ABPlan:
     a: Side
     b: Side
-    rounds: int = 10
-    episodes: int = 200
-    """Per half round."""
+    rounds: int | None = None
+    """Rounds (process pairs); with ``until_decided`` the round budget. Default 6, or 30."""
+    blocks: int = 10
+    """Adjacent block pairs per round."""
+    block_ms: float = 100.0
+    episodes: int | None = None
+    """Episodes per block; default: ``block_ms`` worth, from the warm-up."""
     warmup: int = 20
     seed: int = 0
+    """Seeds the pipelines and the rounds' hash seeds."""
     pipeline: str = DEFAULT_PIPELINE
-    """Used by a side that names no pipeline of its own."""
-    threshold: float = 0.05
+    threshold: float | None = None
+    """Default: 5 % for wall and cpu, 1 % for instructions."""
     alpha: float = 0.05
     gate: Sequence[str] | None = None
+    """Default: the measure's metric (latency.p50, cpu.ms_per_episode, instructions)."""
+    measure: Measure = "wall"
+    until_decided: bool = False
+    budget_s: float | None = None
+    """Time budget: no round starts that would end after it (``--until-decided``: 60 s)."""
     keep: Path | None = None
-    """Keep each half round's report here (``A-01.json``, ``B-01.json``, ...)."""
+    """Write every round's block values here (``round-01.json``, ...)."""
     profilers: tuple[str, ...] = ()
-    """``--profiler``: profile in extra rounds of their own, after the timing rounds; they
-    never feed the timing verdict (a profiler skews the ratios), only where time moved."""
+    """``--profiler``: profile in extra rounds of their own (``python -m ctool profile``
+    processes, A B, B A, ...) after the timing rounds; they never feed the timing verdict
+    (a profiler skews the ratios), only the movers: where time moved."""
     profiled_rounds: int = 2
-    order: Order = "abba"
-    """``abba``: A B, B A, A B, ... -- which side runs second alternates, so a bias of the
-    second half of a round (the machine warming, a neighbour's periodic job) cancels over
-    the rounds instead of landing on B. ``ab``: A B, A B, ... strictly."""
 
-    def halves(
-        self, index: int, a_runs: list[ProfileReport], b_runs: list[ProfileReport]
-    ) -> list[tuple[Side, list[ProfileReport]]]:
-        """The two half rounds of round ``index``, in the order they run."""
-        pair = [(self.a, a_runs), (self.b, b_runs)]
-        return pair[::-1] if self.order == "abba" and index % 2 else pair
+    @property
+    def max_rounds(self) -> int:
+        return self.rounds or (30 if self.until_decided else 6)
+
+    @property
+    def limit(self) -> float:
+        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.measure]
+
+    @property
+    def budget(self) -> float | None:
+        """``--budget``; by default 60 s with ``--until-decided``, 180 s for instructions
+        counted under Valgrind (20-70x slower), none otherwise."""
+        if self.budget_s is not None:
+            return self.budget_s
+        if self.until_decided:
+            return 60.0 if self.measure != "instructions" else 180.0
+        return 180.0 if self.measure == "instructions" else None
+
+    @property
+    def gates(self) -> list[str]:
+        return list(self.gate) if self.gate else [PRIMARY[self.measure]]
 
     def check(self) -> None:
-        needed = min_rounds_for(self.alpha)
-        if self.rounds < needed:
-            raise UsageError(
-                f"--rounds {self.rounds} cannot reach significance at alpha {self.alpha:g}; "
-                f"use at least {needed}"
-            )
-        if self.episodes < 1:
+        if self.max_rounds < MIN_ROUNDS:
+            raise UsageError(f"--rounds {self.max_rounds}: use at least {MIN_ROUNDS}")
+        if self.blocks < 1:
+            raise UsageError("--blocks must be at least 1")
+        if self.episodes is not None and self.episodes < 1:
             raise UsageError("--episodes must be at least 1")
+        if self.block_ms <= 0:
+            raise UsageError("--block-ms must be positive")
         if self.warmup < 0:
             raise UsageError("--warmup must not be negative")
+        if self.measure not in MEASURES:
+            raise UsageError(f"--measure expects wall, cpu or instructions, got {self.measure!r}")
+        if self.budget_s is not None and self.budget_s <= 0:
+            raise UsageError("--budget must be positive")
         if self.profilers and self.profiled_rounds < 1:
             raise UsageError("--profiled-rounds must be at least 1 with --profiler")
-        if self.order not in ("abba", "ab"):
-            raise UsageError(f"--order expects abba or ab, got {self.order!r}")
         if self.keep is not None and not self.keep.is_dir():
             raise UsageError(f"--keep {self.keep}: not a directory")
 
-
-Runner = Callable[[ABPlan, Side, int, Path], ProfileReport]
-"""Runs one half round (plan, side, round index, report path) and returns its report."""
-Progress = Callable[[int, Side, ProfileReport], None]
-
-
-def profile_command(plan: ABPlan, side: Side, out: Path) -> list[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "ctool",
-        "profile",
-        "--pipeline",
-        side.pipeline or plan.pipeline,
-        "--seed",
-        str(plan.seed),
-        "--episodes",
-        str(plan.episodes),
-        "--warmup",
-        str(plan.warmup),
-        "--quiet",
-        "-o",
-        str(out),
-    ]
-    for name in plan.profilers:
-        command += ["--profiler", name]
-    if side.preset:
-        command += ["--preset", side.preset]
-    for setting in side.settings:
-        command += ["--set", setting]
-    return command
+    def hash_seeds(self) -> Iterator[int]:
+        rng = random.Random(self.seed)
+        while True:
+            yield rng.randrange(1, 2**32 - 1)
 
 
-def subprocess_runner(plan: ABPlan, side: Side, index: int, out: Path) -> ProfileReport:
-    """One half round: a fresh ``python -m ctool profile`` process."""
-    env = dict(os.environ)
-    cwd = None
-    if side.checkout is not None:
-        cwd = side.checkout
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(side.checkout), env.get("PYTHONPATH", "")) if p
-        )
-    proc = _run_reaped(profile_command(plan, side, out), cwd=cwd, env=env)
-    if proc.returncode in INTERRUPTED_CODES:  # the half round was interrupted too
-        raise KeyboardInterrupt
-    if proc.returncode != 0:
-        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-        message = lines[-1].removeprefix("ctool: error: ") if lines else "no message"
-        if proc.returncode == 2:
-            raise UsageError(f"{side.name}: {message}")
-        raise CtoolError(
-            f"{side.name}, round {index + 1}: ctool profile exited {proc.returncode}: {message}"
-        )
-    return require_profile(load_report(out), f"{side.name} round {index + 1}")
+class Worker(Protocol):
+    episode_ms: float
+    digest: str | None
+
+    def ready(self) -> None: ...
+
+    def run(self, episodes: int) -> dict[str, list[int]]: ...
+
+    def close(self) -> None: ...
 
 
-INTERRUPTED_CODES = (130, 143, 129)
-"""A half round's exit after Ctrl-C, SIGTERM or SIGHUP (128 + the signal's number)."""
-
-
-def _run_reaped(
-    command: list[str], *, cwd: Path | None, env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    """``subprocess.run``, except that on Ctrl-C / SIGTERM the half round is killed *and
-    reaped* before this returns (``subprocess.run`` waits at most 0.25 s), so it can neither
-    outlive ctool nor write into the scratch folder while that folder is removed."""
-    with subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        env=env,
-    ) as proc:
-        try:
-            stdout, stderr = proc.communicate()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
+WorkerFactory = Callable[[ABPlan, Side, int], Worker]
+"""(plan, side, hash seed) -> a started worker."""
+Progress = Callable[[int, ABRound, float | None], None]
+"""(round index, the round, the gated metric's round ratio)."""
 
 
 class ABInterrupted(KeyboardInterrupt):
-    """Ctrl-C during the rounds; carries the report of the rounds completed so far."""
+    """Ctrl-C or SIGTERM during the rounds; carries the report of the rounds completed."""
 
     def __init__(self, report: CompareReport | None) -> None:
         super().__init__()
         self.report = report
 
 
-def _analyse(
-    plan: ABPlan, a_runs: list[ProfileReport], b_runs: list[ProfileReport]
-) -> CompareReport:
-    config = RunConfigModel(
-        pipeline=plan.a.pipeline or plan.pipeline,
-        seed=plan.seed,
-        episodes=plan.episodes,
-        warmup=plan.warmup,
-        rounds=len(a_runs),
-        settings={"a": plan.a.name, "b": plan.b.name},
-        command="ctool ab",
-    )
-    return compare_paired(
-        a_runs,
-        b_runs,
-        a_name=plan.a.name,
-        b_name=plan.b.name,
-        threshold=plan.threshold,
-        alpha=plan.alpha,
-        gate=plan.gate,
-        config=config,
-    )
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends the rounds like Ctrl-C (main thread only)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _round(plan: ABPlan, factory: WorkerFactory, hash_seed: int) -> ABRound:
+    if plan.measure == "instructions" and factory is SubprocessWorker and not perf_available():
+        return callgrind_round(plan, hash_seed)
+    workers = [factory(plan, plan.a, hash_seed), factory(plan, plan.b, hash_seed)]
+    try:
+        for worker in workers:
+            worker.ready()
+        a, b = workers
+        n = plan.episodes or max(1, round(plan.block_ms / max(a.episode_ms, b.episode_ms, 1e-3)))
+        result = ABRound(hash_seed, n, digests=(a.digest, b.digest))
+        for j in range(plan.blocks):
+            first, second = (a, b) if j % 2 == 0 else (b, a)
+            started = time.perf_counter()
+            data = {id(first): first.run(n), id(second): second.run(n)}
+            result.a_blocks.append(block_values(data[id(a)]))
+            result.b_blocks.append(block_values(data[id(b)]))
+            if j == 0 and plan.episodes is None:  # once: blocks of --block-ms of wall time
+                n = rescale(n, (time.perf_counter() - started) * 500.0, plan.block_ms)
+                result.episodes_per_block = n
+        return result
+    finally:
+        for worker in workers:
+            worker.close()
+
+
+def rescale(n: int, block_wall_ms: float, target_ms: float) -> int:
+    """Episodes per block for blocks of ``target_ms`` of wall time, from a measured block.
+
+    The warm-up's median episode is an unpreempted one; on a loaded machine a block of
+    those takes several times its length in wall time, and adjacent blocks drift apart.
+    Rescaled once, after the first block pair, so that A and B keep running equal blocks.
+    """
+    if block_wall_ms <= 0:
+        return n
+    return max(1, min(n * 4, round(n * target_ms / block_wall_ms)))
+
+
+@dataclass
+class _Run:
+    plan: ABPlan
+    rounds: list[ABRound] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    stopped: Literal["decided", "time budget", "round budget"] = "round budget"
+
+    planned: int | None = None
+    """With ``--until-decided`` and no ``--rounds``: the rounds the time budget allows at the
+    first round's pace (4 to 30), fixed after round 1, before any ratio is looked at."""
+
+    @property
+    def rule(self) -> SequentialRule:
+        return SequentialRule(self.plan.limit, self.plan.alpha, self.planned or self.max_rounds)
+
+    @property
+    def max_rounds(self) -> int:
+        return self.planned or self.plan.max_rounds
+
+    def plan_looks(self) -> None:
+        """Fewer planned looks spend alpha on looks that can happen (Bonferroni)."""
+        plan, budget = self.plan, self.plan.budget
+        if plan.until_decided and plan.rounds is None and budget and len(self.rounds) == 1:
+            pace = time.monotonic() - self.started
+            self.planned = max(FIRST_LOOK, min(plan.max_rounds, int(budget / pace)))
+
+    def values(self) -> list[float]:
+        first = self.plan.gates[0]
+        metric = GATE_ALIASES.get(first, first)
+        return [v for r in self.rounds if (v := r.log_ratio(metric)) is not None]
+
+    def more(self) -> bool:
+        plan, n = self.plan, len(self.rounds)
+        if plan.until_decided and self.rule.stops(self.values()):
+            self.stopped = "decided"
+            return False
+        if n >= self.max_rounds:
+            return False
+        budget = (
+            plan.budget_s if plan.budget_s is not None else (60.0 if plan.until_decided else None)
+        )
+        if budget is not None and n:
+            elapsed = time.monotonic() - self.started
+            if elapsed + elapsed / n > budget:
+                self.stopped = "time budget"
+                return False
+        return True
+
+    def report(self, complete: bool = True) -> CompareReport:
+        plan, rule = self.plan, self.rule
+        sequential = None
+        alpha = plan.alpha
+        if plan.until_decided:
+            alpha = rule.look_alpha
+            sequential = SequentialStop(
+                looks=rule.looks, look_alpha=alpha, rounds=len(self.rounds), stopped=self.stopped
+            )
+            interval = t_interval(self.values(), alpha)
+            if self.stopped != "decided" and interval is not None:
+                needed = rounds_needed(interval, plan.limit, alpha)
+                sequential.more_rounds = max(needed - len(self.rounds), 0)
+        config = RunConfigModel(
+            pipeline=plan.a.pipeline or plan.pipeline,
+            seed=plan.seed,
+            episodes=sum(r.episodes_per_block * plan.blocks for r in self.rounds),
+            warmup=plan.warmup,
+            rounds=len(self.rounds),
+            settings={
+                "a": plan.a.name,
+                "b": plan.b.name,
+                "blocks": plan.blocks,
+                "episodes_per_block": [r.episodes_per_block for r in self.rounds],
+                "hash_seeds": [r.hash_seed for r in self.rounds],
+            },
+            command="ctool ab",
+        )
+        analysis = BlockAnalysis(
+            plan.a.name, plan.b.name, capture_environment(), config,
+            plan.limit, alpha, plan.gates, plan.measure, sequential,
+        )  # fmt: skip
+        report = compare_blocks(self.rounds, analysis)
+        report.complete = complete
+        return report
 
 
 def run_ab(
     plan: ABPlan,
     *,
-    runner: Runner | None = None,
+    factory: WorkerFactory | None = None,
     progress: Progress | None = None,
+    profiled_runner: ProfiledRunner | None = None,
 ) -> CompareReport:
-    """Run the rounds (A B, B A, ... by default) and compare them. Ctrl-C raises
-    :class:`ABInterrupted`.
-
-    ``runner`` runs one half round (default: :func:`subprocess_runner`).
-    """
+    """Run the rounds and compare them; Ctrl-C or SIGTERM raises :class:`ABInterrupted`."""
     plan.check()
-    runner = runner or subprocess_runner
-    a_runs: list[ProfileReport] = []
-    b_runs: list[ProfileReport] = []
-    timing = replace(plan, profilers=())
-    with tempfile.TemporaryDirectory(prefix="ctool-ab-") as scratch:
-        folder = plan.keep or Path(scratch)
-        try:
-            for index in range(plan.rounds):
-                for side, runs in plan.halves(index, a_runs, b_runs):
-                    out = folder / f"{side.label}-{index + 1:02d}.json"
-                    report = runner(timing, side, index, out)
-                    runs.append(report)
-                    if progress is not None:
-                        progress(index, side, report)
-        except KeyboardInterrupt:
-            done = min(len(a_runs), len(b_runs))
-            partial = None
-            if done:
-                partial = _analyse(plan, a_runs[:done], b_runs[:done])
-                partial.complete = False
-            raise ABInterrupted(partial) from None
-        compared = _analyse(plan, a_runs, b_runs)
+    factory = factory or SubprocessWorker  # looked up now: tests replace it
+    run = _Run(plan)
+    seeds = plan.hash_seeds()
+    try:
+        with _sigterm_interrupts():
+            while run.more():
+                result = _round(plan, factory, next(seeds))
+                run.rounds.append(result)
+                run.plan_looks()
+                if plan.keep is not None:
+                    _keep(plan.keep, len(run.rounds), result)
+                if progress is not None:
+                    progress(len(run.rounds) - 1, result, result.log_ratio(PRIMARY[plan.measure]))
+        report = run.report()
         if plan.profilers:
-            compared = _with_profiled_rounds(plan, compared, runner, folder, progress)
-    return compared
+            report = with_profiled_rounds(plan, report, profiled_runner or profile_half)
+    except KeyboardInterrupt:
+        partial = run.report(complete=False) if run.rounds else None
+        raise ABInterrupted(partial) from None
+    return report
 
 
-def _with_profiled_rounds(
-    plan: ABPlan,
-    report: CompareReport,
-    runner: Runner,
-    folder: Path,
-    progress: Progress | None,
-) -> CompareReport:
-    """Extra rounds under the profilers (A B, B A, ...): where time moved, never timing."""
-    from dataclasses import replace
+def _keep(folder: Path, index: int, result: ABRound) -> None:
+    from ctool.model.io import atomic_write_text
 
-    from ctool.analysis.movers import where_time_moved
-
-    profiled, timing = plan, replace(plan, profilers=())
-    a_runs: list[ProfileReport] = []
-    b_runs: list[ProfileReport] = []
-    for index in range(plan.profiled_rounds):
-        for side, runs in timing.halves(index, a_runs, b_runs):
-            out = folder / f"{side.label}-profiled-{index + 1:02d}.json"
-            runs.append(runner(profiled, side, plan.rounds + index, out))
-            if progress is not None:
-                progress(plan.rounds + index, side, runs[-1])
-    return report.model_copy(update=where_time_moved(a_runs, b_runs))
+    data = {
+        "hash_seed": result.hash_seed,
+        "episodes_per_block": result.episodes_per_block,
+        "a_blocks": result.a_blocks,
+        "b_blocks": result.b_blocks,
+    }
+    atomic_write_text(folder / f"round-{index:02d}.json", json.dumps(data, indent=1))

@@ -94,6 +94,22 @@ class EnvironmentDiffRow(Model):
     after: Any
 
 
+Measure = Literal["wall", "cpu", "instructions"]
+
+
+class SequentialStop(Model):
+    """How ``ctool ab --until-decided`` stopped (docs/compare.md, "Sequential stopping")."""
+
+    looks: list[int]
+    """The round counts at which the rule looked (planned, up to the round budget)."""
+    look_alpha: float
+    """Each look's alpha: ``alpha / len(looks)`` (Bonferroni across the looks)."""
+    rounds: int
+    stopped: Literal["decided", "time budget", "round budget"]
+    more_rounds: int | None = None
+    """When undecided: about how many more rounds the observed spread would need."""
+
+
 class CompareReport(Report):
     kind: Literal["compare"] = "compare"
     before: str
@@ -120,6 +136,11 @@ class CompareReport(Report):
     gate: list[str] = Field(default_factory=list)
     """The ``--gate`` entries the gated metrics were picked by."""
     warnings: list[str] = Field(default_factory=list)
+    measure: Measure = "wall"
+    """``ctool ab --measure``: what the gated rows time (wall, CPU time, instructions)."""
+    measure_note: str = ""
+    """What the measure cannot see."""
+    sequential: SequentialStop | None = None
     windows: dict[str, dict[str, list[float]]] = Field(default_factory=dict)
     """The per-window values each test used: ``{metric: {"before": [...], "after": [...]}}``
     (per round in modes rounds and ab, per batch in mode batches)."""

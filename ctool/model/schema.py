@@ -36,7 +36,9 @@ from ctool.model.compare_schema import (
     HotspotChange,
     HotspotChangeKind,
     HotspotMover,
+    Measure,
     MetricComparison,
+    SequentialStop,
     Verdict,
 )
 from ctool.model.leak_schema import (
@@ -353,6 +355,8 @@ REPORT_MODELS: dict[str, type[Report]] = {
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Measure",
+    "SequentialStop",
     "AnyReport",
     "BlockingCall",
     "CompareReport",

@@ -28,9 +28,9 @@ def _metric_table(rows: Sequence[MetricComparison], conf: str) -> list[str]:
     ]
     for row in rows:
         name = fmt.label(row.metric) + (" \\*" if row.gated else "")
-        verdict: str = row.verdict
-        if verdict in _MARKS:
-            verdict = f"{_MARKS[verdict]} **{verdict}**"
+        verdict = fmt.verdict_text(row)
+        if row.verdict in _MARKS:
+            verdict = f"{_MARKS[row.verdict]} **{verdict}**"
         lines.append(
             "| "
             + " | ".join(
@@ -58,16 +58,17 @@ def _details(summary: str, body: list[str]) -> list[str]:
 def render_markdown(report: CompareReport) -> str:
     conf = f"{100 * (1 - report.alpha):g} % interval"
     mark = "🔴" if report.regressions else ("🟢" if report.changes else "⚪")
+    if report.blind_to_drift and report.changes:
+        mark = "⚠️"
     lines = [
         f"### {mark} {fmt.title(report)}: {_cell(fmt.headline(report))}",
         "",
         f"`{_cell(report.before)}` → `{_cell(report.after)}` · {fmt.mode_line(report)}",
         "",
     ]
-    if report.blind_to_drift:
-        lines.append(f"> ⚠️ {fmt.BLIND}")
-    lines.extend(f"> ⚠️ {_cell(warning)}" for warning in report.warnings)
-    if report.blind_to_drift or report.warnings:
+    lines.extend(f"> ⚠️ {_cell(warning)}" for warning in fmt.warnings(report))
+    lines.extend(f"> {_cell(line)}" for line in fmt.notes(report))
+    if fmt.warnings(report) or fmt.notes(report):
         lines.append("")
     main = [row for row in report.metrics if not fmt.is_stage(row)]
     stages = [row for row in report.metrics if fmt.is_stage(row)]

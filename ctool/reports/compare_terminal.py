@@ -28,9 +28,8 @@ def render_compare(report: CompareReport) -> RenderableType:
         Text.assemble((f"{fmt.title(report)}  ", "bold"), f"{report.before}  →  {report.after}"),
         Text(fmt.mode_line(report), style="dim"),
     ]
-    if report.blind_to_drift:
-        parts.append(Text(f"! {fmt.BLIND}", style="bold yellow"))
-    parts.extend(Text(f"! {warning}", style="yellow") for warning in report.warnings)
+    parts.extend(Text(f"! {warning}", style="yellow") for warning in fmt.warnings(report))
+    parts.extend(Text(line, style="dim") for line in fmt.notes(report))
 
     conf = f"{100 * (1 - report.alpha):g} % interval"
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
@@ -55,7 +54,7 @@ def render_compare(report: CompareReport) -> RenderableType:
             fmt.ratio(row.ratio),
             fmt.interval(row.ci_low, row.ci_high, compact=True),
             fmt.p_value(row.p_value),
-            Text(row.verdict, style=_STYLES.get(row.verdict, "")),
+            Text(fmt.verdict_text(row), style=_STYLES.get(row.verdict, "")),
         )
     parts.append(table)
     parts.append(Text("* gated metric", style="dim"))

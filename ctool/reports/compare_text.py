@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ctool.analysis.compare.build import BLIND_WARNING
 from ctool.analysis.statistics import CHANGED_VERDICTS
 from ctool.model.schema import CompareReport, MetricComparison
 
@@ -82,7 +83,8 @@ def mode_line(report: CompareReport) -> str:
     sizes = [(r.n_before, r.n_after) for r in report.metrics if r.n_before is not None]
     n_b, n_a = sizes[0] if sizes else (None, None)
     if report.mode == "ab":
-        what = f"interleaved A/B, {n_b} paired rounds" if n_b else "interleaved A/B"
+        what = f"interleaved A/B blocks, {n_b} rounds" if n_b else "interleaved A/B"
+        what += f" · measure {report.measure}"
     elif report.mode == "rounds":
         what = f"rounds ({n_b} vs {n_a} fresh processes)" if n_b else "rounds"
     else:
@@ -94,11 +96,44 @@ def mode_line(report: CompareReport) -> str:
     )
 
 
-BLIND = (
-    "single-round files: tested on batches of one run each, which is blind to run-to-run "
-    "drift (a few % between runs of identical code); use 'ctool profile --rounds 10' or "
-    "'ctool ab'"
-)
+BLIND = BLIND_WARNING
+"""The warning a single-run comparison carries in ``warnings`` (every format shows it)."""
+
+
+def warnings(report: CompareReport) -> list[str]:
+    """The report's warnings; a blind comparison written before the blind warning went into
+    ``warnings`` gets it here too."""
+    if report.blind_to_drift and not any("blind to run-to-run" in w for w in report.warnings):
+        return [BLIND, *report.warnings]
+    return list(report.warnings)
+
+
+def verdict_text(row: MetricComparison) -> str:
+    """The verdict as a table shows it: qualified when the row's note qualifies it."""
+    if row.note.startswith(f"{row.verdict} (within threshold at the low end"):
+        return f"{row.verdict} (within threshold at the low end)"
+    if row.note.startswith("not judged"):
+        return "not judged (too small to time)"
+    if "Holm" in row.note and row.verdict == "inconclusive":
+        return "inconclusive (not after Holm)"
+    return row.verdict
+
+
+def notes(report: CompareReport) -> list[str]:
+    """What the measure cannot see, and how a sequential run stopped."""
+    lines = []
+    if report.measure_note:
+        lines.append(f"measure: {report.measure_note}")
+    stop = report.sequential
+    if stop is not None:
+        text = (
+            f"until decided: {stop.rounds} rounds, stopped: {stop.stopped} (looks at "
+            f"{', '.join(map(str, stop.looks))} rounds, each at alpha {stop.look_alpha:.3g})"
+        )
+        if stop.more_rounds:
+            text += f"; about {stop.more_rounds} more rounds would decide at the observed noise"
+        lines.append(text)
+    return lines
 
 
 def headline(report: CompareReport) -> str:
@@ -113,10 +148,11 @@ def headline(report: CompareReport) -> str:
 
         return ", ".join(one(rows[n]) for n in names)
 
+    blind = " (blind to drift: one run per side)" if report.blind_to_drift else ""
     if report.regressions:
-        text = f"regression: {listing(report.regressions)}"
+        text = f"regression{blind}: {listing(report.regressions)}"
     elif report.changes:
-        text = f"{rows[report.changes[0]].verdict}: {listing(report.changes)}"
+        text = f"{rows[report.changes[0]].verdict}{blind}: {listing(report.changes)}"
     else:
         text = f"no gated change beyond ±{100 * report.threshold:g} %"
     others = [
@@ -125,5 +161,5 @@ def headline(report: CompareReport) -> str:
         if not row.gated and row.verdict in CHANGED_VERDICTS and not is_stage(row)
     ]
     if others:
-        text += f" (not gated: {listing(others)})"
+        text += f" (not gated{', blind to drift' if blind else ''}: {listing(others)})"
     return f"{text}; {report.behaviour}"

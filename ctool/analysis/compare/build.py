@@ -14,7 +14,13 @@ from ctool.analysis.compare.diffs import (
     hotspot_diff,
     paired_behaviour,
 )
-from ctool.analysis.compare.gate import apply_gate, parse_gate, regressions_and_changes
+from ctool.analysis.compare.drift import below_floor, drift_floor, round_drift
+from ctool.analysis.compare.gate import (
+    apply_gate,
+    correct_ungated,
+    parse_gate,
+    regressions_and_changes,
+)
 from ctool.analysis.compare.metrics import summary_values, window_values, windows_from_samples
 from ctool.analysis.compare.rows import median, metric_names, metric_rows, series
 from ctool.analysis.movers import where_time_moved
@@ -35,6 +41,11 @@ from ctool.model.schema import (
 
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_ALPHA = 0.05
+BLIND_WARNING = (
+    "blind to run-to-run drift: single-round files are tested on batches of one run each, "
+    "which cannot see drift between runs (a few % between runs of identical code, far more "
+    "on a shared machine); use 'ctool profile --rounds 10' or 'ctool ab'"
+)
 
 
 def _windows(report: ProfileReport, source: str) -> list[WindowStats]:
@@ -52,6 +63,7 @@ def _finish(
     **fields: Any,
 ) -> CompareReport:
     apply_gate(rows, gate)
+    correct_ungated(rows, float(fields["alpha"]))
     regressions, changes = regressions_and_changes(rows)
     return CompareReport(
         metrics=rows,
@@ -121,6 +133,13 @@ def compare_reports(
             warnings.append(f"{name} is incomplete (the run was interrupted)")
         warnings.extend(f"{name}: {warning}" for warning in report.warnings)
     design = _independent_design(before, after, before_name, after_name, alpha)
+    drifts = []
+    if design.mode == "rounds":
+        drifts = [d for n, r in ((before_name, before), (after_name, after))
+                  if (d := round_drift(r, n)) is not None]  # fmt: skip
+    else:
+        warnings.insert(0, BLIND_WARNING)
+    judged, drift_warnings = drift_floor(drifts, threshold)
     values_b = [window_values(w) for w in design.before]
     values_a = [window_values(w) for w in design.after]
     sum_b, sum_a = summary_values(before), summary_values(after)
@@ -135,8 +154,10 @@ def compare_reports(
         tester=tester,
         method=design.method,
         alpha=alpha,
-        threshold=threshold,
+        threshold=judged,
     )
+    if judged > threshold:
+        below_floor(rows, judged)
     env_rows, env_warnings = environment_diff(before, after)
     verdict, detail = behaviour(before, after)
     return _finish(
@@ -155,7 +176,7 @@ def compare_reports(
         environment_diff=env_rows,
         behaviour=verdict,
         behaviour_detail=detail,
-        warnings=warnings + design.warnings + env_warnings,
+        warnings=warnings + drift_warnings + design.warnings + env_warnings,
         windows=windows,
     )
 

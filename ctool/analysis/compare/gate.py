@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Sequence
 
+from ctool.analysis.sequential import holm_adjust
 from ctool.analysis.statistics import CHANGED_VERDICTS, WORSE_VERDICTS
 from ctool.model.errors import UsageError
 from ctool.model.schema import CompareReport, MetricComparison
@@ -22,8 +23,9 @@ GATE_ALIASES: dict[str, str] = {
     "rss": "rss.peak_mb",
     "cpu": "cpu.ms_per_episode",
     "phi": "phi.p50",
+    "instructions": "instructions.per_episode",
 }
-_METRIC_PREFIXES = ("latency.", "throughput", "stage.", "phi.", "rss.", "cpu.")
+_METRIC_PREFIXES = ("latency.", "throughput", "stage.", "phi.", "rss.", "cpu.", "instructions.")
 
 
 def parse_gate(text: str | Sequence[str] | None) -> list[str]:
@@ -78,3 +80,24 @@ def regressions_and_changes(rows: Sequence[MetricComparison]) -> tuple[list[str]
     regressions = [r.metric for r in rows if r.gated and r.verdict in WORSE_VERDICTS]
     changes = [r.metric for r in rows if r.gated and r.verdict in CHANGED_VERDICTS]
     return regressions, changes
+
+
+def correct_ungated(rows: Sequence[MetricComparison], alpha: float) -> None:
+    """Holm's correction over the ungated tested rows, in place.
+
+    Judging a dozen ungated rows at ``alpha`` each would call one of them changed on
+    identical code about half the time. An ungated row keeps "faster" / "slower" only when
+    its Holm-adjusted p-value (over all ungated rows with a test) stays below ``alpha``;
+    otherwise it becomes ``inconclusive`` and its note says why.
+    """
+    tested = [r for r in rows if not r.gated and r.p_value is not None]
+    if len(tested) < 2:
+        return
+    adjusted = holm_adjust([r.p_value for r in tested if r.p_value is not None])
+    for row, p_adj in zip(tested, adjusted, strict=True):
+        if row.verdict in CHANGED_VERDICTS and p_adj >= alpha:
+            row.note = (
+                f"{row.verdict} at p = {row.p_value:.3g}, but not after Holm's correction over "
+                f"{len(tested)} ungated rows (adjusted p = {p_adj:.3g})"
+            )
+            row.verdict = "inconclusive"

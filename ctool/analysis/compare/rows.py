@@ -10,8 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ctool.analysis.compare.metrics import MetricSpec, metric_specs
-from ctool.analysis.statistics import RatioTest, classify, describe_single
+from ctool.analysis.statistics import CHANGED_VERDICTS, RatioTest, classify, describe_single
 from ctool.model.schema import MetricComparison, Verdict
+
+RESOLUTION_MS = 0.01
+"""Below 10 µs a per-window timing is mostly timer and bookkeeping noise: shown, not judged."""
+RELATIVE_RESOLUTION = 0.01
+"""... and so is a timing under 1 % of the episode's median latency (a few µs of a ms-scale
+episode, such as "(between stages)")."""
 
 Tester = Callable[[Sequence[float], Sequence[float]], RatioTest]
 """The test of one metric's per-window values: before (or A) first, after (or B) second."""
@@ -76,6 +82,31 @@ def _single_row(
     )
 
 
+def low_end_note(row: MetricComparison, threshold: float) -> str:
+    """The rule for a changed row whose interval reaches back inside the threshold.
+
+    The verdict stays "slower" (significant, and the estimate beyond the threshold: the
+    fixed-rounds rule the model validates), but the note says that the near end of the
+    interval is within the threshold, so the change may be smaller than the threshold.
+    ``--until-decided`` goes on until the whole interval clears it.
+    """
+    if row.verdict not in CHANGED_VERDICTS or row.ratio is None:
+        return ""
+    near = row.ci_low if row.ratio > 1 else row.ci_high
+    if near is None or not 1 / (1 + threshold) < near < 1 + threshold:
+        return ""
+    return f"{row.verdict} (within threshold at the low end: the interval reaches {near:.3f})"
+
+
+def too_small(spec: MetricSpec, values: Sequence[float], episode_ms: float | None) -> bool:
+    """Is this a timing too small to judge (see :data:`RESOLUTION_MS`)?"""
+    if spec.unit != "ms" or not values or spec.name == "latency.p50":
+        return False
+    typical = median(values) or 0.0
+    floor = max(RESOLUTION_MS, RELATIVE_RESOLUTION * (episode_ms or 0.0))
+    return typical < floor
+
+
 def metric_row(
     spec: MetricSpec,
     before: Sequence[float],
@@ -99,7 +130,28 @@ def metric_row(
     if not spec.noisy and (_no_spread(before) or _no_spread(after)):
         # A deterministic counter (hit rate): one value per side says it all.
         return _single_row(spec, median(before), median(after), "", threshold=threshold)
-    test = tester(before, after)
+    return tested_row(
+        spec,
+        tester(before, after),
+        median(before),
+        median(after),
+        method=method,
+        alpha=alpha,
+        threshold=threshold,
+    )
+
+
+def tested_row(
+    spec: MetricSpec,
+    test: RatioTest,
+    before: float | None,
+    after: float | None,
+    *,
+    method: str,
+    alpha: float,
+    threshold: float,
+) -> MetricComparison:
+    """The row of a tested metric: its verdict, and a note saying why when it needs one."""
     verdict: Verdict = classify(
         test,
         alpha=alpha,
@@ -110,10 +162,10 @@ def metric_row(
     note = test.reason
     if verdict == "inconclusive" and not note:
         note = "the interval reaches beyond the threshold: more data would decide"
-    return MetricComparison(
+    row = MetricComparison(
         metric=spec.name,
-        before=median(before),
-        after=median(after),
+        before=before,
+        after=after,
         ratio=test.ratio,
         ci_low=test.ci_low,
         ci_high=test.ci_high,
@@ -125,6 +177,16 @@ def metric_row(
         n_before=test.n_before,
         n_after=test.n_after,
         note=note,
+    )
+    row.note = low_end_note(row, threshold) or row.note
+    return row
+
+
+def _not_judged(row: MetricComparison, episode_ms: float | None) -> None:
+    row.verdict = "inconclusive"
+    row.note = (
+        f"not judged: under {max(RESOLUTION_MS, RELATIVE_RESOLUTION * (episode_ms or 0)):.3g} ms "
+        "(timer resolution, or 1 % of the episode), too small to time reliably"
     )
 
 
@@ -141,6 +203,7 @@ def metric_rows(
     """One row per metric; also the per-window values each test used."""
     rows: list[MetricComparison] = []
     windows: dict[str, dict[str, list[float]]] = {}
+    episode_ms = summaries_of("latency.p50")[0] if "latency.p50" in names else None
     for spec in metric_specs(names):
         before, after = values_of(spec.name)
         row = metric_row(
@@ -153,6 +216,8 @@ def metric_rows(
             alpha=alpha,
             threshold=threshold,
         )
+        if too_small(spec, before + after, episode_ms):
+            _not_judged(row, episode_ms)
         rows.append(row)
         if row.method != "single value":
             windows[spec.name] = {"before": before, "after": after}

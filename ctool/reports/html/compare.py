@@ -14,6 +14,7 @@ from typing import Any
 from ctool.model.format import confidence, significant
 from ctool.model.schema import CompareReport, MetricComparison, ProfileReport, Report
 from ctool.reports import charts
+from ctool.reports.compare_text import notes, warnings
 from ctool.reports.html.cells import (
     MAX_TABLE_ROWS,
     generic_table,
@@ -23,7 +24,6 @@ from ctool.reports.html.cells import (
     num_cell,
     opt,
     pct_text,
-    report_warnings,
     where,
 )
 from ctool.reports.html.flame import diff_flame_section
@@ -69,7 +69,7 @@ def compare_page(
         f"{report.before} → {report.after}",
         _compare_cards(report),
         sections,
-        report_warnings(report),
+        warnings(report),
     )
 
 
@@ -112,11 +112,7 @@ def _verdict_section(report: CompareReport) -> Section:
     if gate:
         verdict.notes.append("Gated metrics: " + ", ".join(str(g) for g in gate) + ".")
     verdict.items = _verdict_items(report)
-    if report.blind_to_drift:
-        verdict.notes.append(
-            "Both files come from single runs: the test works on batch medians and cannot see "
-            "run-to-run drift. Use `ctool profile --rounds R` on both sides for a verdict that can."
-        )
+    verdict.notes.extend(notes(report))  # the blind-to-drift warning is in the warnings
     return verdict
 
 

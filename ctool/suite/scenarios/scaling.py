@@ -63,7 +63,7 @@ def optimisation_gain(ctx: SuiteContext) -> Measurement:
     plan = ABPlan(
         a=parse_side("A", ",".join(["preset=baseline", *settings]), None),
         b=parse_side("B", ",".join(["preset=optimized", *settings]), None),
-        rounds=ctx.sizes.ab_rounds, episodes=ctx.sizes.ab_episodes,
+        rounds=ctx.sizes.ab_rounds, blocks=5, episodes=max(1, ctx.sizes.ab_episodes // 5),
         warmup=ctx.sizes.warmup, seed=ctx.seed, pipeline=ctx.pipeline,
         gate=("mean",),
     )  # fmt: skip
