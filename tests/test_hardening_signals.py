@@ -174,6 +174,10 @@ def test_ab_ends_its_half_round_removes_its_folder_and_keeps_finished_rounds(
     proc.send_signal(signal.SIGTERM)
     err = finish(proc)
     assert proc.returncode == 143, "".join(lines) + err
+    # A pair being started at the signal ends when its pipe closes: wait for it, bounded.
+    deadline = time.monotonic() + DEADLINE_S
+    while any(not gone(pid) for pid in half_rounds) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert all(gone(pid) for pid in half_rounds)
     assert list(scratch.iterdir()) == []  # its ctool-ab-* folder is gone
     assert partial(tmp_path / "ab.json")["config"]["rounds"] >= 2

@@ -234,10 +234,13 @@ class ABInterrupted(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM ends the rounds like Ctrl-C (main thread only)."""
+    """SIGTERM ends the rounds like Ctrl-C (main thread only), unless a handler is already
+    set: the CLI routes SIGTERM and SIGHUP through Ctrl-C itself, and keeps which came."""
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(
+        signal.SIGTERM
+    ) not in (signal.SIG_DFL, None):
         yield
         return
 
