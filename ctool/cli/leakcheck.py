@@ -28,22 +28,47 @@ def leakcheck_command(
     preset: PresetOption = None,
     set_: SettingsOption = None,
     seed: SeedOption = 0,
-    episodes: Annotated[int, typer.Option(help="Measured episodes.")] = 1000,
+    episodes: Annotated[
+        int, typer.Option(help="Measured episodes of the first round (then doubling).")
+    ] = 1000,
+    max_episodes: Annotated[
+        int, typer.Option(help="Budget: measured episodes at most, over all rounds.")
+    ] = 40000,
+    max_seconds: Annotated[
+        float, typer.Option(help="Budget: seconds of measured episodes at most.")
+    ] = 600.0,
+    horizon: Annotated[
+        int,
+        typer.Option(
+            help="Steady growth over this many measured episodes is a leak (a bound "
+            "reached later counts as one)."
+        ),
+    ] = 10000,
+    resolution: Annotated[
+        float,
+        typer.Option(
+            help="Bytes per episode: the last window is flat (growth stopped) when its "
+            "95% upper bound is within max(threshold, this)."
+        ),
+    ] = 8.0,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="What measures retained memory: tracemalloc, or memray (native "
+            'allocations too; pip install "ctool[memray]").'
+        ),
+    ] = "tracemalloc",
     warmup: Annotated[int, typer.Option(help="Warm-up episodes, run first and discarded.")] = 100,
     every: Annotated[
         int, typer.Option(help="Sample memory every N episodes (after gc.collect()).")
     ] = 20,
     threshold: Annotated[
         float,
-        typer.Option(
-            help="Leak when the slope's 95% lower bound exceeds this, in bytes per episode."
-        ),
-    ] = 256.0,
+        typer.Option(help="Tolerance, bytes per episode: growth at or below it is not a leak."),
+    ] = 0.0,
     growth_floor: Annotated[
         float,
-        typer.Option(
-            help="...and the growth over the run exceeds this percent of the process's RSS."
-        ),
+        typer.Option(help="A leak's growth over the run must exceed this percent of the RSS."),
     ] = 0.1,
     top: Annotated[int, typer.Option(help="Rows of allocation sites and object types.")] = 10,
     frames: Annotated[
@@ -63,11 +88,13 @@ def leakcheck_command(
 ) -> None:
     """Run many episodes and test whether retained memory grows per episode.
 
-    Warm-up episodes first (discarded); then every N measured episodes, after
-    gc.collect(), sample traced memory (tracemalloc), RSS and live objects. A Theil-Sen
-    slope with its 95% interval decides: leak (exit 1), clean (exit 0) or inconclusive
-    (exit 0; 1 with --strict). Shows the allocation sites that grew, with their stage,
-    and the object types whose count grew.
+    Warm-up episodes first (discarded); then rounds of measured episodes (doubling),
+    sampling traced memory, RSS and live objects every N episodes after gc.collect(),
+    until the answer is settled: growth that stops is clean (bounded, with its plateau);
+    growth that goes on at a stable rate past --horizon is a leak (exit 1); a budget spent
+    first is inconclusive, with the detection limit reached (exit 0; 1 with --strict).
+    Shows the allocation sites that grew, with their stage, and the object types whose
+    count grew.
     """
     from ctool.cli.console import make_console
     from ctool.harness.leak import LeakcheckOptions, run_leakcheck
@@ -86,6 +113,11 @@ def leakcheck_command(
         top=top,
         frames=frames,
         command="leakcheck",
+        max_episodes=max_episodes,
+        max_seconds=max_seconds,
+        horizon=horizon,
+        resolution=resolution,
+        engine=engine,
     )
     options.validate()
     fmt = parse_format(output_format)

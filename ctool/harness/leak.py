@@ -53,15 +53,13 @@ from typing import TYPE_CHECKING
 
 from ctool.analysis.leak import (
     MIN_SAMPLES,
-    Criteria,
     Frame,
-    LeakAnalysis,
     RawSite,
-    analyze,
     attribute_sites,
     rank_sites,
 )
 from ctool.analysis.leak_report import LeakMeasurement, leakcheck_report
+from ctool.analysis.leak_verdict import LeakAnalysis, decide
 from ctool.harness.heap import (
     RSSReader,
     by_name,
@@ -75,6 +73,7 @@ from ctool.harness.heap import (
     is_plumbing_file,
     live_traces,
     resolved,
+    type_sites,
 )
 from ctool.harness.leakconfig import LeakcheckOptions
 from ctool.spans import LOCATOR, EpisodeRecorder, activate, deactivate
@@ -120,6 +119,7 @@ def run_leakcheck(
             f"leakcheck: {ref}: {options.warmup} warm-up + {options.episodes} measured "
             f"episodes, memory sampled every {options.every} ..."
         )
+    _warm_analysis()
     run = _Run(options)
     run.owns_tracing = not tracemalloc.is_tracing()
     if run.owns_tracing:
@@ -133,6 +133,16 @@ def run_leakcheck(
         run.stop_tracing()
         run.rss.close()
     return run.report(ref, duration_s=time.perf_counter() - started)
+
+
+def _warm_analysis() -> None:
+    """One verdict on made-up samples before tracing starts: the imports and first-call
+    caches of numpy and scipy.stats are then not part of traced memory when the rounds are
+    judged while tracing."""
+    episodes = [float(i) for i in range(MIN_SAMPLES * 3)]
+    decide(
+        episodes, episodes, [1e6 + e for e in episodes], LeakcheckOptions().criteria(), final=True
+    )
 
 
 class _Errors:
@@ -161,13 +171,21 @@ class _Run:
 
     def __init__(self, options: LeakcheckOptions) -> None:
         self.options = options
-        self.points = options.sample_points()
-        n = len(self.points)
+        n = options.max_samples()
         self.sample_episode = array("q", bytes(8 * n))
         self.sample_traced = array("q", bytes(8 * n))
         self.sample_rss = array("q", bytes(8 * n))
         self.sample_objects = array("q", bytes(8 * n))
-        self.latency_ns = array("q", bytes(8 * options.episodes))
+        self.latency_ns = array("q", bytes(8 * options.max_episodes))
+        self.rounds: list[int] = []
+        self.target = options.episodes
+        self.exhausted = False
+        self.own_bytes = 0
+        """Traced bytes ctool keeps between samples (verdicts, type counts): subtracted."""
+        self.measure_started = 0.0
+        self.mid_types: Counter[type] = Counter()
+        self.mid_episode = 0
+        self.type_sites: dict[str, Counter[tuple[str, int]]] = {}
         self.taken = 0
         self.done = 0
         self.snapshot_bytes = 0
@@ -195,30 +213,92 @@ class _Run:
             for index in range(options.warmup):
                 await self.episode(adapter, index)
             self.begin()
-            next_point = 1
             try:
-                for done in range(1, options.episodes + 1):
-                    started = perf_counter_ns()
-                    await self.episode(adapter, options.warmup + done - 1)
-                    self.latency_ns[done - 1] = perf_counter_ns() - started
-                    self.done = done
-                    if done == self.points[next_point]:
-                        self.sample(done)
-                        next_point += 1
-                        # A chance for asyncio.run's Ctrl-C handler to cancel us, even when
-                        # the pipeline's episodes never suspend.
-                        await asyncio.sleep(0)
+                await self.rounds_until_settled(adapter)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 # Ctrl-C: asyncio.run cancels this task. Keep what was measured.
                 self.interrupted = True
-                if self.sample_episode[self.taken - 1] != self.done:
+                if self.taken and self.sample_episode[self.taken - 1] != self.done:
                     self.sample(self.done)
+                self.judge(final=True)
             self.end()
             self.conclude()
             if self.needs_attribution():
                 await self.attribute(adapter, options.warmup + self.done)
         finally:
             await adapter.aclose()
+
+    async def rounds_until_settled(self, adapter: PipelineAdapter) -> None:
+        """Round after round (doubling, ``LeakcheckOptions.rounds``) until the verdict is
+        settled or the budget (episodes, seconds) is spent."""
+        options = self.options
+        for target in options.rounds():
+            self.target = target
+            stopped_early = not await self.run_to(adapter, target)
+            final = stopped_early or target >= options.max_episodes
+            self.rounds.append(self.done)
+            self.judge(final=final)
+            if self.analysis is None or self.analysis.settled:
+                self.exhausted = final
+                return
+            self.count_mid_types()
+        self.exhausted = True
+
+    async def run_to(self, adapter: PipelineAdapter, target: int) -> bool:
+        """Measured episodes up to ``target``, sampling on the way; ``False`` when the time
+        budget ran out first (the last sample is then the stopping point)."""
+        options = self.options
+        points = [p for p in options.points_between(self.done, target) if p > self.done]
+        next_point = 0
+        for done in range(self.done + 1, target + 1):
+            started = perf_counter_ns()
+            await self.episode(adapter, options.warmup + done - 1)
+            self.latency_ns[done - 1] = perf_counter_ns() - started
+            self.done = done
+            if done == points[next_point]:
+                self.sample(done)
+                next_point += 1
+                if done < target and time.perf_counter() - self.measure_started > (
+                    options.max_seconds
+                ):
+                    return False
+                # A chance for asyncio.run's Ctrl-C handler to cancel us, even when
+                # the pipeline's episodes never suspend.
+                await asyncio.sleep(0)
+        return True
+
+    def judge(self, *, final: bool) -> None:
+        """The verdict on the samples so far; what it keeps is ctool's, not growth."""
+        import tracemalloc
+
+        n = self.taken
+        if n < MIN_SAMPLES:
+            return
+        before = tracemalloc.get_traced_memory()[0]
+        self.analysis = None
+        self.analysis = decide(
+            list(self.sample_episode[:n]),
+            list(self.sample_traced[:n]),
+            list(self.sample_rss[:n]),
+            self.options.criteria(),
+            final=final,
+        )
+        self.own_bytes += tracemalloc.get_traced_memory()[0] - before
+
+    def count_mid_types(self) -> None:
+        """Live objects by type at the start of the next round: the object evidence
+        compares growth per episode before and after this point."""
+        import tracemalloc
+
+        before = tracemalloc.get_traced_memory()[0]
+        self.release()
+        self.mid_types = Counter()
+        self.mid_types = count_types_in_thread(exclude=(self.start_types,))
+        self.mid_episode = self.done
+        gc.freeze()
+        self.frozen = True
+        self.freeze_count = gc.get_freeze_count()
+        self.own_bytes += tracemalloc.get_traced_memory()[0] - before
 
     async def episode(self, adapter: PipelineAdapter, index: int) -> None:
         token = activate(EpisodeRecorder(locate=True))
@@ -245,6 +325,7 @@ class _Run:
         gc.freeze()
         self.frozen = True
         self.freeze_count = gc.get_freeze_count()  # walks a list: once, not per sample
+        self.measure_started = time.perf_counter()
         self.sample(0)
 
     def sample(self, done: int) -> None:
@@ -256,7 +337,7 @@ class _Run:
         objects = self.freeze_count + len(gc.get_objects())
         i = self.taken
         self.sample_episode[i] = done
-        self.sample_traced[i] = traced - self.snapshot_bytes
+        self.sample_traced[i] = traced - self.snapshot_bytes - self.own_bytes
         self.sample_rss[i] = rss
         self.sample_objects[i] = objects
         self.taken = i + 1
@@ -267,11 +348,22 @@ class _Run:
             # tuples that would count as growth.
             self.raw_sites_blob = encode_sites(growth_since(self.start_snapshot))
             self.start_snapshot = None
-        # Counting types allocates an int per increment: twenty times slower while tracing.
-        self.stop_tracing()
         self.release()
         gc.collect()
-        self.end_types = count_types(exclude=(self.start_types,))
+        if self.owns_tracing and self.analysis is not None and self.analysis.verdict != "clean":
+            # Counted while tracing (in a thread, in chunks: see heap.count_types), so that
+            # the new objects of the types that grew can be traced to the line making them.
+            self.end_types = count_types_in_thread(exclude=(self.start_types, self.mid_types))
+            grown = growing_types(self.start_types, self.end_types, self.options.top)
+            self.type_sites = type_sites(
+                grown, skip=(self.start_types, self.mid_types, self.end_types)
+            )
+            self.stop_tracing()
+            return
+        # Counting types allocates an int per increment: twenty times slower while tracing.
+        self.stop_tracing()
+        gc.collect()
+        self.end_types = count_types(exclude=(self.start_types, self.mid_types))
 
     def release(self) -> None:
         if self.frozen:
@@ -288,14 +380,6 @@ class _Run:
     def conclude(self) -> None:
         """The verdict and the growing sites, from what ``end`` collected."""
         options = self.options
-        n = self.taken
-        if n >= MIN_SAMPLES:
-            self.analysis = analyze(
-                list(self.sample_episode[:n]),
-                list(self.sample_traced[:n]),
-                list(self.sample_rss[:n]),
-                Criteria(threshold=options.threshold, growth_floor_pct=options.growth_floor_pct),
-            )
         raw_sites = [
             RawSite(_inside_driver(site.frames), site.size_diff, site.count_diff)
             for site in decode_sites(self.raw_sites_blob)
@@ -358,7 +442,7 @@ class _Run:
         """What was measured, as plain data: sample columns cut to the samples taken, types
         by name, error samples as models."""
         from ctool.harness.environment import capture_environment
-        from ctool.model.schema import ErrorSample, RunConfigModel, now_iso
+        from ctool.model.schema import ErrorSample, LeakBudget, RunConfigModel, now_iso
 
         options = self.options
         n = self.taken
@@ -375,13 +459,11 @@ class _Run:
             environment=capture_environment(),
             created_at=now_iso(),
             complete=not self.interrupted,
-            planned_episodes=options.episodes,
+            planned_episodes=self.target,
             episodes=self.done,
             warmup=options.warmup,
             every=options.every,
-            criteria=Criteria(
-                threshold=options.threshold, growth_floor_pct=options.growth_floor_pct
-            ),
+            criteria=options.criteria(),
             top=options.top,
             sample_episodes=list(self.sample_episode[:n]),
             sample_traced=list(self.sample_traced[:n]),
@@ -400,7 +482,38 @@ class _Run:
             traceback_frames=self.traceback_frames,
             attribution_episodes=self.attribution_episodes,
             duration_s=duration_s,
+            engine=options.engine,
+            budget=LeakBudget(
+                first_round=options.episodes,
+                max_episodes=options.max_episodes,
+                max_seconds=options.max_seconds,
+                horizon=options.horizon,
+                resolution=options.resolution,
+                rounds=list(self.rounds),
+                exhausted=self.exhausted,
+            ),
+            mid_types=by_name(self.mid_types) if self.mid_episode else None,
+            mid_episode=self.mid_episode,
+            type_sites=self.named_type_sites(),
         )
+
+    def named_type_sites(self) -> dict[str, tuple[str, str | None]]:
+        """Per type, its most frequent allocation line and that line's stage."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for name, tally in self.type_sites.items():
+            if tally:
+                (filename, line), _ = tally.most_common(1)[0]
+                out[name] = (f"{filename}:{line}", LOCATOR.stage_of_stack([(filename, line)]))
+        return out
+
+
+def growing_types(start: Counter[type], end: Counter[type], top: int) -> set[str]:
+    """Names of the ``top`` types whose live count grew most."""
+    before, after = by_name(start), by_name(end)
+    grown = sorted(
+        ((count - before.get(name, 0), name) for name, count in after.items()), reverse=True
+    )
+    return {name for growth, name in grown[:top] if growth > 0}
 
 
 @functools.cache
@@ -410,6 +523,8 @@ def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
     for fn in (
         _Run.begin,
         _Run.sample,
+        _Run.judge,
+        _Run.count_mid_types,
         _Run.end,
         _Run.conclude,
         _Run.report,
@@ -418,6 +533,8 @@ def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
         growth_since,
         count_types,
         count_types_in_thread,
+        type_sites,
+        _warm_analysis,
     ):
         code = fn.__code__
         lines = [line for _, _, line in code.co_lines() if line is not None]

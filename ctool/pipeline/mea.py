@@ -56,9 +56,7 @@ class AttentionSchema:
         self._inputs = inputs
         self._familiarity = [0.0] * nodes
         targets = len(inputs)
-        self._labels = [f"target:{t}" for t in range(targets)] + [
-            f"node:{n}" for n in range(nodes)
-        ]
+        self._labels = [f"target:{t}" for t in range(targets)] + [f"node:{n}" for n in range(nodes)]
         self._index = {label: i for i, label in enumerate(self._labels)}
         size = len(self._labels)
         # counts[a][b]: transitions a -> b; first_seen[a][b]: b was the k-th distinct successor
