@@ -262,23 +262,28 @@ class RingBufferPipeline(_Churn):
 
 
 class NativeLeakPipeline:
-    """4 KB per episode from libc ``malloc`` (via ctypes), written with ``memset`` so that
-    RSS sees it, never freed: invisible to tracemalloc."""
+    """4 KB per episode from libc's ``malloc`` (via ctypes), written with ``memset`` so that
+    RSS sees it, never freed: invisible to tracemalloc.
+
+    The block comes from ``strndup``, which calls ``malloc`` from inside libc, as C code
+    does: ``ctypes.CDLL(...).malloc`` itself is a raw pointer from ``dlsym``, which no
+    profiler that hooks ``malloc`` through the PLT (memray) sees."""
 
     def __init__(self, seed: int) -> None:
         import ctypes
         import ctypes.util
 
         self.libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        self.libc.malloc.restype = ctypes.c_void_p
-        self.libc.malloc.argtypes = [ctypes.c_size_t]
+        self.libc.strndup.restype = ctypes.c_void_p
+        self.libc.strndup.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        self.source = b"x" * 4095
         self.memset = ctypes.memset
         self.kept = 0
 
     async def episode(self, index: int) -> int:
         with ctool.span("NATIVE"):
-            pointer = self.libc.malloc(4096)  # NATIVE-LEAK-LINE
-            self.memset(pointer, 1, 4096)
+            pointer = self.libc.strndup(self.source, 4095)  # NATIVE-LEAK-LINE (malloc 4096)
+            self.memset(pointer, index % 251, 4096)
             self.kept += 1
         return self.kept
 

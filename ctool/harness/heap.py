@@ -127,12 +127,17 @@ def count_types(*, exclude: tuple[object, ...]) -> Counter[type]:
     up as ``bytes``. ``exclude`` names ctool's own containers (and so their direct
     contents) to leave out. Everything runs in C (map, filterfalse, compress, Counter)."""
     import operator
-    from itertools import compress, filterfalse, repeat
+    from itertools import compress, count, filterfalse, repeat
 
     # The same calls on nothing first: Counter.update's isinstance(Mapping) check fills ABC
     # caches (weakrefs, sets) the first time it sees a map, and they must not count as growth.
     Counter(map(type, ())).update(Counter())
     objects = gc.get_objects()
+    # The ``exclude`` tuple itself is a live container: following it would count the
+    # contents of an untracked container it names (a dict of ints) a second time.
+    found = next(compress(count(), map(operator.is_, objects, repeat(exclude))), None)
+    if found is not None:
+        del objects[found]
     untracked = list(filterfalse(gc.is_tracked, gc.get_referents(*objects)))
     # A dict holding only atoms is untracked (a CPython optimisation) yet mutable: a cache
     # of str -> bytes grows inside one. Its contents count too (tuples of atoms, immutable,

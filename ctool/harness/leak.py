@@ -75,6 +75,7 @@ from ctool.harness.heap import (
     resolved,
     type_sites,
 )
+from ctool.harness.leak_memray import MemrayTracking, require_memray
 from ctool.harness.leakconfig import LeakcheckOptions
 from ctool.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 
@@ -107,6 +108,8 @@ def run_leakcheck(
     from ctool.harness.loader import DEFAULT_PIPELINE, build_pipeline
 
     options.validate()
+    if options.engine == "memray":
+        require_memray()
     ref = options.pipeline or DEFAULT_PIPELINE
     started = time.perf_counter()
     # Built before tracing starts: a factory that imports numpy on its first call would
@@ -121,10 +124,13 @@ def run_leakcheck(
         )
     _warm_analysis()
     run = _Run(options)
-    run.owns_tracing = not tracemalloc.is_tracing()
-    if run.owns_tracing:
-        tracemalloc.start(MEASURE_FRAMES)
-    # else: PYTHONTRACEMALLOC (or the caller) traces already, at its own depth; use it.
+    if options.engine == "memray":
+        run.memray = MemrayTracking()
+    else:
+        run.owns_tracing = not tracemalloc.is_tracing()
+        if run.owns_tracing:
+            tracemalloc.start(MEASURE_FRAMES)
+        # else: PYTHONTRACEMALLOC (or the caller) traces already, at its own depth; use it.
     try:
         asyncio.run(run.drive(adapter))
     finally:
@@ -132,6 +138,8 @@ def run_leakcheck(
         run.start_snapshot = None
         run.stop_tracing()
         run.rss.close()
+        if run.memray is not None:
+            run.memray.close()
     return run.report(ref, duration_s=time.perf_counter() - started)
 
 
@@ -186,6 +194,9 @@ class _Run:
         self.mid_types: Counter[type] = Counter()
         self.mid_episode = 0
         self.type_sites: dict[str, Counter[tuple[str, int]]] = {}
+        self.memray: MemrayTracking | None = None
+        self.replayed = 0
+        """Samples whose retained bytes came from memray's files so far."""
         self.taken = 0
         self.done = 0
         self.snapshot_bytes = 0
@@ -207,7 +218,8 @@ class _Run:
     async def drive(self, adapter: PipelineAdapter) -> None:
         import tracemalloc
 
-        self.traceback_frames = tracemalloc.get_traceback_limit()
+        # memray: 0, whole Python stacks.
+        self.traceback_frames = 0 if self.memray else tracemalloc.get_traceback_limit()
         options = self.options
         try:
             for index in range(options.warmup):
@@ -220,6 +232,7 @@ class _Run:
                 self.interrupted = True
                 if self.taken and self.sample_episode[self.taken - 1] != self.done:
                     self.sample(self.done)
+                self.collect_memray()
                 self.judge(final=True)
             self.end()
             self.conclude()
@@ -237,12 +250,28 @@ class _Run:
             stopped_early = not await self.run_to(adapter, target)
             final = stopped_early or target >= options.max_episodes
             self.rounds.append(self.done)
+            self.collect_memray()
             self.judge(final=final)
             if self.analysis is None or self.analysis.settled:
                 self.exhausted = final
                 return
             self.count_mid_types()
+            if self.memray is not None:
+                self.memray.start_round()
         self.exhausted = True
+
+    def own_tables(self) -> tuple[object, ...]:
+        return () if self.memray is None else self.memray.containers()
+
+    def collect_memray(self) -> None:
+        """memray: close the round's Tracker and fill in the retained bytes of its samples
+        from its file (``ctool.harness.leak_memray``)."""
+        if self.memray is None:
+            return
+        marks = self.memray.end_round()
+        for value in marks[: self.taken - self.replayed]:
+            self.sample_traced[self.replayed] = value
+            self.replayed += 1
 
     async def run_to(self, adapter: PipelineAdapter, target: int) -> bool:
         """Measured episodes up to ``target``, sampling on the way; ``False`` when the time
@@ -293,7 +322,7 @@ class _Run:
         before = tracemalloc.get_traced_memory()[0]
         self.release()
         self.mid_types = Counter()
-        self.mid_types = count_types_in_thread(exclude=(self.start_types,))
+        self.mid_types = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
         self.mid_episode = self.done
         gc.freeze()
         self.frozen = True
@@ -317,15 +346,18 @@ class _Run:
         # thread's bookkeeping) is then in both snapshots, not growth. The end count runs
         # after the start snapshot is gone, so neither count sees it.
         self.start_types = count_types_in_thread()
-        before = tracemalloc.get_traced_memory()[0]
-        self.start_snapshot = tracemalloc.take_snapshot()
-        # The snapshot stays alive, unchanged, all run: a constant that is not the pipeline's.
-        self.snapshot_bytes = tracemalloc.get_traced_memory()[0] - before
+        if self.memray is None:
+            before = tracemalloc.get_traced_memory()[0]
+            self.start_snapshot = tracemalloc.take_snapshot()
+            # The snapshot stays alive, unchanged, all run: a constant, not the pipeline's.
+            self.snapshot_bytes = tracemalloc.get_traced_memory()[0] - before
         gc.collect()
         gc.freeze()
         self.frozen = True
         self.freeze_count = gc.get_freeze_count()  # walks a list: once, not per sample
         self.measure_started = time.perf_counter()
+        if self.memray is not None:
+            self.memray.start_round()
         self.sample(0)
 
     def sample(self, done: int) -> None:
@@ -341,6 +373,8 @@ class _Run:
         self.sample_rss[i] = rss
         self.sample_objects[i] = objects
         self.taken = i + 1
+        if self.memray is not None:
+            self.memray.checkpoint()
 
     def end(self) -> None:
         if self.start_snapshot is not None:
@@ -363,7 +397,7 @@ class _Run:
         # Counting types allocates an int per increment: twenty times slower while tracing.
         self.stop_tracing()
         gc.collect()
-        self.end_types = count_types(exclude=(self.start_types, self.mid_types))
+        self.end_types = count_types(exclude=(self.start_types, self.mid_types, *self.own_tables()))
 
     def release(self) -> None:
         if self.frozen:
@@ -380,9 +414,14 @@ class _Run:
     def conclude(self) -> None:
         """The verdict and the growing sites, from what ``end`` collected."""
         options = self.options
+        found = (
+            decode_sites(self.raw_sites_blob)
+            if self.memray is None
+            else self.memray.sites(keep=lambda frames: not is_own_trace(frames))
+        )
         raw_sites = [
             RawSite(_inside_driver(site.frames), site.size_diff, site.count_diff)
-            for site in decode_sites(self.raw_sites_blob)
+            for site in found
             if not is_own_trace(site.frames)
         ]
         self.sites = rank_sites(
@@ -401,6 +440,7 @@ class _Run:
 
         return (
             not self.interrupted
+            and self.memray is None  # memray records whole stacks already
             and self.analysis is not None
             and self.analysis.verdict != "clean"
             and any(site.stage is None for site in self.sites)
