@@ -32,6 +32,7 @@ one cost replay time but change nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -172,10 +173,8 @@ class MemrayTracking:
         self.round_stacks.clear()
         for path in self.directory.glob("round-*.bin"):
             path.unlink(missing_ok=True)
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(self.directory)
-        except OSError:
-            pass
 
     @property
     def replayed_records(self) -> int:
