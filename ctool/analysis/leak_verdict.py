@@ -258,10 +258,10 @@ def _clean(
         f"{exact_bytes(limit)}/episode)"
     )
     t = criteria.threshold
-    if full.ci_low > t:
-        _, late_y = late_window(episodes, traced)
-        level = sorted(late_y)[len(late_y) // 2]
-        plateau = plateau_of(episodes, traced, float(level))
+    _, late_y = late_window(episodes, traced)
+    level = float(sorted(late_y)[len(late_y) // 2])
+    if full.ci_low > t or _rose(traced, level, late_y, t * (full.episodes_spanned or 0.0)):
+        plateau = plateau_of(episodes, traced, level)
         return fits.analysis(
             "clean",
             f"{trend}, then {flat}: growth that stopped (bounded), a plateau of "
@@ -272,6 +272,18 @@ def _clean(
             plateau=plateau,
         )
     return fits.analysis("clean", f"{trend}: no growth; {flat}", "none", limit, span)
+
+
+def _rose(values: Sequence[float], level: float, late: Sequence[float], tolerated: float) -> bool:
+    """The series rose to ``level``: from the median of its first samples, by more than
+    the tolerance over the run and by more than four times the late window's spread (its
+    median absolute deviation, scaled to a standard deviation)."""
+    head = sorted(values[:MIN_LATE_SAMPLES])
+    first = head[len(head) // 2]
+    deviations = sorted(abs(v - level) for v in late)
+    spread = 1.4826 * deviations[len(deviations) // 2]
+    rise = level - first
+    return rise > max(tolerated, 4 * spread, 0.0)
 
 
 def projection(

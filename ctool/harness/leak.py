@@ -41,13 +41,15 @@ what the run measured (``_Run.measured``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import pickle
 import gc
 import time
 import traceback
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
@@ -195,6 +197,7 @@ class _Run:
         self.mid_episode = 0
         self.type_sites: dict[str, Counter[tuple[str, int]]] = {}
         self.memray: MemrayTracking | None = None
+        self.stash: bytes | None = None
         self.replayed = 0
         """Samples whose retained bytes came from memray's files so far."""
         self.taken = 0
@@ -260,8 +263,26 @@ class _Run:
                 self.memray.start_round()
         self.exhausted = True
 
+    @contextlib.contextmanager
+    def verdict_stashed(self) -> Iterator[None]:
+        """The verdict so far held as one ``bytes`` while objects are counted: its fits'
+        floats and models are ctool's, not growth."""
+        if self.analysis is None:
+            yield
+            return
+        self.stash = pickle.dumps(self.analysis)
+        self.analysis = None
+        try:
+            yield
+        finally:
+            self.analysis = pickle.loads(self.stash)
+            self.stash = None
+
     def own_tables(self) -> tuple[object, ...]:
-        return () if self.memray is None else self.memray.containers()
+        """ctool's own containers alive during a count (the stashed verdict, memray's
+        tables), for the count to leave out."""
+        stash = (self.stash,) if self.stash else ()
+        return stash + (() if self.memray is None else self.memray.containers())
 
     def collect_memray(self) -> None:
         """memray: close the round's Tracker and fill in the retained bytes of its samples
@@ -322,7 +343,8 @@ class _Run:
         before = tracemalloc.get_traced_memory()[0]
         self.release()
         self.mid_types = Counter()
-        self.mid_types = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
+        with self.verdict_stashed():
+            self.mid_types = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
         self.mid_episode = self.done
         gc.freeze()
         self.frozen = True
@@ -387,7 +409,10 @@ class _Run:
         if self.owns_tracing and self.analysis is not None and self.analysis.verdict != "clean":
             # Counted while tracing (in a thread, in chunks: see heap.count_types), so that
             # the new objects of the types that grew can be traced to the line making them.
-            self.end_types = count_types_in_thread(exclude=(self.start_types, self.mid_types))
+            with self.verdict_stashed():
+                self.end_types = count_types_in_thread(
+                    exclude=(self.start_types, self.mid_types, *self.own_tables())
+                )
             grown = growing_types(self.start_types, self.end_types, self.options.top)
             self.type_sites = type_sites(
                 grown, skip=(self.start_types, self.mid_types, self.end_types)
@@ -397,7 +422,10 @@ class _Run:
         # Counting types allocates an int per increment: twenty times slower while tracing.
         self.stop_tracing()
         gc.collect()
-        self.end_types = count_types(exclude=(self.start_types, self.mid_types, *self.own_tables()))
+        with self.verdict_stashed():
+            self.end_types = count_types(
+                exclude=(self.start_types, self.mid_types, *self.own_tables())
+            )
 
     def release(self) -> None:
         if self.frozen:

@@ -141,14 +141,16 @@ def _metadata(
 ) -> dict[str, Any]:
     episodes = options.extra.get("episodes")
     retained_bytes = retained.total_size()
-    per_episode = isinstance(episodes, int) and episodes > 0
+    per_episode = None
+    if isinstance(episodes, int) and episodes > 0:
+        per_episode = retained_bytes / episodes
     return {
         "episodes": episodes,
         "duration_s": duration_s,
         "peak_memory_bytes": peak_bytes,
         "total_allocations": total_allocations,
         "retained_bytes": retained_bytes,
-        "retained_bytes_per_episode": retained_bytes / episodes if per_episode else None,
+        "retained_bytes_per_episode": per_episode,
         "peak_bytes_left_out": peak.dropped_bytes,
         "retained_sites": [
             {
