@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["numpy", "scipy", "line_profiler", "memory_profiler", "matplotlib", "pydantic"]
+HEAVY = ["numpy", "scipy", "line_profiler", "memory_profiler", "matplotlib", "pydantic", "memray"]
 
 
 def _modules_after(code: str) -> set[str]:
