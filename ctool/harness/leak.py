@@ -41,15 +41,15 @@ what the run measured (``_Run.measured``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import pickle
 import gc
+import json
+import pickle
 import time
 import traceback
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
@@ -193,11 +193,12 @@ class _Run:
         self.own_bytes = 0
         """Traced bytes ctool keeps between samples (verdicts, type counts): subtracted."""
         self.measure_started = 0.0
-        self.mid_types: Counter[type] = Counter()
+        self.mid_blob = b""
+        """Live objects by type name at the start of the last round, as JSON (one bytes,
+        ctool's own, like ``verdict_blob``)."""
         self.mid_episode = 0
         self.type_sites: dict[str, Counter[tuple[str, int]]] = {}
         self.memray: MemrayTracking | None = None
-        self.stash: bytes | None = None
         self.replayed = 0
         """Samples whose retained bytes came from memray's files so far."""
         self.taken = 0
@@ -215,7 +216,10 @@ class _Run:
         self.raw_sites_blob = b""
         self.traceback_frames = MEASURE_FRAMES
         self.attribution_episodes = 0
-        self.analysis: LeakAnalysis | None = None
+        self.verdict_blob = b""
+        """The latest verdict, pickled: one ``bytes`` (allocated on a line of this module, so
+        the site table knows it as ctool's) instead of models and floats that would show up
+        as growing sites and types."""
         self.sites: list[LeakSite] = []
 
     async def drive(self, adapter: PipelineAdapter) -> None:
@@ -263,26 +267,11 @@ class _Run:
                 self.memray.start_round()
         self.exhausted = True
 
-    @contextlib.contextmanager
-    def verdict_stashed(self) -> Iterator[None]:
-        """The verdict so far held as one ``bytes`` while objects are counted: its fits'
-        floats and models are ctool's, not growth."""
-        if self.analysis is None:
-            yield
-            return
-        self.stash = pickle.dumps(self.analysis)
-        self.analysis = None
-        try:
-            yield
-        finally:
-            self.analysis = pickle.loads(self.stash)
-            self.stash = None
-
     def own_tables(self) -> tuple[object, ...]:
-        """ctool's own containers alive during a count (the stashed verdict, memray's
+        """ctool's own containers alive during a count (the verdict and type-count blobs, memray's
         tables), for the count to leave out."""
-        stash = (self.stash,) if self.stash else ()
-        return stash + (() if self.memray is None else self.memray.containers())
+        blobs = tuple(blob for blob in (self.verdict_blob, self.mid_blob) if blob)
+        return blobs + (() if self.memray is None else self.memray.containers())
 
     def collect_memray(self) -> None:
         """memray: close the round's Tracker and fill in the retained bytes of its samples
@@ -325,15 +314,24 @@ class _Run:
         if n < MIN_SAMPLES:
             return
         before = tracemalloc.get_traced_memory()[0]
-        self.analysis = None
-        self.analysis = decide(
-            list(self.sample_episode[:n]),
-            list(self.sample_traced[:n]),
-            list(self.sample_rss[:n]),
-            self.options.criteria(),
-            final=final,
+        self.verdict_blob = b""
+        self.verdict_blob = pickle.dumps(
+            decide(
+                list(self.sample_episode[:n]),
+                list(self.sample_traced[:n]),
+                list(self.sample_rss[:n]),
+                self.options.criteria(),
+                final=final,
+            )
         )
         self.own_bytes += tracemalloc.get_traced_memory()[0] - before
+
+    @property
+    def analysis(self) -> LeakAnalysis | None:
+        analysis: LeakAnalysis | None = (
+            pickle.loads(self.verdict_blob) if self.verdict_blob else None
+        )
+        return analysis
 
     def count_mid_types(self) -> None:
         """Live objects by type at the start of the next round: the object evidence
@@ -342,9 +340,10 @@ class _Run:
 
         before = tracemalloc.get_traced_memory()[0]
         self.release()
-        self.mid_types = Counter()
-        with self.verdict_stashed():
-            self.mid_types = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
+        self.mid_blob = b""
+        counts = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
+        self.mid_blob = json.dumps(by_name(counts)).encode()
+        del counts
         self.mid_episode = self.done
         gc.freeze()
         self.frozen = True
@@ -409,23 +408,15 @@ class _Run:
         if self.owns_tracing and self.analysis is not None and self.analysis.verdict != "clean":
             # Counted while tracing (in a thread, in chunks: see heap.count_types), so that
             # the new objects of the types that grew can be traced to the line making them.
-            with self.verdict_stashed():
-                self.end_types = count_types_in_thread(
-                    exclude=(self.start_types, self.mid_types, *self.own_tables())
-                )
+            self.end_types = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
             grown = growing_types(self.start_types, self.end_types, self.options.top)
-            self.type_sites = type_sites(
-                grown, skip=(self.start_types, self.mid_types, self.end_types)
-            )
+            self.type_sites = type_sites(grown, skip=(self.start_types, self.end_types))
             self.stop_tracing()
             return
         # Counting types allocates an int per increment: twenty times slower while tracing.
         self.stop_tracing()
         gc.collect()
-        with self.verdict_stashed():
-            self.end_types = count_types(
-                exclude=(self.start_types, self.mid_types, *self.own_tables())
-            )
+        self.end_types = count_types(exclude=(self.start_types, *self.own_tables()))
 
     def release(self) -> None:
         if self.frozen:
@@ -560,7 +551,7 @@ class _Run:
                 rounds=list(self.rounds),
                 exhausted=self.exhausted,
             ),
-            mid_types=by_name(self.mid_types) if self.mid_episode else None,
+            mid_types=json.loads(self.mid_blob) if self.mid_blob else None,
             mid_episode=self.mid_episode,
             type_sites=self.named_type_sites(),
         )
