@@ -7,9 +7,9 @@ import asyncio
 import sys
 from pathlib import Path
 
+import leak_pipelines
 import pytest
 
-import leak_pipelines
 from ctool.profilers.base import ProfilerOptions
 from ctool.profilers.memray import INSTALL_HINT, MemrayBackend
 from ctool.spans import EpisodeRecorder, activate, deactivate

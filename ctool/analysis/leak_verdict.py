@@ -225,14 +225,7 @@ def decide(
     growth: Growth = "steady" if stable else "slowing"
     if not final:
         return fits.analysis(None, f"{trend}: still growing", growth, limit, span)
-    why = (
-        "growth is slowing and may level off later"
-        if not stable
-        else f"a bound reached after more than {done:g} episodes cannot be ruled out "
-        f"(the horizon is {criteria.horizon:g})"
-        if done < criteria.horizon
-        else f"the growth is below the floor ({criteria.growth_floor_pct:g}% of RSS)"
-    )
+    why = _why_not_settled(stable=stable, done=done, criteria=criteria)
     return fits.analysis(
         "inconclusive",
         f"{trend}: still growing when the budget ran out; {why}{native}",
@@ -240,6 +233,27 @@ def decide(
         limit,
         span,
         beyond=beyond,
+    )
+
+
+def _why_not_settled(*, stable: bool, done: float, criteria: Criteria) -> str:
+    if not stable:
+        return "growth is slowing and may level off later"
+    if done < criteria.horizon:
+        return (
+            f"a bound reached after more than {done:g} episodes cannot be ruled out "
+            f"(the horizon is {criteria.horizon:g})"
+        )
+    return f"the growth is below the floor ({criteria.growth_floor_pct:g}% of RSS)"
+
+
+def _native_note(beyond: float | None, traced_slope: float) -> str:
+    if beyond is None:
+        return ""
+    return (
+        f"; RSS grew {exact_bytes(beyond)}/episode beyond traced memory "
+        f"({exact_bytes(traced_slope)}/episode): memory outside Python's allocator "
+        "(a C extension, malloc); `--engine memray` sees it with its call site"
     )
 
 

@@ -22,6 +22,50 @@ from ctool.model.errors import EXIT_INTERRUPTED, EXIT_VERDICT
 # `ctool --help`); tests/test_leakcheck.py checks that they agree.
 
 
+MaxEpisodesOption = Annotated[
+    int, typer.Option(help="Budget: measured episodes at most, over all rounds.")
+]
+MaxSecondsOption = Annotated[
+    float, typer.Option(help="Budget: seconds of measured episodes at most.")
+]
+HorizonOption = Annotated[
+    int,
+    typer.Option(
+        help="Steady growth over this many measured episodes is a leak (a bound "
+        "reached later counts as one)."
+    ),
+]
+ResolutionOption = Annotated[
+    float,
+    typer.Option(
+        help="Bytes per episode: the last window is flat (growth stopped) when its "
+        "95% upper bound is within max(threshold, this)."
+    ),
+]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="What measures retained memory: tracemalloc, or memray (native "
+        'allocations too; pip install "ctool[memray]").'
+    ),
+]
+ThresholdOption = Annotated[
+    float,
+    typer.Option(help="Tolerance, bytes per episode: growth at or below it is not a leak."),
+]
+GrowthFloorOption = Annotated[
+    float,
+    typer.Option(help="A leak's growth over the run must exceed this percent of the RSS."),
+]
+FramesOption = Annotated[
+    int,
+    typer.Option(
+        help="Traceback depth when a leak's sites are traced back to their stages "
+        "(a few extra episodes; deeper costs more per allocation)."
+    ),
+]
+
+
 def leakcheck_command(
     *,
     pipeline: PipelineOption = None,
@@ -31,53 +75,19 @@ def leakcheck_command(
     episodes: Annotated[
         int, typer.Option(help="Measured episodes of the first round (then doubling).")
     ] = 1000,
-    max_episodes: Annotated[
-        int, typer.Option(help="Budget: measured episodes at most, over all rounds.")
-    ] = 40000,
-    max_seconds: Annotated[
-        float, typer.Option(help="Budget: seconds of measured episodes at most.")
-    ] = 600.0,
-    horizon: Annotated[
-        int,
-        typer.Option(
-            help="Steady growth over this many measured episodes is a leak (a bound "
-            "reached later counts as one)."
-        ),
-    ] = 10000,
-    resolution: Annotated[
-        float,
-        typer.Option(
-            help="Bytes per episode: the last window is flat (growth stopped) when its "
-            "95% upper bound is within max(threshold, this)."
-        ),
-    ] = 8.0,
-    engine: Annotated[
-        str,
-        typer.Option(
-            help="What measures retained memory: tracemalloc, or memray (native "
-            'allocations too; pip install "ctool[memray]").'
-        ),
-    ] = "tracemalloc",
+    max_episodes: MaxEpisodesOption = 40000,
+    max_seconds: MaxSecondsOption = 600.0,
+    horizon: HorizonOption = 10000,
+    resolution: ResolutionOption = 8.0,
+    engine: EngineOption = "tracemalloc",
     warmup: Annotated[int, typer.Option(help="Warm-up episodes, run first and discarded.")] = 100,
     every: Annotated[
         int, typer.Option(help="Sample memory every N episodes (after gc.collect()).")
     ] = 20,
-    threshold: Annotated[
-        float,
-        typer.Option(help="Tolerance, bytes per episode: growth at or below it is not a leak."),
-    ] = 0.0,
-    growth_floor: Annotated[
-        float,
-        typer.Option(help="A leak's growth over the run must exceed this percent of the RSS."),
-    ] = 0.1,
+    threshold: ThresholdOption = 0.0,
+    growth_floor: GrowthFloorOption = 0.1,
     top: Annotated[int, typer.Option(help="Rows of allocation sites and object types.")] = 10,
-    frames: Annotated[
-        int,
-        typer.Option(
-            help="Traceback depth when a leak's sites are traced back to their stages "
-            "(a few extra episodes; deeper costs more per allocation)."
-        ),
-    ] = 8,
+    frames: FramesOption = 8,
     strict: Annotated[
         bool, typer.Option(help="Exit 1 when the verdict is inconclusive, not only on a leak.")
     ] = False,

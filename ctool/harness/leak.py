@@ -1,81 +1,73 @@
-"""The leakcheck run: many episodes, memory sampled as they go, then the analysis.
+"""The leakcheck run: rounds of episodes, memory sampled as they go, a verdict per round.
 
-Sequence (each step chosen so that ctool's own bookkeeping does not show up as growth, and
-so that the check stays cheap enough to run on 1000 episodes):
+Sequence (each step chosen so that ctool's own bookkeeping does not show up as growth;
+docs/leakcheck.md, "How it measures", has the reasons and the figures):
 
-1. Build the pipeline, *then* start tracemalloc (one frame per traceback): what the
-   factory imports is not traced (a numpy import under tracemalloc is slow and leaves
-   thousands of module objects in every snapshot). Traced memory is then what the pipeline
-   allocates from its first episode on.
-2. Warm-up episodes (discarded): caches fill, lazy imports happen, the interpreter
-   specialises. Every episode runs under a locate-mode recorder, so each ``ctool.span``
-   block registers its source lines with the stage ``LOCATOR``.
-3. ``gc.collect()``, the start snapshot, a count of live objects by type, then
-   ``gc.freeze()``: everything alive now moves to the permanent generation, so each later
-   ``gc.collect()`` only walks objects made during the measured part (well under a
-   millisecond instead of tens of milliseconds once numpy and pydantic are imported).
-4. Measured episodes; every ``every`` episodes ``gc.collect()`` and a sample: traced bytes
-   (``tracemalloc.get_traced_memory``), RSS, live tracked objects. Samples go into arrays
-   allocated before tracing started, so sampling itself retains nothing.
-5. End snapshot (twice, 10 ms apart, keeping the smaller growth per traceback), diff
-   grouped by traceback -> growing sites; tracing stops; unfreeze, collect, count types
-   again -> types that grew; the verdict.
-6. Only when the verdict is not "clean": a short attribution window -- a few more episodes
-   traced with deep tracebacks (``frames``) -- so that a site inside a helper is traced
-   back through its callers to the ``with ctool.span(...)`` line of its stage.
+1. Build the pipeline, *then* start tracing (tracemalloc, one frame per traceback; or
+   ``--engine memray``: ``ctool.harness.leak_memray``). A verdict is computed once on
+   made-up samples first, so numpy's and scipy's first-call caches are not growth.
+2. Warm-up episodes (discarded), each under a locate-mode span recorder, so each
+   ``ctool.span`` block registers its lines with the stage ``LOCATOR``.
+3. ``gc.collect()``, a count of live objects by type, the start snapshot, ``gc.freeze()``
+   (later collections walk only what the measured episodes made).
+4. Rounds of measured episodes (``LeakcheckOptions.rounds``: doubling, a stop at the
+   horizon, up to the budget in episodes and seconds). Every ``every`` episodes:
+   ``gc.collect()`` and a sample (retained bytes, RSS, live objects) into arrays allocated
+   before tracing started. After each round ``ctool.analysis.leak_verdict.decide``: settled
+   (leak or clean) or not (the next round; objects are counted by type at its start, for
+   the object evidence). What the verdict keeps is one pickled ``bytes``, measured and
+   subtracted from later samples.
+5. End snapshot, diff by traceback -> growing sites; objects counted by type again (traced
+   to their lines when the verdict is not clean); tracing stops.
+6. Only when the verdict is not clean and a site has no stage: a short attribution window
+   -- a few episodes traced with deep tracebacks (``frames``) -- so that a site inside a
+   helper is traced back to the ``with ctool.span(...)`` line of its stage.
 
-Why one frame for the measured part: tracemalloc pays for every frame it records on every
-allocation. On the reference pipeline (numpy allocates on every Kuramoto step) one frame
-costs about 2x, eight frames about 20x, sixteen about 45x (benchmarks/leakcheck.py). One
-frame gives the allocating line, which is all the slope and the site table need; the stage
-of a line inside a span block needs nothing more, and the window finds the others.
-
-A Ctrl-C during the measured part stops it, and the samples so far are analysed into a
-report marked incomplete.
-
-The options are ``ctool.harness.leakconfig``; the verdict and the sites come from
-``ctool.analysis.leak``, and the report is assembled by ``ctool.analysis.leak_report`` from
-what the run measured (``_Run.measured``).
+A Ctrl-C during the measured part stops it; the samples so far are judged as final and the
+report is marked incomplete. The report is assembled by ``ctool.analysis.leak_report`` from
+``ctool.harness.leak_measure.measured``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
 import json
 import pickle
 import time
-import traceback
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
 from ctool.analysis.leak import (
     MIN_SAMPLES,
-    Frame,
     RawSite,
     attribute_sites,
     rank_sites,
 )
-from ctool.analysis.leak_report import LeakMeasurement, leakcheck_report
+from ctool.analysis.leak_report import leakcheck_report
 from ctool.analysis.leak_verdict import LeakAnalysis, decide
 from ctool.harness.heap import (
     RSSReader,
     by_name,
     count_types,
     count_types_in_thread,
-    ctool_roots,
     decode_sites,
     describe_line,
     encode_sites,
     growth_since,
     is_plumbing_file,
     live_traces,
-    resolved,
     type_sites,
+)
+from ctool.harness.leak_measure import (
+    Errors,
+    growing_types,
+    inside_driver,
+    is_own_trace,
+    measured,
 )
 from ctool.harness.leak_memray import MemrayTracking, require_memray
 from ctool.harness.leakconfig import LeakcheckOptions
@@ -92,7 +84,6 @@ MEASURE_FRAMES = 1
 ATTRIBUTION_EPISODES = 10
 """Episodes in the attribution window. A site that grows every episode (a leak) allocates
 in each of them; at the window's depth they cost some 20x a plain episode."""
-MAX_ERROR_SAMPLES = 3
 
 __all__ = ["LeakcheckOptions", "is_own_trace", "run_leakcheck"]
 
@@ -155,27 +146,6 @@ def _warm_analysis() -> None:
     )
 
 
-class _Errors:
-    __slots__ = ("count", "samples")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.samples: list[tuple[int, str, str, str]] = []
-
-    def add(self, index: int, exc: BaseException) -> None:
-        self.count += 1
-        if len(self.samples) < MAX_ERROR_SAMPLES:
-            # File, line and function only: formatting source lines would fill linecache
-            # and the caret-anchor caches, growth that is ctool's and not the pipeline's.
-            frames = traceback.StackSummary.extract(
-                traceback.walk_tb(exc.__traceback__), lookup_lines=False
-            )
-            stack = "\n".join(f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-8:])
-            # A copy made here, so that the retained text is ctool's, not the pipeline's.
-            message = str(exc).encode("utf-8", "replace").decode("utf-8")
-            self.samples.append((index, type(exc).__name__, message, stack))
-
-
 class _Run:
     """State of one leakcheck run; every buffer is allocated before tracing starts."""
 
@@ -204,7 +174,7 @@ class _Run:
         self.taken = 0
         self.done = 0
         self.snapshot_bytes = 0
-        self.errors = _Errors()
+        self.errors = Errors()
         self.interrupted = False
         self.frozen = False
         self.owns_tracing = False
@@ -439,7 +409,7 @@ class _Run:
             else self.memray.sites(keep=lambda frames: not is_own_trace(frames))
         )
         raw_sites = [
-            RawSite(_inside_driver(site.frames), site.size_diff, site.count_diff)
+            RawSite(inside_driver(site.frames), site.size_diff, site.count_diff)
             for site in found
             if not is_own_trace(site.frames)
         ]
@@ -485,7 +455,7 @@ class _Run:
         self.sites = attribute_sites(
             self.sites,
             [
-                RawSite(_inside_driver(raw.frames), raw.size_diff, raw.count_diff)
+                RawSite(inside_driver(raw.frames), raw.size_diff, raw.count_diff)
                 for raw in window
                 if not is_own_trace(raw.frames)
             ],
@@ -495,134 +465,4 @@ class _Run:
 
     def report(self, ref: str, *, duration_s: float) -> LeakcheckReport:
         """The report, assembled by ``ctool.analysis.leak_report`` from what was measured."""
-        return leakcheck_report(self.measured(ref, duration_s=duration_s))
-
-    def measured(self, ref: str, *, duration_s: float) -> LeakMeasurement:
-        """What was measured, as plain data: sample columns cut to the samples taken, types
-        by name, error samples as models."""
-        from ctool.harness.environment import capture_environment
-        from ctool.model.schema import ErrorSample, LeakBudget, RunConfigModel, now_iso
-
-        options = self.options
-        n = self.taken
-        return LeakMeasurement(
-            config=RunConfigModel(
-                pipeline=ref,
-                preset=options.preset,
-                seed=options.seed,
-                episodes=options.episodes,
-                warmup=options.warmup,
-                settings=dict(options.settings),
-                command=options.command,
-            ),
-            environment=capture_environment(),
-            created_at=now_iso(),
-            complete=not self.interrupted,
-            planned_episodes=self.target,
-            episodes=self.done,
-            warmup=options.warmup,
-            every=options.every,
-            criteria=options.criteria(),
-            top=options.top,
-            sample_episodes=list(self.sample_episode[:n]),
-            sample_traced=list(self.sample_traced[:n]),
-            sample_rss=list(self.sample_rss[:n]),
-            sample_objects=list(self.sample_objects[:n]),
-            analysis=self.analysis,
-            sites=self.sites,
-            start_types=by_name(self.start_types),
-            end_types=by_name(self.end_types),
-            latency_ns=self.latency_ns[: self.done],
-            error_count=self.errors.count,
-            error_samples=[
-                ErrorSample(episode=i, type=t, message=m, stack=s)
-                for i, t, m, s in self.errors.samples
-            ],
-            traceback_frames=self.traceback_frames,
-            attribution_episodes=self.attribution_episodes,
-            duration_s=duration_s,
-            engine=options.engine,
-            budget=LeakBudget(
-                first_round=options.episodes,
-                max_episodes=options.max_episodes,
-                max_seconds=options.max_seconds,
-                horizon=options.horizon,
-                resolution=options.resolution,
-                rounds=list(self.rounds),
-                exhausted=self.exhausted,
-            ),
-            mid_types=json.loads(self.mid_blob) if self.mid_blob else None,
-            mid_episode=self.mid_episode,
-            type_sites=self.named_type_sites(),
-        )
-
-    def named_type_sites(self) -> dict[str, tuple[str, str | None]]:
-        """Per type, its most frequent allocation line and that line's stage."""
-        out: dict[str, tuple[str, str | None]] = {}
-        for name, tally in self.type_sites.items():
-            if tally:
-                (filename, line), _ = tally.most_common(1)[0]
-                out[name] = (f"{filename}:{line}", LOCATOR.stage_of_stack([(filename, line)]))
-        return out
-
-
-def growing_types(start: Counter[type], end: Counter[type], top: int) -> set[str]:
-    """Names of the ``top`` types whose live count grew most."""
-    before, after = by_name(start), by_name(end)
-    grown = sorted(
-        ((count - before.get(name, 0), name) for name, count in after.items()), reverse=True
-    )
-    return {name for growth, name in grown[:top] if growth > 0}
-
-
-@functools.cache
-def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
-    """(file, first line, last line) of the functions that sample, snapshot and count."""
-    ranges = []
-    for fn in (
-        _Run.begin,
-        _Run.sample,
-        _Run.judge,
-        _Run.count_mid_types,
-        _Run.end,
-        _Run.conclude,
-        _Run.report,
-        _Run.measured,
-        _Errors.add,
-        growth_since,
-        count_types,
-        count_types_in_thread,
-        type_sites,
-        _warm_analysis,
-    ):
-        code = fn.__code__
-        lines = [line for _, _, line in code.co_lines() if line is not None]
-        ranges.append((code.co_filename, min(lines), max(lines)))
-    return tuple(ranges)
-
-
-def _inside_driver(frames: Sequence[Frame]) -> tuple[Frame, ...]:
-    """The frames inside this module's driver: what called ``ctool leakcheck`` is not the
-    pipeline's business (innermost first, so cut at the first frame of this file)."""
-    here = resolved(__file__)
-    kept: list[Frame] = []
-    for frame in frames:
-        if resolved(frame[0]) == here:
-            break
-        kept.append(frame)
-    return tuple(kept)
-
-
-def is_own_trace(frames: Sequence[Frame]) -> bool:
-    """An allocation made by ctool itself: its innermost frame is ctool's, or it happened
-    while ctool was sampling (a snapshot, a count, an error sample)."""
-    if not frames:
-        return True
-    if resolved(frames[0][0]).startswith(ctool_roots()):
-        return True
-    ranges = _bookkeeping_code()
-    return any(
-        filename == name and first <= line <= last
-        for filename, line in frames
-        for name, first, last in ranges
-    )
+        return leakcheck_report(measured(self, ref, duration_s=duration_s))
