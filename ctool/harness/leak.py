@@ -34,6 +34,7 @@ import asyncio
 import gc
 import json
 import pickle
+import sys
 import time
 from array import array
 from collections import Counter
@@ -237,6 +238,13 @@ class _Run:
                 self.memray.start_round()
         self.exhausted = True
 
+    def blob_bytes(self) -> int:
+        """What ctool keeps between samples: the verdict and the type count, one ``bytes``
+        each, at their allocated size. (Measured as exactly that rather than as the change in
+        traced memory around judging and counting: a thread's remains and the like are freed
+        later, and a difference taken around them over-subtracts.)"""
+        return sum(sys.getsizeof(blob) for blob in (self.verdict_blob, self.mid_blob) if blob)
+
     def own_tables(self) -> tuple[object, ...]:
         """ctool's own containers alive during a count (the verdict and type-count blobs, memray's
         tables), for the count to leave out."""
@@ -278,12 +286,9 @@ class _Run:
 
     def judge(self, *, final: bool) -> None:
         """The verdict on the samples so far; what it keeps is ctool's, not growth."""
-        import tracemalloc
-
         n = self.taken
         if n < MIN_SAMPLES:
             return
-        before = tracemalloc.get_traced_memory()[0]
         self.verdict_blob = b""
         self.verdict_blob = pickle.dumps(
             decide(
@@ -294,7 +299,7 @@ class _Run:
                 final=final,
             )
         )
-        self.own_bytes += tracemalloc.get_traced_memory()[0] - before
+        self.own_bytes = self.blob_bytes()
 
     @property
     def analysis(self) -> LeakAnalysis | None:
@@ -306,9 +311,6 @@ class _Run:
     def count_mid_types(self) -> None:
         """Live objects by type at the start of the next round: the object evidence
         compares growth per episode before and after this point."""
-        import tracemalloc
-
-        before = tracemalloc.get_traced_memory()[0]
         self.release()
         self.mid_blob = b""
         counts = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
@@ -318,7 +320,7 @@ class _Run:
         gc.freeze()
         self.frozen = True
         self.freeze_count = gc.get_freeze_count()
-        self.own_bytes += tracemalloc.get_traced_memory()[0] - before
+        self.own_bytes = self.blob_bytes()
 
     async def episode(self, adapter: PipelineAdapter, index: int) -> None:
         token = activate(EpisodeRecorder(locate=True))
