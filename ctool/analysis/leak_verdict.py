@@ -7,7 +7,8 @@ over a thousand episodes -- but "does the growth stop?". The rules (docs/leakche
 
 * Each series is fitted twice: the whole measured run and its **last window** (the last
   third of the samples). ``T`` is the user's tolerance (``--threshold``, default 0).
-* **growing**: both intervals' lower bounds are above ``T``.
+* **growing**: both intervals' lower bounds are above ``T`` (unless the last window is
+  both within the resolution and under a quarter of the run's slope: growth fading out).
 * **flat**: the last window's upper bound is within ``max(T, resolution)``.
 * **unsettled**: neither (the last window is too noisy to say).
 
@@ -115,9 +116,11 @@ class Fits:
 def state_of(full: SlopeFit, late: SlopeFit | None, floor: float, resolution: float) -> State:
     if late is None:
         late = full
-    if late.ci_low > floor and full.ci_low > floor:
+    quiet = late.ci_high <= max(floor, resolution)
+    faded = late.slope < STABLE_FRACTION * full.slope
+    if late.ci_low > floor and full.ci_low > floor and not (quiet and faded):
         return "growing"
-    if late.ci_high <= max(floor, resolution):
+    if quiet:
         return "flat"
     return "unsettled"
 
