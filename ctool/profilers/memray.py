@@ -24,11 +24,8 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
-from ctool.profilers.frames import function_at
-from ctool.profilers.stages import resolve_stage
-from ctool.profilers.tracemalloc import SiteTable, SiteTotals
+from ctool.profilers.tracemalloc import SiteTable, retained_site_rows, site_rows
 
 INSTALL_HINT = 'memray is not installed; pip install "ctool[memray]"'
 
@@ -87,39 +84,10 @@ class MemrayBackend:
             reader.close()
         return ProfilerFragment(
             name=self.name,
-            hotspots=self._rows(peak, retained, options.top),
+            hotspots=site_rows(self.name, peak, retained, options.top),
             artifacts={"memray": path},
             metadata=_metadata(peak, retained, options, peak_bytes, total_allocations, duration_s),
         )
-
-    def _rows(self, peak: SiteTable, retained: SiteTable, top: int) -> list[Hotspot]:
-        total = peak.total_size() or 1
-        ranked = sorted(peak.sites.items(), key=lambda item: item[1].size, reverse=True)
-        rows = []
-        for (filename, lineno), totals in ranked[:top]:
-            kept = retained.sites.get((filename, lineno), SiteTotals())
-            extra: dict[str, Any] = {
-                "size_bytes": totals.size,
-                "count": totals.count,
-                "retained_bytes": kept.size,
-                "retained_count": kept.count,
-            }
-            if totals.allocated_at:
-                (at_file, at_line), _ = max(totals.allocated_at.items(), key=lambda i: i[1])
-                extra["allocated_at"] = f"{at_file}:{at_line}"
-            rows.append(
-                Hotspot(
-                    profiler=self.name,
-                    function=function_at(filename, lineno),
-                    file=filename,
-                    line=lineno,
-                    calls=totals.count,
-                    share=totals.size / total,
-                    stage=resolve_stage(peak.votes, (filename, lineno), filename, name=None),
-                    extra=extra,
-                )
-            )
-        return rows
 
 
 def _table(records: Any) -> SiteTable:
@@ -152,17 +120,5 @@ def _metadata(
         "retained_bytes": retained_bytes,
         "retained_bytes_per_episode": per_episode,
         "peak_bytes_left_out": peak.dropped_bytes,
-        "retained_sites": [
-            {
-                "function": function_at(filename, lineno),
-                "file": filename,
-                "line": lineno,
-                "size_bytes": totals.size,
-                "count": totals.count,
-                "stage": resolve_stage(retained.votes, (filename, lineno), filename),
-            }
-            for (filename, lineno), totals in sorted(
-                retained.sites.items(), key=lambda item: item[1].size, reverse=True
-            )[: options.top]
-        ],
+        "retained_sites": retained_site_rows(retained, options.top),
     }

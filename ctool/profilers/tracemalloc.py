@@ -211,34 +211,7 @@ class TracemallocBackend:
         ]
 
     def _rows(self, inflight: SiteTable, retained: SiteTable, top: int) -> list[Hotspot]:
-        snapshots = max(inflight.snapshots, 1)
-        total = inflight.total_size() or 1
-        ranked = sorted(inflight.sites.items(), key=lambda item: item[1].size, reverse=True)
-        rows = []
-        for (filename, lineno), totals in ranked[:top]:
-            kept = retained.sites.get((filename, lineno), SiteTotals())
-            extra: dict[str, Any] = {
-                "size_bytes": totals.size / snapshots,
-                "count": totals.count / snapshots,
-                "retained_bytes": kept.size,
-                "retained_count": kept.count,
-            }
-            if totals.allocated_at:
-                (at_file, at_line), _ = max(totals.allocated_at.items(), key=lambda i: i[1])
-                extra["allocated_at"] = f"{at_file}:{at_line}"
-            rows.append(
-                Hotspot(
-                    profiler=self.name,
-                    function=function_at(filename, lineno),
-                    file=filename,
-                    line=lineno,
-                    calls=round(totals.count / snapshots),
-                    share=totals.size / total,
-                    stage=resolve_stage(inflight.votes, (filename, lineno), filename, name=None),
-                    extra=extra,
-                )
-            )
-        return rows
+        return site_rows(self.name, inflight, retained, top)
 
     def _metadata(
         self,
@@ -270,17 +243,55 @@ class TracemallocBackend:
             "retained_allocations": retained_count,
             **per_episode,
             "retained_bytes_left_out": retained.dropped_bytes,
-            "retained_sites": [
-                {
-                    "function": function_at(filename, lineno),
-                    "file": filename,
-                    "line": lineno,
-                    "size_bytes": totals.size,
-                    "count": totals.count,
-                    "stage": resolve_stage(retained.votes, (filename, lineno), filename),
-                }
-                for (filename, lineno), totals in sorted(
-                    retained.sites.items(), key=lambda item: item[1].size, reverse=True
-                )[: options.top]
-            ],
+            "retained_sites": retained_site_rows(retained, options.top),
         }
+
+
+def site_rows(profiler: str, table: SiteTable, retained: SiteTable, top: int) -> list[Hotspot]:
+    """The top sites of ``table`` (mean over its snapshots) as hotspot rows, each with what
+    ``retained`` kept at the same site (shared with the memray backend)."""
+    snapshots = max(table.snapshots, 1)
+    total = table.total_size() or 1
+    ranked = sorted(table.sites.items(), key=lambda item: item[1].size, reverse=True)
+    rows = []
+    for (filename, lineno), totals in ranked[:top]:
+        kept = retained.sites.get((filename, lineno), SiteTotals())
+        extra: dict[str, Any] = {
+            "size_bytes": totals.size / snapshots,
+            "count": totals.count / snapshots,
+            "retained_bytes": kept.size,
+            "retained_count": kept.count,
+        }
+        if totals.allocated_at:
+            (at_file, at_line), _ = max(totals.allocated_at.items(), key=lambda i: i[1])
+            extra["allocated_at"] = f"{at_file}:{at_line}"
+        rows.append(
+            Hotspot(
+                profiler=profiler,
+                function=function_at(filename, lineno),
+                file=filename,
+                line=lineno,
+                calls=round(totals.count / snapshots),
+                share=totals.size / total,
+                stage=resolve_stage(table.votes, (filename, lineno), filename, name=None),
+                extra=extra,
+            )
+        )
+    return rows
+
+
+def retained_site_rows(retained: SiteTable, top: int) -> list[dict[str, Any]]:
+    """The top retained sites as plain rows for a fragment's metadata."""
+    return [
+        {
+            "function": function_at(filename, lineno),
+            "file": filename,
+            "line": lineno,
+            "size_bytes": totals.size,
+            "count": totals.count,
+            "stage": resolve_stage(retained.votes, (filename, lineno), filename),
+        }
+        for (filename, lineno), totals in sorted(
+            retained.sites.items(), key=lambda item: item[1].size, reverse=True
+        )[:top]
+    ]
