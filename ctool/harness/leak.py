@@ -164,7 +164,7 @@ class _Run:
         self.own_bytes = 0
         """Traced bytes ctool keeps between samples (verdicts, type counts): subtracted."""
         self.measure_started = 0.0
-        self.mid_blob = b""
+        self.mid_blob: bytes | None = None
         """Live objects by type name at the start of the last round, as JSON (one bytes,
         ctool's own, like ``verdict_blob``)."""
         self.mid_episode = 0
@@ -187,7 +187,7 @@ class _Run:
         self.raw_sites_blob = b""
         self.traceback_frames = MEASURE_FRAMES
         self.attribution_episodes = 0
-        self.verdict_blob = b""
+        self.verdict_blob: bytes | None = None
         """The latest verdict, pickled: one ``bytes`` (allocated on a line of this module, so
         the site table knows it as ctool's) instead of models and floats that would show up
         as growing sites and types."""
@@ -243,12 +243,13 @@ class _Run:
         each, at their allocated size. (Measured as exactly that rather than as the change in
         traced memory around judging and counting: a thread's remains and the like are freed
         later, and a difference taken around them over-subtracts.)"""
-        return sum(sys.getsizeof(blob) for blob in (self.verdict_blob, self.mid_blob) if blob)
+        blobs = (self.verdict_blob, self.mid_blob)
+        return sum(sys.getsizeof(blob) for blob in blobs if blob is not None)
 
     def own_tables(self) -> tuple[object, ...]:
         """ctool's own containers alive during a count (the verdict and type-count blobs, memray's
         tables), for the count to leave out."""
-        blobs = tuple(blob for blob in (self.verdict_blob, self.mid_blob) if blob)
+        blobs = tuple(blob for blob in (self.verdict_blob, self.mid_blob) if blob is not None)
         return blobs + (() if self.memray is None else self.memray.containers())
 
     def collect_memray(self) -> None:
@@ -289,7 +290,7 @@ class _Run:
         n = self.taken
         if n < MIN_SAMPLES:
             return
-        self.verdict_blob = b""
+        self.verdict_blob = None  # the previous one freed first
         self.verdict_blob = pickle.dumps(
             decide(
                 list(self.sample_episode[:n]),
@@ -312,7 +313,7 @@ class _Run:
         """Live objects by type at the start of the next round: the object evidence
         compares growth per episode before and after this point."""
         self.release()
-        self.mid_blob = b""
+        self.mid_blob = None
         counts = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
         self.mid_blob = json.dumps(by_name(counts)).encode()
         del counts
