@@ -7,6 +7,8 @@ PYTHONPATH). Not a test module.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -36,6 +38,7 @@ class Quick:
         block_ms: int,
         lock_every: int,
         marker: str,
+        die_after: int = 0,
     ) -> None:
         self.seed = seed
         self.fail_every = fail_every
@@ -47,11 +50,14 @@ class Quick:
         self.block_ms = block_ms
         self.lock_every = lock_every
         self.marker = marker
+        self.die_after = die_after
         self.calls = 0
         self.closed = False
 
     async def episode(self, index: int) -> int:
         self.calls += 1
+        if self.die_after and self.calls > self.die_after:
+            os.kill(os.getpid(), signal.SIGKILL)  # a replica killed mid-run (fault tests)
         if self.marker:
             Path(self.marker).touch()
         with ctool.span("parse"):
@@ -105,6 +111,7 @@ def create(
     block_ms: int = 0,
     lock_every: int = 0,
     marker: str = "",
+    die_after: int = 0,
 ) -> Quick:
     return Quick(
         seed,
@@ -117,6 +124,7 @@ def create(
         block_ms,
         lock_every,
         marker,
+        die_after,
     )
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from array import array
 
 import pytest
 
+from ctool.harness.replicas import merge_replica_parts, part_throughput
 from ctool.harness.runconfig import RunConfig
 from ctool.harness.runner import run_profile
 from ctool.harness.workers import scaling_steps
 from ctool.model.errors import UsageError
+from ctool.model.records import PartRecords
 
 QUICK = "harness_pipelines:create"
 
@@ -59,3 +62,25 @@ def test_worker_errors_in_episodes_come_back_counted() -> None:
 def test_a_bad_setting_fails_before_any_worker_starts() -> None:
     with pytest.raises(UsageError, match="no setting"):
         run_profile(RunConfig(pipeline=QUICK, episodes=5, rounds=2, settings={"bogus": 1}))
+
+
+def _part(host: str, latencies: list[int], start_mono: int, wall: int) -> PartRecords:
+    part = PartRecords("p", latencies=array("q", latencies))
+    part.offsets = array("q", [i * 10 for i in range(len(latencies))])
+    part.t_start_mono_ns, part.t_end_mono_ns, part.wall_ns = start_mono, start_mono + wall, wall
+    part.extra = {"host": host}
+    return part
+
+
+def test_replica_parts_from_other_hosts_are_never_compared_by_timestamp() -> None:
+    # Host b's monotonic clock is 10^12 ns ahead: an alignment would stretch the run.
+    a = _part("a", [5, 7, 9], start_mono=1_000, wall=100)
+    b = _part("b", [6, 8], start_mono=10**12, wall=300)
+    merged = merge_replica_parts("2 workers", [a, b])
+    assert list(merged.latencies) == [5, 7, 9, 6, 8]  # every sample, exactly
+    assert list(merged.offsets) == [0, 10, 20, 0, 10]  # each on its own replica's clock
+    assert merged.wall_ns == 300  # the longest replica's own wall time
+    assert part_throughput(a) == pytest.approx(3 / 100e-9)
+    # One host: one CLOCK_MONOTONIC, merged on it (as --workers always did).
+    same = merge_replica_parts("2 workers", [a, _part("a", [6], start_mono=1_050, wall=100)])
+    assert same.wall_ns == 150 and list(same.offsets) == [0, 10, 20, 50]

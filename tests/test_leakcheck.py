@@ -192,7 +192,7 @@ def test_cli_quiet_prints_nothing_and_ctrl_c_exits_130(tmp_path: Path) -> None:
     )
     assert code == 130
     assert stdout == ""
-    assert stderr == f"ctool: interrupted; partial report in {out}\n"
+    assert stderr == f"ctool: interrupted; partial report written to {out}\n"
     assert load_report(out).complete is False
 
 

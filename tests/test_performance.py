@@ -32,12 +32,12 @@ def _by_name(report: SuiteReport) -> dict[str, ScenarioResult]:
     return {r.name: r for r in report.scenarios}
 
 
-def test_all_twenty_scenarios_ran_without_errors(quick_suite: SuiteReport) -> None:
-    assert [r.id for r in quick_suite.scenarios] == list(range(1, 21))
+def test_all_scenarios_ran_without_errors(quick_suite: SuiteReport) -> None:
+    assert [r.id for r in quick_suite.scenarios] == list(range(1, 24))
     errors = {r.name: r.detail for r in quick_suite.scenarios if r.status == "error"}
     assert errors == {}
     assert quick_suite.complete
-    assert quick_suite.passed + quick_suite.failed + quick_suite.skipped == 20
+    assert quick_suite.passed + quick_suite.failed + quick_suite.skipped == 23
 
 
 def test_target_verdicts_are_consistent_with_measured_values(quick_suite: SuiteReport) -> None:
@@ -103,17 +103,36 @@ def test_a_missed_target_fails_the_scenario() -> None:
     assert report.failed == 2
 
 
+def test_correctness_metrics_on_the_reference_pipeline(quick_suite: SuiteReport) -> None:
+    by = _by_name(quick_suite)
+    assert by["integration"].status == "pass" and by["integration"].measured == 0
+    assert by["phi_stability"].data["ignitions"] >= 20
+    assert by["phi_stability"].measured < 5
+    coherence = by["coherence"].data
+    assert coherence["threshold"] == 0.7 and coherence["ignitions"] >= 20
+    assert 0.0 <= coherence["share"] <= 1.0
+
+
 def test_user_pipeline_skips_what_it_lacks() -> None:
     report = run_suite(
         SuiteOptions(
             pipeline="examples.etl_pipeline:create",
             quick=True,
-            only=["phi_latency", "phi_cache", "pool", "behaviour", "gain"],
+            only=[
+                "phi_latency",
+                "phi_cache",
+                "pool",
+                "behaviour",
+                "gain",
+                "integration",
+                "phi_stability",
+                "coherence",
+            ],  # fmt: skip
             targets=resolve_targets({}),
         )
     )
     status = {r.name: (r.status, r.detail) for r in report.scenarios}
-    for name in ("phi_latency", "phi_cache", "pool", "behaviour", "gain"):
+    for name in ("phi_latency", "phi_cache", "pool", "behaviour", "gain", "integration"):
         assert status[name][0] == "skipped", status[name]
         assert status[name][1].startswith("skipped: ")
 

@@ -60,6 +60,13 @@ def test_bad_pipeline_exits_2_with_one_line(tmp_path: Path) -> None:
     assert proc.stdout == ""
 
 
+def _wait_for(path: Path, proc: subprocess.Popen[str], deadline: float, what: str) -> None:
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
 def test_ctrl_c_writes_a_partial_report_and_exits_130(tmp_path: Path) -> None:
     out = tmp_path / "partial.json"
     marker = tmp_path / "started"
@@ -76,12 +83,13 @@ def test_ctrl_c_writes_a_partial_report_and_exits_130(tmp_path: Path) -> None:
         text=True,
     )  # fmt: skip
     try:
+        # Every episode touches the marker as it starts (warm-up 0: all are measured). Once
+        # it exists, remove it: when it is back, a later episode has started, so at least
+        # one measured episode has finished and the partial report cannot be empty.
         deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.05)
-        time.sleep(0.2)
+        _wait_for(marker, proc, deadline, "the run never started")
+        marker.unlink()
+        _wait_for(marker, proc, deadline, "no episode finished")
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=30)
     finally:

@@ -21,7 +21,7 @@ def test_span_records_nothing_without_recorder() -> None:
         contextvars.Context().run(unrecorded)
     finally:
         deactivate(token)
-    assert rec.spans == [] and rec.stack == []
+    assert rec.spans == [] and rec.log == []
 
 
 def test_span_records_nested_depths() -> None:

@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["numpy", "scipy", "line_profiler", "memory_profiler", "matplotlib", "pydantic", "memray"]
+HEAVY = ["numpy", "scipy", "line_profiler", "memory_profiler", "matplotlib", "pydantic"]
+HEAVY += ["dask", "distributed", "memray", "prometheus_client"]
 
 
 def _modules_after(code: str) -> set[str]:

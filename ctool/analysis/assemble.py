@@ -1,4 +1,4 @@
-"""A profile run's report, assembled from what it measured (DESIGN.md section 3, step 5).
+"""A profile run's report, assembled from what it measured (docs/design.md section 3).
 
 Pure functions over model data: ``ctool.harness.runner`` drives the run, turns what it
 measured into a ``MeasuredRun`` (episode records, the monitors' summary, the sampler's
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ctool.analysis import summary
 from ctool.model.records import MonitorSummary, PartRecords, merge_parts
@@ -19,11 +19,13 @@ from ctool.model.schema import (
     Drift,
     Environment,
     ErrorSummary,
+    HarnessCost,
     Hotspot,
     LoadLevel,
     LoadVerdict,
     ProfileReport,
     ProfilerRun,
+    ReplicaRow,
     Resources,
     RunConfigModel,
 )
@@ -37,6 +39,7 @@ class MeasuredRun:
     created_at: str
     environment: Environment
     complete: bool = True
+    incomplete_reason: Literal["interrupted", "replica-failed"] | None = None
     sequential: PartRecords | None = None
     """The in-process sequential part."""
     rounds: list[PartRecords] = field(default_factory=list)
@@ -45,6 +48,8 @@ class MeasuredRun:
     """``--workers N``: the merged part of the worker processes."""
     scaling: list[tuple[int, float, PartRecords]] = field(default_factory=list)
     """``--workers N``: (worker count, throughput, merged part) per scaling step."""
+    replicas: list[ReplicaRow] = field(default_factory=list)
+    """``--workers N`` / ``--executor dask``: one row per replica (failed ones included)."""
     levels: list[tuple[int, PartRecords]] = field(default_factory=list)
     """Concurrency sweep: (concurrency, part) per level."""
     open_loop: PartRecords | None = None
@@ -61,6 +66,7 @@ class MeasuredRun:
     hotspots: list[Hotspot] = field(default_factory=list)
     profilers: list[ProfilerRun] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
+    harness_cost: HarnessCost | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -76,6 +82,7 @@ def profile_report(run: MeasuredRun) -> ProfileReport:
     return ProfileReport(
         created_at=run.created_at,
         complete=run.complete,
+        incomplete_reason=run.incomplete_reason,
         environment=run.environment,
         config=run.config,
         latency_ms=summary.latency_summary(summary.as_array(headline.latencies)),
@@ -95,6 +102,8 @@ def profile_report(run: MeasuredRun) -> ProfileReport:
         rounds=rounds,
         drift=summary.drift(headline) if headline.label != "load" else None,
         scaling=summary.scaling_rows(run.scaling) if run.workers is not None else [],
+        replicas=list(run.replicas),
+        harness_cost=run.harness_cost,
         duration_s=headline.wall_ns / 1e9 if headline.wall_ns else None,
         warnings=[*run.warnings, *round_warnings(run.rounds)],
     )

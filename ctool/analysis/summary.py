@@ -1,4 +1,4 @@
-"""Pure functions from episode records to the report's summaries (DESIGN.md section 9).
+"""Pure functions from episode records to the report's summaries (docs/design.md section 9).
 
 Percentiles are exact, from the samples (numpy's linear interpolation between order
 statistics), never from buckets. Nothing here prints or touches a terminal.

@@ -52,6 +52,17 @@ def ab_command(
     keep: Annotated[
         str | None, typer.Option(help="Keep every half round's profile report in this directory.")
     ] = None,
+    profiler: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME",
+            help="Profile in extra rounds of their own (repeatable; pyspy for the movers "
+            "table and the differential flame graph); they never feed the timing verdict.",
+        ),
+    ] = None,
+    profiled_rounds: Annotated[
+        int, typer.Option(help="Extra profiled rounds with --profiler.")
+    ] = 2,
     fail_on_regression: out.RegressionOption = False,
     fail_on_change: out.ChangeOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
@@ -80,6 +91,8 @@ def ab_command(
         alpha=out.check_alpha(alpha),
         gate=parse_gate(gate),
         keep=Path(keep) if keep else None,
+        profilers=tuple(profiler or ()),
+        profiled_rounds=profiled_rounds,
         order=order,  # type: ignore[arg-type]  # checked by plan.check()
     )
     plan.check()

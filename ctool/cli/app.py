@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ctool.model.errors import EXIT_INTERRUPTED, CtoolError
+from ctool.model.errors import CtoolError
 from ctool.model.version import __version__
 
 
@@ -25,8 +25,15 @@ def _is_click_usage_error(exc: BaseException) -> bool:
     )
 
 
+def _one_line(message: str) -> str:
+    """An error message as one safe line: whitespace runs folded, control characters escaped."""
+    from ctool.model.text import safe_text
+
+    return safe_text(" ".join(message.split()), one_line=True)
+
+
 def _usage_exit(exc: Exception) -> typer.Exit:
-    message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+    message = _one_line(str(exc.format_message()))  # type: ignore[attr-defined]
     typer.echo(f"ctool: error: {message}", err=True)
     return typer.Exit(int(getattr(exc, "exit_code", 2)))
 
@@ -46,11 +53,13 @@ class CtoolGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except CtoolError as exc:
-            typer.echo(f"ctool: error: {exc.message}", err=True)
+            typer.echo(f"ctool: error: {_one_line(exc.message)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            typer.echo("ctool: interrupted", err=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            from ctool.cli.signals import interrupted_by, interrupted_exit_code
+
+            typer.echo(f"ctool: {interrupted_by()}", err=True)
+            raise typer.Exit(interrupted_exit_code()) from None
         except Exception as exc:
             if _is_click_usage_error(exc):
                 raise _usage_exit(exc) from None
@@ -100,8 +109,11 @@ _register()
 
 
 def main() -> None:
+    from ctool.cli.signals import install, interrupted_by, interrupted_exit_code
+
+    install()
     try:
         app()
     except KeyboardInterrupt:  # outside a command (e.g. during import)
-        sys.stderr.write("ctool: interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.stderr.write(f"ctool: {interrupted_by()}\n")
+        sys.exit(interrupted_exit_code())

@@ -14,9 +14,10 @@ from ctool.cli.output import (
     QuietOption,
     check_targets,
     emit,
+    exit_interrupted,
     parse_format,
 )
-from ctool.model.errors import EXIT_INTERRUPTED, EXIT_VERDICT
+from ctool.model.errors import EXIT_VERDICT
 
 # The option defaults repeat LeakcheckOptions' (importing them here would import pydantic on
 # `ctool --help`); tests/test_leakcheck.py checks that they agree.
@@ -136,8 +137,6 @@ def leakcheck_command(
     report = run_leakcheck(options, on_start=lambda line: status.print(line, style="dim"))
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     if not report.complete:
-        where = f"; partial report in {output}" if output is not None else ""
-        typer.echo(f"ctool: interrupted{where}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        exit_interrupted(output)
     if report.verdict == "leak" or (strict and report.verdict == "inconclusive"):
         raise typer.Exit(EXIT_VERDICT)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -64,9 +64,15 @@ def parse_format(value: str | None, default: str | None = None) -> str:
 
 
 def check_targets(output: str | Path | None = None, html: str | Path | None = None) -> None:
-    """Fail now, before any work, if ``-o`` or ``--html`` cannot be written."""
-    from ctool.model.io import check_writable
+    """Fail now, before any work, if ``-o`` or ``--html`` cannot be written.
 
+    ``-`` is standard output; both at once (``-o - --html -``) is a usage error. A target that
+    is not a regular file (a device, a FIFO) is refused (see :mod:`ctool.model.io`).
+    """
+    from ctool.model.io import check_writable, is_stdout
+
+    if is_stdout(output) and is_stdout(html):
+        raise UsageError("-o - and --html - both write to standard output; choose one")
     for path in (output, html):
         if path is not None and str(path):
             check_writable(path)
@@ -91,19 +97,23 @@ def emit(
     base_dir: Path | None = None,
     quiet: bool = False,
 ) -> None:
-    """Write ``-o`` and ``--html``, then print ``report`` in ``fmt`` (unless ``quiet``)."""
-    from ctool.model.io import write_report
+    """Write ``-o`` and ``--html``, then print ``report`` in ``fmt`` (unless ``quiet``).
+
+    When ``-o -`` or ``--html -`` puts the report on standard output, the screen output goes
+    to standard error instead: stdout holds one document a program can read.
+    """
+    from ctool.model.io import is_stdout, write_report
 
     if output is not None and str(output):
         write_report(report, output)
     if html is not None and str(html):
         html_writer()(report, html, related=related, base_dir=base_dir)
     if not quiet:
-        show(report, fmt)
+        show(report, fmt, stderr=is_stdout(output) or is_stdout(html))
 
 
-def show(report: Report, fmt: str) -> None:
-    """Print ``report`` on stdout in ``fmt`` through the renderer registry."""
+def show(report: Report, fmt: str, *, stderr: bool = False) -> None:
+    """Print ``report`` on stdout (or stderr) in ``fmt`` through the renderer registry."""
     from ctool.reports.registry import renderer_for
 
     function = renderer_for(report.kind, fmt)
@@ -111,8 +121,33 @@ def show(report: Report, fmt: str) -> None:
         raise UsageError(f"--format {fmt} is not available for {report.kind} reports")
     rendered = function(report)
     if isinstance(rendered, str):
-        typer.echo(rendered, nl=not rendered.endswith("\n"))
+        _echo(rendered, stderr=stderr)
         return
     from ctool.cli.console import make_console
 
-    make_console().print(rendered)
+    make_console(stderr=stderr).print(rendered)
+
+
+def _echo(text: str, *, stderr: bool) -> None:
+    """Text on a stream that may not take every character (a C locale): escaped, not a crash."""
+    try:
+        typer.echo(text, nl=not text.endswith("\n"), err=stderr)
+    except UnicodeEncodeError:
+        safe = text.encode("ascii", "backslashreplace").decode("ascii")
+        typer.echo(safe, nl=not safe.endswith("\n"), err=stderr)
+
+
+def warning_line(message: str) -> str:
+    """``ctool: warning: ...`` for stderr, the message (often a pipeline's text) made safe."""
+    from ctool.model.text import safe_text
+
+    return f"ctool: warning: {safe_text(message, one_line=True)}"
+
+
+def exit_interrupted(output: str | Path | None = None) -> NoReturn:
+    """After a partial report was emitted: one line, and 130 / 143 / 129 by the signal."""
+    from ctool.cli.signals import interrupted_by, interrupted_exit_code
+
+    where = f"; partial report written to {output}" if output is not None and str(output) else ""
+    typer.echo(f"ctool: {interrupted_by()}{where}", err=True)
+    raise typer.Exit(interrupted_exit_code())

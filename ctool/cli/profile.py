@@ -18,17 +18,22 @@ from ctool.cli.output import (
     QuietOption,
     check_targets,
     emit,
+    exit_interrupted,
     parse_format,
+    warning_line,
 )
-from ctool.model.errors import EXIT_INTERRUPTED, EXIT_VERDICT, UsageError
+from ctool.model.errors import EXIT_INCOMPLETE, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
     from ctool.harness.observer import RunObserver
+    from ctool.harness.runconfig import RunConfig
+    from ctool.harness.runner import PoolFactory
     from ctool.model.schema import ProfileReport
 
 LOAD = "Load shape"
 PROFILING = "Profilers"
 OUTPUT = "Output"
+SCALE = "Replicas (more than one process or machine)"
 
 
 def profile_command(
@@ -88,8 +93,45 @@ def profile_command(
         str | None,
         typer.Option(
             metavar="N",
-            help="Run the sequential part in N worker processes; adds a scaling table.",
-            rich_help_panel=LOAD,
+            help="Run the sequential part in N replicas (worker processes, or Dask tasks with "
+            "--executor dask); adds a scaling table.",
+            rich_help_panel=SCALE,
+        ),
+    ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            metavar="local|dask",
+            help="Where the --workers replicas run: local processes \\[default], or a Dask "
+            'cluster (pip install "ctool\\[dask]"); see docs/scale-out.md.',
+            rich_help_panel=SCALE,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="tcp://HOST:8786",
+            help="--executor dask: the cluster's scheduler (default: start a LocalCluster "
+            "of N one-thread worker processes here).",
+            rich_help_panel=SCALE,
+        ),
+    ] = None,
+    connect_timeout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="--executor dask: give up on the scheduler and its workers after this long "
+            "\\[default: 10].",
+            rich_help_panel=SCALE,
+        ),
+    ] = None,
+    replica_samples: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DIR",
+            help="Each replica also writes its raw latencies (ns, one a line) to "
+            "DIR/stepK-replicaI.ns on its own host.",
+            rich_help_panel=SCALE,
         ),
     ] = None,
     rounds: Annotated[
@@ -148,12 +190,39 @@ def profile_command(
             rich_help_panel=PROFILING,
         ),
     ] = None,
+    hotspots: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FOLD",
+            help="How hotspot rows fold library time: boundary (caller -> library function "
+            "at the call line), user (into the calling user function) or all (unfolded) "
+            "\\[default: boundary].",
+            rich_help_panel=PROFILING,
+        ),
+    ] = None,
+    user_code: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="PATH_OR_PACKAGE",
+            help="Treat this path or installed package as your code, not a library (repeatable).",
+            rich_help_panel=PROFILING,
+        ),
+    ] = None,
     block_threshold_ms: Annotated[
         str | None,
         typer.Option(
             metavar="MS",
             help="Name the calls that block the event loop at least this long "
             "\\[default: 5; 0 turns the watchdog off].",
+        ),
+    ] = None,
+    episode_timeout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="An episode running longer is an error of kind timeout and the run goes on "
+            "\\[default: 300; 0: no limit]. A sync episode cannot be cancelled in process: it is "
+            "reported, and with --workers its worker is ended.",
         ),
     ] = None,
     output_format: FormatOption = None,
@@ -164,7 +233,17 @@ def profile_command(
         str | None,
         typer.Option(
             metavar="PORT",
-            help="Serve live Prometheus metrics on this port during the run.",
+            help="Serve live Prometheus metrics on this port during the run (and /targets: "
+            "every replica's exporter, for Prometheus's http_sd_configs).",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    metrics_linger: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="After the run, keep serving the final metrics until scraped once more, at "
+            "most this long \\[default: 0].",
             rich_help_panel=OUTPUT,
         ),
     ] = None,
@@ -177,7 +256,7 @@ def profile_command(
     """
     from ctool.cli.console import make_console
     from ctool.harness.defaults import load_defaults
-    from ctool.harness.runconfig import ProfileOptions, parse_int, resolve
+    from ctool.harness.runconfig import ProfileOptions, parse_float, parse_int, resolve
 
     defaults = load_defaults("profile")
     fmt = parse_format(output_format, defaults.get_str("format"))
@@ -201,8 +280,15 @@ def profile_command(
             line_targets=line_target or [],
             memory_targets=memory_target or [],
             top=top,
+            hotspots=hotspots,
+            user_code=user_code or [],
             block_threshold_ms=block_threshold_ms,
+            episode_timeout=episode_timeout,
             command=shlex.join(["ctool", *sys.argv[1:]]),
+            executor=executor,
+            scheduler=scheduler,
+            connect_timeout=connect_timeout,
+            replica_samples=replica_samples,
         ),
         defaults,
     )
@@ -211,7 +297,9 @@ def profile_command(
     observers: list[RunObserver] = []
     port = parse_int("--metrics-port", metrics_port)
     if port is not None:
-        observers.append(_prometheus(port))
+        linger = parse_float("--metrics-linger", metrics_linger) or 0.0
+        observers.append(_prometheus(port, linger))
+    pool_factory = _pool_factory(config, observers[0] if port is not None else None)
     if not quiet and stderr.is_terminal:
         from ctool.cli.progress import ProgressObserver
 
@@ -220,29 +308,49 @@ def profile_command(
     from ctool.harness.runner import run_profile
 
     report = run_profile(
-        config, observers=observers, warn=lambda m: stderr.print(f"ctool: warning: {m}")
+        config,
+        observers=observers,
+        warn=lambda m: stderr.print(warning_line(m)),
+        pool_factory=pool_factory,
     )
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     _exit_code(report, output)
 
 
-def _prometheus(port: int) -> RunObserver:
+def _prometheus(port: int, linger_s: float) -> RunObserver:
     if not 0 < port < 65536:
         raise UsageError(f"--metrics-port must be between 1 and 65535, got {port}")
+    if not 0 <= linger_s <= 3600:
+        raise UsageError(f"--metrics-linger must be between 0 and 3600 seconds, got {linger_s}")
     observer_class = optional("ctool.harness.prometheus", "PrometheusObserver", "--metrics-port")
     try:
-        observer: RunObserver = observer_class(port)
+        observer: RunObserver = (
+            observer_class(port, linger_s=linger_s) if linger_s else observer_class(port)
+        )
     except OSError as exc:
         raise UsageError(f"--metrics-port {port}: cannot listen: {exc.strerror or exc}") from None
     return observer
 
 
+def _pool_factory(config: RunConfig, exporter: RunObserver | None) -> PoolFactory | None:
+    """``--executor dask``: replicas on a Dask cluster (checked for the extra up front)."""
+    if config.executor != "dask":
+        return None
+    from ctool.executors.dask import pool_factory
+
+    return pool_factory(exporter)
+
+
 def _exit_code(report: ProfileReport, output: Path | None) -> None:
-    """Interrupted: 130 (the partial report was written); every episode failed: 1."""
+    """Interrupted: 130; a replica failed: 3 (the partial report was written); every episode
+    failed: 1."""
     if not report.complete:
-        where = f"; partial report written to {output}" if output is not None else ""
-        typer.echo(f"ctool: interrupted{where}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        if report.incomplete_reason == "replica-failed":
+            where = f"; partial report written to {output}" if output is not None else ""
+            lost = ", ".join(r.failed or "" for r in report.replicas if r.failed)
+            typer.echo(f"ctool: incomplete: {lost}{where}", err=True)
+            raise typer.Exit(EXIT_INCOMPLETE)
+        exit_interrupted(output)
     if report.latency_ms.count == 0 and report.errors.count:
         typer.echo(f"ctool: every episode failed ({report.errors.count:,} errors)", err=True)
         raise typer.Exit(EXIT_VERDICT)

@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from ctool.cli.output import FormatOption, HtmlOption, check_targets, emit, parse_format
+from ctool.cli.output import (
+    FormatOption,
+    HtmlOption,
+    check_targets,
+    emit,
+    parse_format,
+    warning_line,
+)
 
 
 def report_command(
@@ -36,4 +43,4 @@ def report_command(
     )
     if html is not None:
         for warning in loaded.warnings:
-            typer.echo(f"ctool: warning: {warning}", err=True)
+            typer.echo(warning_line(warning), err=True)

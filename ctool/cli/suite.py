@@ -1,10 +1,10 @@
-"""``ctool suite``: the 20-scenario performance plan, run against targets."""
+"""``ctool suite``: the performance plan (20 scenarios, 3 correctness metrics) against targets."""
 
 from __future__ import annotations
 
 import shlex
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,9 +16,10 @@ from ctool.cli.output import (
     QuietOption,
     check_targets,
     emit,
+    exit_interrupted,
     parse_format,
 )
-from ctool.model.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_VERDICT
+from ctool.model.errors import EXIT_OK, EXIT_VERDICT
 
 
 def suite_command(
@@ -38,12 +39,26 @@ def suite_command(
     html: HtmlOption = None,
     output_format: FormatOption = None,
     quiet: QuietOption = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            metavar="local|dask",
+            help="Where the scaling scenario's replicas run (see ctool profile --executor).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="tcp://HOST:8786",
+            help="--executor dask: the cluster's scheduler (default: a LocalCluster).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the performance plan's 20 scenarios, each against its target.
+    """Run the performance plan's 20 scenarios and 3 correctness metrics, each against its target.
 
     Targets default to the plan (p50 < 50 ms, p95 < 100 ms, > 20 episodes/s, Φ p95 < 10 ms,
     hit rate > 80 %, growth < 10 %, CPU < 70 % of a core, < 1 MB/s, gain > 20 %) and can be
-    set in [tool.ctool.targets] of ./pyproject.toml or in ./ctool.toml. Exit code 1 when a
+    set in \\[tool.ctool.targets] of ./pyproject.toml or in ./ctool.toml. Exit code 1 when a
     target is missed, 130 when interrupted (a partial report is still written).
     """
     from ctool.cli.console import make_console
@@ -63,10 +78,25 @@ def suite_command(
         only=[item for item in (only or "").split(",") if item.strip()],
         targets=resolve_targets(overrides, source or "targets"),
         command=shlex.join(["ctool", *sys.argv[1:]]),
+        executor=executor or "local",
+        scheduler=scheduler,
+        pool_factory=_pool_factory(executor, scheduler),
     )
     err = make_console(stderr=True, quiet=quiet)
     report = run_suite(options, progress=lambda msg: err.log(msg) if fmt == "table" else None)
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     if not report.complete:
-        raise typer.Exit(EXIT_INTERRUPTED)
+        exit_interrupted(output)
     raise typer.Exit(EXIT_VERDICT if report.failed else EXIT_OK)
+
+
+def _pool_factory(executor: str | None, scheduler: str | None) -> Any:
+    """``--executor dask`` for the scaling scenario (the options are checked here, up front)."""
+    from ctool.harness.runconfig import RunConfig
+
+    RunConfig(executor=executor or "local", scheduler=scheduler)  # one-line usage errors
+    if executor != "dask":
+        return None
+    from ctool.executors.dask import pool_factory
+
+    return pool_factory()

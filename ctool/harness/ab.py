@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -109,6 +109,10 @@ class ABPlan:
     gate: Sequence[str] | None = None
     keep: Path | None = None
     """Keep each half round's report here (``A-01.json``, ``B-01.json``, ...)."""
+    profilers: tuple[str, ...] = ()
+    """``--profiler``: profile in extra rounds of their own, after the timing rounds; they
+    never feed the timing verdict (a profiler skews the ratios), only where time moved."""
+    profiled_rounds: int = 2
     order: Order = "abba"
     """``abba``: A B, B A, A B, ... -- which side runs second alternates, so a bias of the
     second half of a round (the machine warming, a neighbour's periodic job) cancels over
@@ -132,6 +136,8 @@ class ABPlan:
             raise UsageError("--episodes must be at least 1")
         if self.warmup < 0:
             raise UsageError("--warmup must not be negative")
+        if self.profilers and self.profiled_rounds < 1:
+            raise UsageError("--profiled-rounds must be at least 1 with --profiler")
         if self.order not in ("abba", "ab"):
             raise UsageError(f"--order expects abba or ab, got {self.order!r}")
         if self.keep is not None and not self.keep.is_dir():
@@ -161,6 +167,8 @@ def profile_command(plan: ABPlan, side: Side, out: Path) -> list[str]:
         "-o",
         str(out),
     ]
+    for name in plan.profilers:
+        command += ["--profiler", name]
     if side.preset:
         command += ["--preset", side.preset]
     for setting in side.settings:
@@ -177,15 +185,8 @@ def subprocess_runner(plan: ABPlan, side: Side, index: int, out: Path) -> Profil
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(side.checkout), env.get("PYTHONPATH", "")) if p
         )
-    proc = subprocess.run(
-        profile_command(plan, side, out),
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        check=False,
-    )
-    if proc.returncode == 130:
+    proc = _run_reaped(profile_command(plan, side, out), cwd=cwd, env=env)
+    if proc.returncode in INTERRUPTED_CODES:  # the half round was interrupted too
         raise KeyboardInterrupt
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
@@ -196,6 +197,33 @@ def subprocess_runner(plan: ABPlan, side: Side, index: int, out: Path) -> Profil
             f"{side.name}, round {index + 1}: ctool profile exited {proc.returncode}: {message}"
         )
     return require_profile(load_report(out), f"{side.name} round {index + 1}")
+
+
+INTERRUPTED_CODES = (130, 143, 129)
+"""A half round's exit after Ctrl-C, SIGTERM or SIGHUP (128 + the signal's number)."""
+
+
+def _run_reaped(
+    command: list[str], *, cwd: Path | None, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run``, except that on Ctrl-C / SIGTERM the half round is killed *and
+    reaped* before this returns (``subprocess.run`` waits at most 0.25 s), so it can neither
+    outlive ctool nor write into the scratch folder while that folder is removed."""
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
 class ABInterrupted(KeyboardInterrupt):
@@ -245,13 +273,14 @@ def run_ab(
     runner = runner or subprocess_runner
     a_runs: list[ProfileReport] = []
     b_runs: list[ProfileReport] = []
+    timing = replace(plan, profilers=())
     with tempfile.TemporaryDirectory(prefix="ctool-ab-") as scratch:
         folder = plan.keep or Path(scratch)
         try:
             for index in range(plan.rounds):
                 for side, runs in plan.halves(index, a_runs, b_runs):
                     out = folder / f"{side.label}-{index + 1:02d}.json"
-                    report = runner(plan, side, index, out)
+                    report = runner(timing, side, index, out)
                     runs.append(report)
                     if progress is not None:
                         progress(index, side, report)
@@ -262,4 +291,31 @@ def run_ab(
                 partial = _analyse(plan, a_runs[:done], b_runs[:done])
                 partial.complete = False
             raise ABInterrupted(partial) from None
-    return _analyse(plan, a_runs, b_runs)
+        compared = _analyse(plan, a_runs, b_runs)
+        if plan.profilers:
+            compared = _with_profiled_rounds(plan, compared, runner, folder, progress)
+    return compared
+
+
+def _with_profiled_rounds(
+    plan: ABPlan,
+    report: CompareReport,
+    runner: Runner,
+    folder: Path,
+    progress: Progress | None,
+) -> CompareReport:
+    """Extra rounds under the profilers (A B, B A, ...): where time moved, never timing."""
+    from dataclasses import replace
+
+    from ctool.analysis.movers import where_time_moved
+
+    profiled, timing = plan, replace(plan, profilers=())
+    a_runs: list[ProfileReport] = []
+    b_runs: list[ProfileReport] = []
+    for index in range(plan.profiled_rounds):
+        for side, runs in timing.halves(index, a_runs, b_runs):
+            out = folder / f"{side.label}-profiled-{index + 1:02d}.json"
+            runs.append(runner(profiled, side, plan.rounds + index, out))
+            if progress is not None:
+                progress(plan.rounds + index, side, runs[-1])
+    return report.model_copy(update=where_time_moved(a_runs, b_runs))

@@ -11,16 +11,40 @@ a usage error, never silently dropped.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ctool.model.errors import PipelineLoadError, UsageError
 
 DEFAULT_PIPELINE = "ctool.pipeline:create"
+
+_PROVIDED: dict[str, Any] = {}
+"""Pipeline objects handed over in this process (:func:`provided`), by reference."""
+
+
+@contextlib.contextmanager
+def provided(ref: str, target: Any) -> Iterator[str]:
+    """Within the block, :func:`build_pipeline` of ``ref`` returns ``target`` itself.
+
+    For callers that hold a pipeline object rather than a ``module:factory`` reference (the
+    pytest plugin's test bodies): every service that builds its pipeline by reference
+    (``run_profile``, ``run_leakcheck``) then runs that object, in this process. ``ref``
+    names it in the report and its module's directory is where the watchdog looks for the
+    pipeline's own frames. Seed, preset and settings do not apply to a provided object.
+    """
+    if ref in _PROVIDED:
+        raise UsageError(f"a pipeline is already provided as {ref!r}")
+    PipelineAdapter(target, ref)  # fails now, in one line, if it has no episode()
+    _PROVIDED[ref] = target
+    try:
+        yield ref
+    finally:
+        _PROVIDED.pop(ref, None)
 
 
 def parse_value(text: str) -> Any:
@@ -60,10 +84,10 @@ def load_factory(ref: str) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise PipelineLoadError(f"cannot import pipeline module {module_name!r}: {exc}") from exc
-    except Exception as exc:  # a broken user module: report it in one line
+    except (Exception, SystemExit) as exc:  # a broken user module: report it in one line
         raise PipelineLoadError(
-            f"importing pipeline module {module_name!r} failed: {type(exc).__name__}: {exc}"
-        ) from exc
+            f"importing pipeline module {module_name!r} failed: {_describe(exc)}"
+        ) from None
     target: Any = module
     for part in attr_path.split("."):
         try:
@@ -91,12 +115,19 @@ class PipelineAdapter:
                 f"pipeline from {self.ref!r} has no episode(index) method "
                 f"(got {type(self.target).__name__})"
             )
-        self._episode = episode
         self._is_async = inspect.iscoroutinefunction(episode)
+        self._raw_episode = episode
+        self._episode = guard_exit(episode, "episode()")
 
     @property
     def is_async(self) -> bool:
         return self._is_async
+
+    @property
+    def episode_coroutine(self) -> Callable[[int], Any] | None:
+        """The pipeline's own ``async def episode`` (unwrapped: no extra frame is timed; the
+        caller turns ``SystemExit`` into :class:`PipelineExit`), or ``None`` for a sync one."""
+        return self._raw_episode if self._is_async else None
 
     async def episode(self, index: int) -> Any:
         if self._is_async:
@@ -110,22 +141,28 @@ class PipelineAdapter:
         hook = getattr(self.target, "outputs", None)
         if hook is None:
             return None
-        value = hook(result)
+        value = guard_exit(hook, "outputs()")(result)
         return value if isinstance(value, Mapping) else {"value": value}
 
     def metrics(self) -> dict[str, Any]:
         hook = getattr(self.target, "metrics", None)
         if hook is None:
             return {}
-        return dict(hook())
+        value = guard_exit(hook, "metrics()")()
+        if not isinstance(value, Mapping):
+            raise TypeError(f"metrics() returned {type(value).__name__}, not a mapping")
+        return dict(value)
 
     async def aclose(self) -> None:
         hook = getattr(self.target, "close", None)
         if hook is None:
             return
-        result = hook()
-        if inspect.isawaitable(result):
-            await result
+        try:
+            result = hook()
+            if inspect.isawaitable(result):
+                await result
+        except SystemExit as exc:
+            raise PipelineExit(exc, "close()") from None
 
 
 def build_pipeline(
@@ -137,6 +174,8 @@ def build_pipeline(
 ) -> PipelineAdapter:
     """Import the factory behind ``ref`` (default: the reference pipeline) and call it."""
     ref = ref or DEFAULT_PIPELINE
+    if ref in _PROVIDED:
+        return PipelineAdapter(_PROVIDED[ref], ref)
     factory = load_factory(ref)
     kwargs = factory_kwargs(factory, ref, seed=seed, preset=preset, settings=settings or {})
     try:
@@ -147,11 +186,59 @@ def build_pipeline(
         raise PipelineLoadError(
             str(exc) or f"pipeline factory {ref!r} rejected its arguments"
         ) from exc
-    except Exception as exc:
-        raise PipelineLoadError(
-            f"pipeline factory {ref!r} failed: {type(exc).__name__}: {exc}"
-        ) from exc
+    except (Exception, SystemExit) as exc:
+        raise PipelineLoadError(f"pipeline factory {ref!r} failed: {_describe(exc)}") from None
     return PipelineAdapter(target, ref)
+
+
+@contextlib.contextmanager
+def pipeline_stdout_to_stderr() -> Iterator[None]:
+    """While the pipeline runs in this process, what it prints goes to stderr.
+
+    ctool's own output (a table, ``--format json``, ``-o -``) is written to stdout after the
+    run; a pipeline's ``print()`` must not corrupt it. (Worker processes point their fd 1 at
+    stderr for the same reason.)
+    """
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+class PipelineExit(RuntimeError):
+    """The pipeline called ``sys.exit()`` (raised ``SystemExit``) where ctool called it.
+
+    It never becomes ctool's exit code: in an episode it is an episode error like any
+    other; in the module or the factory it is a one-line usage error before the run.
+    """
+
+    def __init__(self, exc: SystemExit, where: str) -> None:
+        super().__init__(f"sys.exit({exc.code!r}) in {where}")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def guard_exit(function: Callable[..., Any], where: str) -> Callable[..., Any]:
+    """``function`` with a ``SystemExit`` it raises turned into :class:`PipelineExit`."""
+    if inspect.iscoroutinefunction(function):
+
+        async def guarded_async(*args: Any) -> Any:
+            try:
+                return await function(*args)
+            except SystemExit as exc:
+                raise PipelineExit(exc, where) from None
+
+        return guarded_async
+
+    def guarded(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except SystemExit as exc:
+            raise PipelineExit(exc, where) from None
+
+    return guarded
 
 
 def factory_kwargs(

@@ -30,15 +30,23 @@ ctool_run_active                            gauge      1 while the run goes, 0 o
 ==========================================  =========  ============================================
 
 Callbacks are cheap (a few microseconds per episode) and never raise.
+
+Besides ``/metrics``, the server answers ``/targets`` in Prometheus's HTTP service-discovery
+format (``http_sd_configs``): this exporter, and the exporter of every replica of a
+distributed run (``--executor dask``: each replica serves its own on its worker's host,
+``set_targets``), each labelled ``replica`` (``parent``, ``0``, ``1``, ...). Point Prometheus
+at ``/targets`` and it scrapes every replica as the run starts them (docs/monitoring.md).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler
 
 from ctool.model.errors import UsageError
 from ctool.model.version import __version__
@@ -66,12 +74,16 @@ def _flat_numbers(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]
     return out
 
 
-class PrometheusObserver:
-    """Serves a run's metrics for Prometheus on ``127.0.0.1:port`` until ``on_finish``."""
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
 
-    def __init__(self, port: int) -> None:
+
+class PrometheusObserver:
+    """Serves a run's metrics for Prometheus on ``address:port`` until ``on_finish``."""
+
+    def __init__(self, port: int, *, address: str = LISTEN_ADDRESS, linger_s: float = 0.0) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-        from prometheus_client.exposition import start_http_server
 
         if not 0 <= port <= 65535:
             raise UsageError(f"--metrics-port {port}: not a TCP port (0-65535)")
@@ -153,13 +165,60 @@ class PrometheusObserver:
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._closed = False
+        self.address = address
+        self.linger_s = linger_s
+        self._scrapes = 0
+        """Scrapes started; ``_scrapes_served``: the latest one whose answer was made."""
+        self._scrapes_served = 0
+        self._scraped = threading.Condition(self._lock)
+        self._replica_targets: list[dict[str, Any]] = []
         try:
-            self._server, self._thread = start_http_server(port, addr=LISTEN_ADDRESS, registry=reg)
+            self._server, self._thread = self._serve(port, address)
         except OSError as exc:
             raise UsageError(
-                f"--metrics-port {port}: cannot listen on {LISTEN_ADDRESS}:{port}: "
-                f"{exc.strerror or exc}"
+                f"--metrics-port {port}: cannot listen on {address}:{port}: {exc.strerror or exc}"
             ) from None
+
+    def _serve(self, port: int, address: str) -> tuple[Any, threading.Thread]:
+        from wsgiref.simple_server import make_server
+
+        from prometheus_client.exposition import ThreadingWSGIServer, make_wsgi_app
+
+        metrics_app = make_wsgi_app(self.registry)
+
+        def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == "/targets":
+                body = json.dumps(self.targets()).encode()
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [body]
+            with self._lock:
+                self._scrapes += 1
+                number = self._scrapes
+            result: Iterable[bytes] = list(metrics_app(environ, start_response))
+            with self._scraped:
+                self._scrapes_served = max(self._scrapes_served, number)
+                self._scraped.notify_all()
+            return result
+
+        server = make_server(address, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, name="ctool-metrics", daemon=True)
+        thread.start()
+        return server, thread
+
+    def set_targets(self, replicas: list[dict[str, Any]]) -> None:
+        """The replicas' own exporters (``{"url": "host:port", "replica": index}``)."""
+        with self._lock:
+            self._replica_targets = list(replicas)
+
+    def targets(self) -> list[dict[str, Any]]:
+        """Prometheus HTTP service discovery: this exporter and every replica's."""
+        with self._lock:
+            replicas = list(self._replica_targets)
+        groups = [{"targets": [f"{self.address}:{self.port}"], "labels": {"replica": "parent"}}]
+        groups += [
+            {"targets": [str(r["url"])], "labels": {"replica": str(r["replica"])}} for r in replicas
+        ]
+        return groups
 
     @property
     def port(self) -> int:
@@ -167,7 +226,7 @@ class PrometheusObserver:
 
     @property
     def url(self) -> str:
-        return f"http://{LISTEN_ADDRESS}:{self.port}/metrics"
+        return f"http://{self.address}:{self.port}/metrics"
 
     # --- RunObserver -------------------------------------------------------------------
 
@@ -234,8 +293,14 @@ class PrometheusObserver:
             self._last_phi[key] = count
 
     def on_finish(self, *, complete: bool) -> None:
+        """Final values; with ``linger_s``, keep serving until they were scraped once (at
+        most that long), so that a short run's last episodes reach Prometheus."""
         self._update_throughput(time.monotonic())
         self._active.set(0)
+        if self.linger_s > 0:
+            with self._scraped:
+                seen = self._scrapes  # a scrape started after this sees the final values
+                self._scraped.wait_for(lambda: self._scrapes_served > seen, timeout=self.linger_s)
         self.close()
 
     # --- helpers -----------------------------------------------------------------------

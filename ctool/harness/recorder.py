@@ -40,21 +40,20 @@ class PartRecorder:
             self._svc.append(end_ns - start_ns)
         self._off.append(intended_ns - self.t0_ns)
         top = 0
-        if spans:
-            stages = self._stages
-            totals: dict[str, int] = {}
-            for name, s, e, depth in spans:
-                d = e - s
-                if depth == 0:
-                    top += d
-                col = stages.get(name)
-                if col is None:
-                    col = stages[name] = StageColumn(depth, _parent_of(name, s, e, depth, spans))
-                col.count += 1
-                totals[name] = totals.get(name, 0) + d
-            for name, d in totals.items():
-                col = stages[name]
-                col.positions.append(pos)
+        stages = self._stages
+        for name, s, e, depth in spans:
+            d = e - s
+            if depth == 0:
+                top += d
+            col = stages.get(name)
+            if col is None:
+                col = stages[name] = StageColumn(depth, _parent_of(name, s, e, depth, spans))
+            col.count += 1
+            positions = col.positions
+            if positions and positions[-1] == pos:  # the stage again in this episode: summed
+                col.durations[-1] += d
+            else:
+                positions.append(pos)
                 col.durations.append(d)
         between = end_ns - start_ns - top
         self._btw.append(between if between > 0 else 0)
@@ -62,7 +61,7 @@ class PartRecorder:
     def add_error(self, episode: int, exc: BaseException) -> None:
         rec = self.records
         rec.errors += 1
-        kind = type(exc).__name__
+        kind = str(getattr(exc, "kind", "") or type(exc).__name__)
         rec.errors_by_type[kind] = rec.errors_by_type.get(kind, 0) + 1
         message = str(exc)
         if len(rec.error_samples) < MAX_ERROR_SAMPLES and not any(

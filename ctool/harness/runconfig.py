@@ -13,6 +13,9 @@ How the options combine (documented in docs/profiling.md):
 * With ``episodes = 0`` the headline comes from all load-shape episodes together.
 * ``workers`` runs the sequential part in N processes at once (plus 1, 2, 4, ... workers for
   the scaling rows); ``rounds`` runs it in R fresh processes one after another.
+* ``executor`` says where the N replicas run: ``local`` worker processes, or ``dask`` tasks
+  on a cluster (``scheduler``, else a LocalCluster); load shapes always run in this process
+  (docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ DEFAULT_BLOCK_THRESHOLD_MS = 5.0
 MAX_CONCURRENCY = 10_000
 MAX_WORKERS = 256
 MIN_LEVEL_EPISODES_PER_SLOT = 10
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+EXECUTORS = ("local", "dask")
+DEFAULT_EPISODE_TIMEOUT_S = 300.0
+"""``--episode-timeout``: five minutes. Far above any episode one would run hundreds of times
+(profiling a 5-minute episode 200 times takes 17 hours), so it never cuts a real measurement,
+and short enough that a hung episode is reported in minutes instead of never. 0 turns it off."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +69,19 @@ class RunConfig:
     line_targets: tuple[str, ...] = ()
     memory_targets: tuple[str, ...] = ()
     top: int = DEFAULT_TOP
+    hotspots: str = "boundary"
+    user_code: tuple[str, ...] = ()
     block_threshold_ms: float = DEFAULT_BLOCK_THRESHOLD_MS
+    episode_timeout_s: float = DEFAULT_EPISODE_TIMEOUT_S
     artifacts_dir: Path | None = None
     command: str | None = None
+    executor: str = "local"
+    """Where replicas run: ``local`` (worker processes here) or ``dask`` (a Dask cluster)."""
+    scheduler: str | None = None
+    """``--executor dask``: the scheduler's address; ``None`` starts a LocalCluster."""
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    replica_samples_dir: Path | None = None
+    """Each replica also writes its raw latencies (ns, one a line) here, on its own host."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -70,6 +89,11 @@ class RunConfig:
     @property
     def has_load_shapes(self) -> bool:
         return bool(self.concurrency) or self.rate is not None or self.burst is not None
+
+    @property
+    def replicated(self) -> bool:
+        """The sequential part runs in replica processes (``--workers N``, ``--executor dask``)."""
+        return self.workers > 1 or self.executor != "local"
 
     @property
     def sequential_duration_s(self) -> float | None:
@@ -106,6 +130,8 @@ class RunConfig:
             settings={**(settings or {}), **self.settings},
             command=self.command,
             block_threshold_ms=self.block_threshold_ms,
+            executor=None if self.executor == "local" else self.executor,
+            scheduler=self.scheduler,
         )
 
     @classmethod
@@ -131,6 +157,8 @@ class RunConfig:
                 else DEFAULT_BLOCK_THRESHOLD_MS
             ),
             command=model.command,
+            executor=model.executor or "local",
+            scheduler=model.scheduler,
         )
 
     def level_episodes(self, concurrency: int) -> int:
@@ -143,6 +171,10 @@ class RunConfig:
         _at_least("--rounds", self.rounds, 1)
         _at_least("--top", self.top, 1)
         _at_least("--pyspy-rate", self.pyspy_rate, 1, 10_000)
+        if self.hotspots not in ("boundary", "user", "all"):
+            raise UsageError(
+                f"--hotspots must be one of boundary, user, all; got {self.hotspots!r}"
+            )
         for level in self.concurrency:
             _at_least("--concurrency", level, 1, MAX_CONCURRENCY)
         if self.burst is not None:
@@ -154,10 +186,16 @@ class RunConfig:
                 f"--block-threshold-ms must be >= 0 (0 turns the watchdog off), "
                 f"got {self.block_threshold_ms}"
             )
+        if not math.isfinite(self.episode_timeout_s) or self.episode_timeout_s < 0:
+            raise UsageError(
+                f"--episode-timeout must be >= 0 seconds (0 turns it off), "
+                f"got {self.episode_timeout_s}"
+            )
         if not self.runs_sequential and not self.has_load_shapes:
             raise UsageError(
                 "nothing to run: --episodes 0 needs --concurrency, --rate, --burst or --duration"
             )
+        self._validate_executor()
         if self.workers > 1 and self.rounds > 1:
             raise UsageError("--workers and --rounds cannot be combined; pick one")
         if self.profilers and (self.workers > 1 or self.rounds > 1):
@@ -166,6 +204,18 @@ class RunConfig:
             )
         if (self.workers > 1 or self.rounds > 1) and not self.runs_sequential:
             raise UsageError("--workers and --rounds run the sequential part; --episodes is 0")
+
+    def _validate_executor(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise UsageError(f"--executor must be local or dask, got {self.executor!r}")
+        _positive("--connect-timeout", self.connect_timeout_s)
+        if self.scheduler is not None and self.executor != "dask":
+            raise UsageError("--scheduler needs --executor dask")
+        if self.executor == "dask":
+            if self.rounds > 1 or self.profilers:
+                raise UsageError("--executor dask cannot be combined with --rounds or --profiler")
+            if not self.runs_sequential:
+                raise UsageError("--executor dask runs the sequential part; --episodes is 0")
 
 
 def _at_least(option: str, value: int, low: int, high: int | None = None) -> None:
@@ -226,8 +276,15 @@ class ProfileOptions:
     line_targets: list[str] = field(default_factory=list)
     memory_targets: list[str] = field(default_factory=list)
     top: str | None = None
+    hotspots: str | None = None
+    user_code: list[str] = field(default_factory=list)
     block_threshold_ms: str | None = None
+    episode_timeout: str | None = None
     command: str | None = None
+    executor: str | None = None
+    scheduler: str | None = None
+    connect_timeout: str | None = None
+    replica_samples: str | None = None
 
 
 def parse_int(option: str, text: str | None) -> int | None:
@@ -282,10 +339,25 @@ def resolve(options: ProfileOptions, defaults: Defaults | None = None) -> RunCon
         line_targets=tuple(options.line_targets or d.get_str_list("line_target") or ()),
         memory_targets=tuple(options.memory_targets or d.get_str_list("memory_target") or ()),
         top=pick(parse_int("--top", options.top), d.get_int("top"), DEFAULT_TOP),
+        hotspots=pick(options.hotspots, d.get_str("hotspots"), "boundary"),
+        user_code=tuple(options.user_code or d.get_str_list("user_code") or ()),
         block_threshold_ms=pick(
             parse_float("--block-threshold-ms", options.block_threshold_ms),
             d.get_float("block_threshold_ms"),
             DEFAULT_BLOCK_THRESHOLD_MS,
         ),
+        episode_timeout_s=pick(
+            parse_float("--episode-timeout", options.episode_timeout),
+            d.get_float("episode_timeout"),
+            DEFAULT_EPISODE_TIMEOUT_S,
+        ),
         command=options.command,
+        executor=pick(options.executor, d.get_str("executor"), "local"),
+        scheduler=pick(options.scheduler, d.get_str("scheduler"), None),
+        connect_timeout_s=pick(
+            parse_float("--connect-timeout", options.connect_timeout),
+            d.get_float("connect_timeout"),
+            DEFAULT_CONNECT_TIMEOUT_S,
+        ),
+        replica_samples_dir=Path(options.replica_samples) if options.replica_samples else None,
     )

@@ -1,6 +1,6 @@
 """``run_profile(config)``: the service behind ``ctool profile``.
 
-Order of a run (DESIGN.md section 3):
+Order of a run (docs/design.md section 3):
 
 1. open the profiler session (unknown or, with ``require``, unavailable backends fail here),
    build the pipeline (a broken ``--pipeline`` fails here): nothing has run yet;
@@ -22,26 +22,37 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import signal
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
+from ctool.harness.context_executor import ContextThreadPoolExecutor
+from ctool.harness.cost import measure_harness_cost
 from ctool.harness.environment import capture_environment
-from ctool.harness.loader import PipelineAdapter, build_pipeline
+from ctool.harness.hang import HangMonitor, hang_message
+from ctool.harness.loader import PipelineAdapter, build_pipeline, pipeline_stdout_to_stderr
 from ctool.harness.observer import RunObserver
+from ctool.harness.replicas import ReplicaPool, ScalingRun, WorkersResult, replica_rows
 from ctool.harness.runconfig import DEFAULT_EPISODES, RunConfig
 from ctool.harness.sampler import ResourceSampler
 from ctool.harness.shapes import LoadDriver
 from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
-from ctool.harness.workers import WorkerSpec, WorkersResult, run_rounds, run_workers
+from ctool.harness.workers import LocalPool, WorkerSpec, run_rounds
+from ctool.model.errors import UsageError
 from ctool.model.records import MonitorSummary, PartRecords
-from ctool.model.schema import ProfileReport, RunConfigModel, now_iso
+from ctool.model.schema import HarnessCost, ProfileReport, RunConfigModel, now_iso
 from ctool.profilers.base import ProfilerOptions
+from ctool.profilers.frames import set_user_code
 from ctool.profilers.session import ProfilerResult, ProfilerSession
 
 Warn = Callable[[str], None]
+PoolFactory = Callable[[WorkerSpec, RunConfig], ReplicaPool]
+"""Makes the replicas of a replicated run (``--executor dask``: ``ctool.executors.dask``)."""
 METRICS_EVERY_S = 1.0
 ARTIFACTS_ROOT = Path("ctool-out")
 
@@ -55,17 +66,31 @@ def run_profile(
     *,
     observers: Sequence[RunObserver] = (),
     warn: Warn | None = None,
+    pool_factory: PoolFactory | None = None,
 ) -> ProfileReport:
-    """Run the pipeline as ``config`` asks and return its report (``complete`` false if cut)."""
-    run = ProfileRun(config, observers=observers, warn=warn or _ignore)
-    run.prepare()
-    try:
-        asyncio.run(run.main())
-    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what we have
-        run.interrupted = True
-    finally:
-        run.cleanup()
+    """Run the pipeline as ``config`` asks and return its report (``complete`` false if cut).
+
+    ``pool_factory`` makes the replicas of a replicated run; by default, local worker
+    processes (``--workers N``). While the pipeline runs in this process, its stdout goes to
+    stderr (a machine format on ctool's stdout stays clean).
+    """
+    with pipeline_stdout_to_stderr():
+        run = ProfileRun(config, observers=observers, warn=warn or _ignore)
+        run.pool_factory = pool_factory or _local_pool
+        run.prepare()
+        try:
+            asyncio.run(run.main())
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what we have
+            run.interrupted = True
+            if run.driver is not None:
+                run._keep_partial(run.driver.abandon())
+        finally:
+            run.cleanup()
     return run.report()
+
+
+def _local_pool(spec: WorkerSpec, config: RunConfig) -> ReplicaPool:
+    return LocalPool(spec)
 
 
 class ProfileRun:
@@ -89,11 +114,14 @@ class ProfileRun:
         self.sequential: PartRecords | None = None
         self.rounds: list[PartRecords] = []
         self.workers: WorkersResult | None = None
+        self.pool_factory: PoolFactory = _local_pool
+        self.scaling_run: ScalingRun | None = None
         self.levels: list[tuple[int, PartRecords]] = []
         self.open_loop: PartRecords | None = None
         self.burst: PartRecords | None = None
         self.metrics: dict[str, Any] = {}
         self._current: tuple[str, int] = ("sequential", 0)
+        self.harness_cost: HarnessCost | None = None
 
     # -- before the loop -----------------------------------------------------------------------
 
@@ -120,7 +148,12 @@ class ProfileRun:
                 memory_targets=list(cfg.memory_targets),
                 top=cfg.top,
                 pid=os.getpid(),
+                extra={"hotspots": cfg.hotspots},
             )
+            try:
+                set_user_code(cfg.user_code)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
             self.session = ProfilerSession.open(
                 list(cfg.profilers), require=cfg.require, options=options
             )
@@ -133,7 +166,7 @@ class ProfileRun:
     @property
     def _in_process_sequential(self) -> bool:
         cfg = self.config
-        return cfg.runs_sequential and cfg.workers == 1 and cfg.rounds == 1
+        return cfg.runs_sequential and not cfg.replicated and cfg.rounds == 1
 
     def _planned(self) -> int | None:
         cfg = self.config
@@ -143,7 +176,7 @@ class ProfileRun:
         if cfg.runs_sequential:
             if cfg.rounds > 1:
                 total += cfg.episodes * cfg.rounds
-            elif cfg.workers > 1:
+            elif cfg.replicated:
                 total += cfg.episodes * cfg.workers
             else:
                 total += cfg.episodes
@@ -159,9 +192,19 @@ class ProfileRun:
         assert self.adapter is not None
         cfg = self.config
         driver = self.driver = LoadDriver(
-            self.adapter, observers=self.observers, on_observer_error=self._observer_failed
+            self.adapter,
+            observers=self.observers,
+            on_observer_error=self._observer_failed,
+            episode_timeout_s=cfg.episode_timeout_s,
         )
         pump: asyncio.Task[None] | None = None
+        # run_in_executor(None, ...) keeps the episode's recorder: spans in the work record.
+        asyncio.get_running_loop().set_default_executor(
+            ContextThreadPoolExecutor(thread_name_prefix="ctool-default-executor")
+        )
+        hangs = HangMonitor(driver, lambda s: self._warn(hang_message(s, cfg.episode_timeout_s)))
+        hangs.start()
+        restore = self._say_when_interrupt_waits()
         try:
             if self._in_process_sequential or cfg.has_load_shapes:
                 await driver.warmup(cfg.warmup)
@@ -174,7 +217,7 @@ class ProfileRun:
                 queue_depth=driver.queue_depth,
                 loop_lag_ms=lambda: watchdog.last_lag_ms,
                 observers=self.observers,
-                include_children=cfg.workers > 1 or cfg.rounds > 1,
+                include_children=cfg.replicated or cfg.rounds > 1,
                 on_observer_error=self._observer_failed,
             )
             self.sampler.start()
@@ -191,6 +234,7 @@ class ProfileRun:
                 pump.cancel()
             self.metrics = self._pipeline_metrics()
             await self._stop_monitors()
+            self.harness_cost = await measure_harness_cost()
             if self.session is not None and self.session.profilers:
                 await self.session.calibrate(driver.latencies)
         except asyncio.CancelledError:
@@ -200,6 +244,8 @@ class ProfileRun:
                 task.uncancel()
             self._keep_partial(driver.abandon())
         finally:
+            restore()
+            hangs.stop()
             if pump is not None:
                 pump.cancel()
             self._stop_profilers()
@@ -207,8 +253,35 @@ class ProfileRun:
                 with contextlib.suppress(Exception):
                     self.metrics = self._pipeline_metrics()
             await self._stop_monitors()
-            with contextlib.suppress(Exception):
+            try:
                 await self.adapter.aclose()
+            except Exception as exc:
+                self._warn(f"the pipeline's close() failed: {type(exc).__name__}: {exc}")
+
+    def _say_when_interrupt_waits(self) -> Callable[[], None]:
+        """Wrap asyncio's SIGINT handler: a first Ctrl-C that lands while a sync episode
+        blocks the loop says the run stops after that episode (it cannot be cancelled).
+        Returns the function that puts asyncio's handler back."""
+        previous = signal.getsignal(signal.SIGINT)
+        if not callable(previous) or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        told: list[bool] = []
+
+        def on_interrupt(signum: int, frame: FrameType | None) -> None:
+            driver = self.driver
+            if not told and driver is not None and driver.sync_started_ns is not None:
+                told.append(True)
+                with contextlib.suppress(Exception):  # stderr busy: the stop matters more
+                    self.warn("stopping after the episode now running; Ctrl-C again stops now")
+            previous(signum, frame)
+
+        signal.signal(signal.SIGINT, on_interrupt)
+
+        def restore() -> None:
+            if signal.getsignal(signal.SIGINT) is on_interrupt:
+                signal.signal(signal.SIGINT, previous)
+
+        return restore
 
     async def _measure(self, driver: LoadDriver) -> None:
         cfg = self.config
@@ -224,14 +297,8 @@ class ProfileRun:
                     duration_s=cfg.sequential_duration_s,
                     on_round=self._round_done,
                 )
-            elif cfg.workers > 1:
-                self.workers = await run_workers(
-                    self._worker_spec(),
-                    cfg.workers,
-                    episodes=episodes,
-                    duration_s=cfg.sequential_duration_s,
-                )
-                self._replay(self.workers.merged)
+            elif cfg.replicated:
+                await self._run_replicas(episodes)
             else:
                 self.sequential = await driver.sequential(
                     episodes=episodes, duration_s=cfg.sequential_duration_s
@@ -251,7 +318,24 @@ class ProfileRun:
             self._current = ("burst", cfg.burst)
             self.burst = await driver.burst(cfg.burst)
 
+    async def _run_replicas(self, episodes: int | None) -> None:
+        cfg = self.config
+        spec = self._worker_spec()
+        self.scaling_run = ScalingRun(self.pool_factory(spec, cfg), cfg.pipeline)
+        self.workers = await self.scaling_run.run(
+            cfg.workers, episodes=episodes, duration_s=cfg.sequential_duration_s
+        )
+        for message in self.workers.warnings:
+            self._warn(message)
+        for failed in self.workers.failed:
+            self._warn(f"{failed.error}; the run went on with the other replicas")
+        # Dask replicas serve their own exporters: the parent's (the observer that lists
+        # them, ``set_targets``) must not count their episodes a second time.
+        self._replay(self.workers.merged, skip_exporters=cfg.executor != "local")
+
     def _keep_partial(self, parts: list[PartRecords]) -> None:
+        if self.scaling_run is not None and self.scaling_run.result is not None:
+            self.workers = self.scaling_run.result
         kind, level = self._current
         for part in parts:
             if kind == "sequential":
@@ -272,19 +356,28 @@ class ProfileRun:
             settings=dict(cfg.settings),
             warmup=cfg.warmup,
             block_threshold_ms=cfg.block_threshold_ms,
+            samples_dir=str(cfg.replica_samples_dir) if cfg.replica_samples_dir else None,
+            episode_timeout_s=cfg.episode_timeout_s,
         )
 
     def _round_done(self, part: PartRecords) -> None:
         self.rounds.append(part)
         self._replay(part)
 
-    def _replay(self, part: PartRecords) -> None:
+    def _replay(self, part: PartRecords, *, skip_exporters: bool = False) -> None:
         """Observers see the episodes of worker processes when their part comes back."""
         if self.driver is None or not self.observers:
             return
-        for latency in part.latencies:
-            self.driver._notify(self.driver.next_index, latency, [], None)
-            self.driver.next_index += 1
+        driver = self.driver
+        keep = driver.observers
+        if skip_exporters:
+            driver.observers = [o for o in keep if not hasattr(o, "set_targets")]
+        try:
+            for latency in part.latencies:
+                driver._notify(driver.next_index, latency, [], None)
+                driver.next_index += 1
+        finally:  # minus any observer that failed (and was dropped) meanwhile
+            driver.observers = [o for o in keep if o in self.observers]
 
     def _notify_start(self) -> None:
         planned = self._planned()
@@ -359,15 +452,20 @@ class ProfileRun:
     def measured(self) -> MeasuredRun:
         """What was measured, as model data (harness objects left behind)."""
         result = self.profiler_result
+        failed = self.workers is not None and bool(self.workers.failed)
         return MeasuredRun(
             config=self._config_model(),
             created_at=self.created_at,
             environment=capture_environment(),
-            complete=not self.interrupted,
+            complete=not self.interrupted and not failed,
+            incomplete_reason=(
+                "interrupted" if self.interrupted else "replica-failed" if failed else None
+            ),
             sequential=self.sequential,
             rounds=list(self.rounds),
             workers=self.workers.merged if self.workers is not None else None,
             scaling=list(self.workers.scaling) if self.workers is not None else [],
+            replicas=replica_rows(self.workers) if self.workers is not None else [],
             levels=list(self.levels),
             open_loop=self.open_loop,
             burst=self.burst,
@@ -379,6 +477,7 @@ class ProfileRun:
             profilers=result.runs,
             artifacts=result.artifacts,
             warnings=list(self.warnings),
+            harness_cost=self.harness_cost,
         )
 
     def report(self) -> ProfileReport:

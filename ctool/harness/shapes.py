@@ -20,13 +20,14 @@ sampled by the part's recorder and the run goes on.
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Callable, Sequence
+import contextlib
+import contextvars
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from time import monotonic_ns, perf_counter_ns
-from typing import Any
+from typing import Any, cast
 
-from ctool.harness.digest import OutputDigest
-from ctool.harness.loader import PipelineAdapter
+from ctool.harness.digest import OutputDigest, canonical
+from ctool.harness.loader import PipelineAdapter, PipelineExit
 from ctool.harness.observer import RunObserver
 from ctool.harness.recorder import PartRecorder
 from ctool.model.records import PartRecords
@@ -47,6 +48,21 @@ async def let_loop_run() -> None:
     await asyncio.sleep(0)
 
 
+class EpisodeTimeout(Exception):
+    """An episode ran longer than ``--episode-timeout``: an episode error of kind ``timeout``."""
+
+    kind = "timeout"
+
+    def __init__(self, index: int, timeout_s: float, *, cancelled: bool) -> None:
+        how = "cancelled" if cancelled else "a sync episode cannot be cancelled; it finished late"
+        super().__init__(f"episode {index} ran longer than {timeout_s:g} s ({how})")
+
+
+def _fired(timer: asyncio.TimerHandle) -> bool:
+    """Whether the timer's time has come (it cancelled the episode)."""
+    return timer.when() <= asyncio.get_running_loop().time()
+
+
 class LoadDriver:
     """Runs episodes of one pipeline under the load shapes, feeding part recorders."""
 
@@ -57,8 +73,12 @@ class LoadDriver:
         observers: Sequence[RunObserver] = (),
         on_observer_error: Callable[[RunObserver, BaseException], None] | None = None,
         first_index: int = 0,
+        episode_timeout_s: float = 0.0,
     ) -> None:
         self.adapter = adapter
+        self.timeout_s = episode_timeout_s
+        self.sync_started_ns: int | None = None
+        """When the sync episode now blocking the loop started (read by a hang monitor)."""
         self.observers = list(observers)
         self._on_observer_error = on_observer_error
         self.next_index = first_index
@@ -67,10 +87,9 @@ class LoadDriver:
         self._open: list[PartRecorder] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._has_outputs = getattr(adapter.target, "outputs", None) is not None
-        episode = getattr(adapter.target, "episode", None)
-        self._episode_coro: Callable[[int], Any] | None = (
-            episode if inspect.iscoroutinefunction(episode) else None
-        )
+        self._episode_coro: Callable[[int], Any] | None = adapter.episode_coroutine
+        self._eager = True
+        """Start episodes eagerly until one yields (``_run_one``)."""
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -93,10 +112,15 @@ class LoadDriver:
         self._depth = lambda: 0
         return rec.finish(end_ns or perf_counter_ns(), rec.records.t_start_mono_ns, monotonic_ns())
 
+    def open_parts(self) -> list[PartRecorder]:
+        """The recorders of the parts still running (a hung worker counts its last episode)."""
+        return list(self._open)
+
     def abandon(self) -> list[PartRecords]:
         """After an interrupt: cancel stray tasks and close every part still open, as is."""
         for task in list(self._tasks):
-            task.cancel()
+            with contextlib.suppress(RuntimeError):  # after a second Ctrl-C the loop is closed
+                task.cancel()
         return [self._end(rec) for rec in list(self._open)]
 
     def _notify(self, index: int, latency: int, spans: Any, error: BaseException | None) -> None:
@@ -109,36 +133,89 @@ class LoadDriver:
                     self._on_observer_error(observer, exc)
 
     async def _timed(
-        self, index: int, recorder: EpisodeRecorder
+        self, index: int, recorder: EpisodeRecorder | None = None
     ) -> tuple[int, int, Any, Exception | None]:
-        """One episode, timed, in its own task: (start, end, result, exception)."""
+        """One episode, timed: (start, end, result, exception); ``recorder`` is activated in
+        the running task's own context (nothing to reset afterwards)."""
         episode = self._episode_coro
         assert episode is not None
-        activate(recorder)  # this task's own context: nothing to reset afterwards
+        if recorder is not None:
+            activate(recorder)
         start = perf_counter_ns()
         try:
             result = await episode(index)
         except Exception as exc:
             return start, perf_counter_ns(), None, exc
+        except SystemExit as exc:  # never ctool's exit code: an episode error
+            return start, perf_counter_ns(), None, PipelineExit(exc, "episode()")
         return start, perf_counter_ns(), result, None
 
     async def _run_one(
         self, index: int, recorder: EpisodeRecorder
     ) -> tuple[int, int, Any, Exception | None]:
-        if self._episode_coro is not None:
+        if self._episode_coro is None:
+            return await self._run_inline(index, recorder)
+        loop = asyncio.get_running_loop()
+        if not self._eager:
             # Its own task: when the pipeline yields (between stages, say), only this short
             # chain of frames is suspended and resumed, not the harness's whole await chain;
             # that walk would otherwise be timed as part of every yielding episode.
-            return await asyncio.get_running_loop().create_task(self._timed(index, recorder))
+            return await self._awaited(loop.create_task(self._timed(index, recorder)), index)
+        # Started eagerly, here, until an episode yields: an episode that never yields then
+        # costs no task. The first that yields goes on in a task of its own (which copies
+        # this context, recorder included), and later ones start in their own task.
+        token = activate(recorder)
+        coro = self._timed(index)
+        try:
+            first = coro.send(None)
+        except StopIteration as done:
+            return cast(tuple[int, int, Any, Exception | None], done.value)
+        finally:
+            deactivate(token)
+        self._eager = False
+        task = loop.create_task(_Resumed(coro, first).run(), context=_with(recorder))
+        return await self._awaited(task, index)
+
+    async def _awaited(
+        self, task: asyncio.Task[Any], index: int
+    ) -> tuple[int, int, Any, Exception | None]:
+        """An episode's task, cancelled by a timer after ``timeout_s`` (when one is set).
+
+        The timer is cheaper than ``wait_for`` (no extra future, no extra pass of the loop per
+        episode); the timing is taken inside the task. An episode started eagerly runs its
+        first, synchronous stretch before the timer is armed: only what follows can be cut.
+        """
+        if not self.timeout_s:
+            return cast(tuple[int, int, Any, Exception | None], await task)
+        start = perf_counter_ns()
+        timer = asyncio.get_running_loop().call_later(self.timeout_s, task.cancel)
+        try:
+            return cast(tuple[int, int, Any, Exception | None], await task)
+        except asyncio.CancelledError:
+            if not task.cancelled() or timer.cancelled() or not _fired(timer):
+                raise  # the run itself was cancelled (Ctrl-C), not the episode
+            late = EpisodeTimeout(index, self.timeout_s, cancelled=True)
+            return start, perf_counter_ns(), None, late
+        finally:
+            timer.cancel()
+
+    async def _run_inline(
+        self, index: int, recorder: EpisodeRecorder
+    ) -> tuple[int, int, Any, Exception | None]:
         token = activate(recorder)
         start = perf_counter_ns()
+        self.sync_started_ns = start
         try:
             result = await self.adapter.episode(index)
         except Exception as exc:
             return start, perf_counter_ns(), None, exc
         finally:
+            self.sync_started_ns = None
             deactivate(token)
-        return start, perf_counter_ns(), result, None
+        end = perf_counter_ns()
+        if self.timeout_s and end - start > self.timeout_s * 1e9:
+            return start, end, None, EpisodeTimeout(index, self.timeout_s, cancelled=False)
+        return start, end, result, None
 
     async def episode(
         self, rec: PartRecorder, intended_ns: int | None = None, digest: OutputDigest | None = None
@@ -152,6 +229,8 @@ class LoadDriver:
         if error is None and digest is not None:
             try:
                 outputs = self.adapter.outputs(result)
+                if outputs is not None:
+                    outputs = canonical(outputs)  # what cannot be digested is this episode's error
             except Exception as exc:
                 error = exc
         self.completed += 1
@@ -179,8 +258,8 @@ class LoadDriver:
             self.next_index += 1
             token = activate(EpisodeRecorder(locate=True))
             try:
-                await self.adapter.episode(index)
-            except Exception:  # counted when measured; warm-up only warms
+                await asyncio.wait_for(self.adapter.episode(index), self.timeout_s or None)
+            except Exception:  # counted when measured; warm-up only warms (a timeout too)
                 pass
             finally:
                 deactivate(token)
@@ -333,3 +412,47 @@ def _open_loop_extra(records: PartRecords, rate: float, start_delays: list[int])
         "duration_s": wall_s,
     }
     return extra
+
+
+def _with(recorder: EpisodeRecorder) -> contextvars.Context:
+    """A copy of this context with ``recorder`` active."""
+    context = contextvars.copy_context()
+    context.run(activate, recorder)
+    return context
+
+
+class _Resumed:
+    """The rest of an eagerly started coroutine: re-yields what it yielded to the task that
+    runs it (a future to wait on, or ``None`` to let the loop run) and sends the answers
+    back, until it returns."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, pending = self.coro, self.first
+        self.first = None
+        if pending is None:  # a bare yield asked the loop to run once: starting this task did
+            try:
+                pending = coro.send(None)
+            except StopIteration as done:
+                return done.value
+        while True:
+            try:
+                sent = yield pending
+            except BaseException as exc:  # cancellation: the episode sees it where it waits
+                try:
+                    pending = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    pending = coro.send(sent)
+                except StopIteration as done:
+                    return done.value
+
+    async def run(self) -> Any:
+        return await self

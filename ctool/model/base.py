@@ -57,6 +57,10 @@ class RunConfigModel(Model):
     command: str | None = None
     block_threshold_ms: float | None = None
     """Event-loop stalls at least this long are attributed to a call site (0: watchdog off)."""
+    executor: str | None = None
+    """Where the replicas ran: ``local`` or ``dask`` (``None`` in older reports: local)."""
+    scheduler: str | None = None
+    """``--executor dask --scheduler``: the cluster's scheduler address."""
 
 
 class Samples(Model):
@@ -65,6 +69,16 @@ class Samples(Model):
     encoding: str
     count: int = Field(ge=0)
     data: str
+
+    @field_validator("data")
+    @classmethod
+    def _holds_its_count(cls, value: str, info: Any) -> str:
+        from ctool.model.samples import check_count
+
+        count = info.data.get("count")
+        if isinstance(count, int):
+            check_count(count, len(value))
+        return value
 
 
 class LatencySummary(Model):

@@ -62,6 +62,28 @@ class HotspotChange(Model):
     """Share of the profiler's time in the second run (0 when not listed there)."""
 
 
+class HotspotMover(Model):
+    """A py-spy boundary row whose share of the user's time moved between the runs
+    (``ctool.analysis.movers``): after minus before, with a 95 % interval over slices."""
+
+    row: str
+    """``caller -> library function [stage]``."""
+    share_before: float
+    share_after: float
+    change: float
+    low: float
+    high: float
+    moved: bool
+    """A move beyond noise: the interval excludes 0. For rows other than the biggest mover,
+    ``change``, ``low`` and ``high`` are of their share of the time without it
+    (``analysis.movers``): shares sum to 1, so the others' plain shares fall when it grows."""
+    slices_before: int
+    slices_after: int
+    ms_before: float | None = None
+    """Mean ms per episode in this row, when both sides know their episodes."""
+    ms_after: float | None = None
+
+
 class EnvironmentDiffRow(Model):
     """An environment field, run setting or ``--set`` value that differs between the runs:
     the values as the reports hold them (``None`` where a side lacks the setting)."""
@@ -83,6 +105,11 @@ class CompareReport(Report):
     metrics: list[MetricComparison] = Field(default_factory=list)
     hotspots: list[HotspotChange] = Field(default_factory=list)
     """Hotspots that changed, largest move first."""
+    movers: list[HotspotMover] = Field(default_factory=list)
+    """py-spy rows whose share moved most, with intervals (both sides profiled)."""
+    flame_before: str | None = None
+    """The before side's episode-rooted folded stacks (py-spy), for the differential graph."""
+    flame_after: str | None = None
     environment_diff: list[EnvironmentDiffRow] = Field(default_factory=list)
     behaviour: Literal["outputs identical", "outputs changed", "not comparable"]
     behaviour_detail: str = ""

@@ -9,6 +9,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_VERDICT = 1
 EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+"""The run finished without one of its replicas (it died); the report keeps the others'."""
 EXIT_INTERRUPTED = 130
 
 

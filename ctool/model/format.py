@@ -167,3 +167,16 @@ def short_path(path: str) -> str:
     if len(parts) > PATH_PARTS + 1:
         return "…" + os.sep + os.sep.join(parts[-PATH_PARTS:])
     return path
+
+
+def overhead(ratio: float | None, interval: tuple[float, float] | list[float] | None) -> str:
+    """A profiler's calibrated overhead: ``x1.42 [1.30, 1.55]``, or ``below noise [0.91,
+    1.08]`` when the interval holds 1. A profiler never makes code faster: a ratio below 1
+    is noise and is never printed as a figure (nor clamped to 1.00)."""
+    if not _finite(ratio):
+        return DASH
+    assert ratio is not None
+    bounds = f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval and len(interval) == 2 else ""
+    if ratio < 1 or (interval and len(interval) == 2 and interval[0] <= 1.0):
+        return f"below noise{bounds}"
+    return f"x{ratio:.2f}{bounds}"

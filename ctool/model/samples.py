@@ -29,15 +29,43 @@ def encode_ns(values: Sequence[int] | npt.NDArray[np.int64]) -> str:
     return base64.b64encode(zlib.compress(shuffled.tobytes(), 9)).decode("ascii")
 
 
+MAX_RATIO = 256
+"""Raw bytes per stored (base64) byte a sample block may claim. Real latencies compress 2-8x
+after the byte shuffle; zlib can reach ~1000x on constant data, which no measurement gives."""
+FREE_BYTES = 64 * 1024 * 1024
+"""Claims up to this many raw bytes (8 M samples) are not ratio-checked: small blocks of
+equal values (tests, synthetic runs) compress beyond the ratio without harm."""
+
+
+def check_count(count: int, stored_chars: int) -> None:
+    """Refuse a sample block whose count the bytes present cannot hold (a decompression
+    bomb: a small file claiming 50 M samples)."""
+    claimed = count * 8
+    if claimed > FREE_BYTES and claimed > MAX_RATIO * stored_chars:
+        raise ValueError(
+            f"latency samples claim {count:,} values but hold only {stored_chars:,} bytes "
+            f"(more than {MAX_RATIO}:1 compression)"
+        )
+
+
 def decode_ns(data: str, count: int) -> npt.NDArray[np.int64]:
     """Inverse of :func:`encode_ns`. Raises ``ValueError`` on any corruption."""
     import numpy as np
 
+    check_count(count, len(data))
+    expected = count * 8
     try:
-        raw = zlib.decompress(base64.b64decode(data.encode("ascii"), validate=True))
+        inflate = zlib.decompressobj()
+        # Bounded: output stops at the size the count implies (zlib expands up to ~1000x);
+        # one byte more is asked for, to see whether the block holds more than it claims.
+        raw = inflate.decompress(
+            base64.b64decode(data.encode("ascii"), validate=True), expected + 1
+        )
     except (ValueError, zlib.error) as exc:
         raise ValueError(f"latency samples are corrupt: {exc}") from exc
-    if len(raw) != count * 8:
+    if len(raw) > expected:
+        raise ValueError(f"latency samples hold more than the {count:,} values they claim")
+    if len(raw) != expected or not inflate.eof:
         raise ValueError(f"latency samples hold {len(raw) // 8} values, expected {count}")
     if count == 0:
         return np.zeros(0, dtype=np.int64)

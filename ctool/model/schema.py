@@ -35,6 +35,7 @@ from ctool.model.compare_schema import (
     EnvironmentDiffRow,
     HotspotChange,
     HotspotChangeKind,
+    HotspotMover,
     MetricComparison,
     Verdict,
 )
@@ -145,6 +146,21 @@ class ProfilerRun(Model):
     """Episode time with the profiler / without it, from an interleaved calibration."""
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def overhead_interval(self) -> tuple[float, float] | None:
+        """The calibration's 95 % bootstrap interval of :attr:`overhead_ratio`, if any."""
+        found = self.metadata.get("calibration", {}).get("ratio_interval")
+        if isinstance(found, list | tuple) and len(found) == 2:
+            return float(found[0]), float(found[1])
+        return None
+
+    @property
+    def overhead_label(self) -> str:
+        """``x1.42 [1.30, 1.55]`` or ``below noise [lo, hi]`` (``ctool.model.format``)."""
+        from ctool.model.format import overhead
+
+        return overhead(self.overhead_ratio, self.overhead_interval)
+
 
 class WindowStats(Model):
     """Summary of a slice of a run: a round (fresh process), a batch or a drift window."""
@@ -249,6 +265,45 @@ class ScalingRow(Model):
     p99_ms: float
 
 
+class ReplicaRow(Model):
+    """One replica of a replicated run (``--workers``, ``--executor dask``): where it ran, what
+    it measured in the headline step (on its own clock), and whether it failed."""
+
+    index: int
+    host: str
+    pid: int
+    address: str | None = None
+    """The Dask worker's address, or ``local pid N`` for a local worker process."""
+    episodes: int = 0
+    errors: int = 0
+    throughput_eps: float | None = None
+    python: str | None = None
+    ctool: str | None = None
+    pipeline_hash: str | None = None
+    """SHA-256 prefix of the pipeline module's source files, as the replica found them."""
+    failed: str | None = None
+    """Why the replica failed (it died, its worker left); ``None``: it did not."""
+
+
+class HarnessCost(Model):
+    """What the harness itself costs per episode on this machine (``ctool.harness.cost``):
+    the floor under every measured episode."""
+
+    span_ns: float
+    """One recorded span (enter and exit)."""
+    bookkeeping_us: float
+    """Everything else the harness does per episode: the recorder, stage aggregation, the
+    output digest (deferred hashing included), observers when there are none."""
+    empty_episode_us: float
+    """An empty pipeline's episode with two spans, through the harness."""
+    episodes: int
+    """Calibration episodes per variant."""
+
+    def floor_us(self, spans_per_episode: float) -> float:
+        """The harness's cost for an episode with this many spans."""
+        return self.bookkeeping_us + spans_per_episode * self.span_ns / 1e3
+
+
 class ProfileReport(Report):
     kind: Literal["profile"] = "profile"
     latency_ms: LatencySummary
@@ -269,6 +324,10 @@ class ProfileReport(Report):
     drift: Drift | None = None
     scaling: list[ScalingRow] = Field(default_factory=list)
     """``--workers``: one row per worker count."""
+    replicas: list[ReplicaRow] = Field(default_factory=list)
+    """``--workers`` / ``--executor dask``: one row per replica."""
+    incomplete_reason: Literal["interrupted", "replica-failed"] | None = None
+    """Why ``complete`` is false: the run was interrupted, or a replica failed."""
     bottleneck: str | None = None
     """The top-level stage with the largest share of episode time."""
     load_verdict: LoadVerdict | None = None
@@ -276,6 +335,8 @@ class ProfileReport(Report):
     duration_s: float | None = None
     """Wall time of the measured part behind ``latency_ms``."""
     warnings: list[str] = Field(default_factory=list)
+    harness_cost: HarnessCost | None = None
+    """The harness's own per-episode cost, calibrated after the run."""
 
     @property
     def phi(self) -> PhiMetrics | None:
@@ -305,9 +366,11 @@ __all__ = [
     "EnvironmentDiffRow",
     "ErrorSample",
     "ErrorSummary",
+    "HarnessCost",
     "Hotspot",
     "HotspotChange",
     "HotspotChangeKind",
+    "HotspotMover",
     "LatencySummary",
     "LeakSample",
     "LeakSite",
@@ -324,6 +387,7 @@ __all__ = [
     "REPORT_MODELS",
     "Report",
     "ReportKind",
+    "ReplicaRow",
     "Resources",
     "RunConfigModel",
     "Samples",

@@ -247,4 +247,5 @@ class ESGTCoordinator:
             "per_simulated_s": self.ignitions / simulated_s if simulated_s else 0.0,
             "mean_time_to_sync_ms": self.sync_ms_total / self.ignitions if self.ignitions else 0.0,
             "mean_coherence": self.coherence_total / self.ignitions if self.ignitions else 0.0,
+            "sync_threshold": self._config.sync_threshold,
         }

@@ -21,8 +21,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
+from ctool.profilers.boundary import folding_of
+from ctool.profilers.cprofile_boundary import folded_rows
 from ctool.profilers.frames import is_library, is_machinery, is_workload
 from ctool.profilers.stages import (
     FunctionKey,
@@ -52,6 +53,8 @@ class FunctionStat:
     library_s: float = 0.0
     callers: dict[FunctionKey, float] = field(default_factory=dict)
     """Caller key -> cumulative seconds spent in this function when called from there."""
+    caller_calls: dict[FunctionKey, int] = field(default_factory=dict)
+    """Caller key -> calls made to this function from there."""
 
     @property
     def filename(self) -> str:
@@ -74,7 +77,7 @@ def _key(code: Any) -> tuple[FunctionKey, str, types.CodeType | None]:
     return (BUILTIN_FILE, 0, text), text, None
 
 
-def function_stats(entries: Iterable[Any]) -> list[FunctionStat]:
+def function_stats(entries: Iterable[Any], *, fold_builtins: bool = True) -> list[FunctionStat]:
     """Fold ``_lsprof.Profiler.getstats()`` entries into one :class:`FunctionStat` per function.
 
     A C function's self time goes to each Python caller in proportion to what that caller
@@ -102,7 +105,9 @@ def function_stats(entries: Iterable[Any]) -> list[FunctionStat]:
             if callee is None:
                 continue
             callee.callers[caller_key] = callee.callers.get(caller_key, 0.0) + sub.totaltime
-            if callee_code is None and caller_code is not None:
+            calls = callee.caller_calls.get(caller_key, 0) + getattr(sub, "callcount", 0)
+            callee.caller_calls[caller_key] = calls
+            if fold_builtins and callee_code is None and caller_code is not None:
                 moved = min(sub.inlinetime, callee.self_s)
                 callee.self_s -= moved
                 stats[caller_key].self_s += moved
@@ -253,38 +258,6 @@ def shown(stat: FunctionStat, hidden: set[FunctionKey]) -> bool:
     return stat.key not in hidden and stat.self_s > 0
 
 
-def hotspot_rows(
-    stats: Sequence[FunctionStat],
-    *,
-    profiler: str,
-    top: int,
-    stages: dict[FunctionKey, str],
-) -> list[Hotspot]:
-    """The top functions by self time, with their share of all profiled time."""
-    total = sum(stat.self_s for stat in stats) or 1.0
-    hidden = machinery_owned(stats)
-    ranked = sorted((s for s in stats if shown(s, hidden)), key=lambda s: s.self_s, reverse=True)
-    return [
-        Hotspot(
-            profiler=profiler,
-            function=stat.function,
-            file=stat.filename,
-            line=stat.key[1],
-            calls=stat.calls,
-            self_ms=stat.self_s * 1e3,
-            cumulative_ms=stat.cumulative_s * 1e3,
-            share=stat.self_s / total,
-            stage=stages.get(stat.key),
-            extra={
-                "builtin_ms": round(stat.builtin_s * 1e3, 6),
-                "library_ms": round(stat.library_s * 1e3, 6),
-                "primitive_calls": stat.primitive_calls,
-            },
-        )
-        for stat in ranked[:top]
-    ]
-
-
 def workload_by_cumulative(
     stats: Sequence[FunctionStat], *, top: int, stages: dict[FunctionKey, str]
 ) -> list[dict[str, Any]]:
@@ -351,21 +324,28 @@ class CProfileBackend:
         self._profile = self._sampler = None
         profile.disable()
         sampler.stop()
-        stats = function_stats(profile.getstats())
+        entries = profile.getstats()
+        votes = sampler.votes()
+        folding = folding_of(options.extra.get("hotspots"))
+        unfolded = function_stats(entries, fold_builtins=False)
+        rows = folded_rows(unfolded, votes, folding, machinery_owned(unfolded))
+        user_s = sum(row.seconds for row in rows)
+        stats = function_stats(entries)
         flat = raw_top(stats, top=options.top)
         fold_library(stats)
-        stages = propagate_stages(stats, sampler.votes())
+        stages = propagate_stages(stats, votes)
         path = options.output_dir / "cprofile.prof"
         profile.dump_stats(str(path))
         total_s = sum(stat.self_s for stat in stats)
         return ProfilerFragment(
             name=self.name,
-            hotspots=hotspot_rows(stats, profiler=self.name, top=options.top, stages=stages),
+            hotspots=[row.hotspot(profiler=self.name, total=user_s) for row in rows[: options.top]],
             artifacts={"cprofile": str(path)},
             metadata={
                 "total_ms": total_s * 1e3,
+                "user_ms": user_s * 1e3,
                 "functions": len(stats),
-                "folded": "C functions and library code into their nearest user-code caller",
+                "folding": folding,
                 "raw_top": flat,
                 "stage_samples": sampler.samples,
                 "by_cumulative": workload_by_cumulative(stats, top=options.top, stages=stages),

@@ -2,13 +2,13 @@
 
 ``py-spy record --pid PID --rate HZ --format speedscope`` runs for the measured region and
 stops on SIGINT, writing a speedscope JSON file (open it at https://www.speedscope.app). The
-hotspot rows are parsed from that file: a function's *own* time is the samples whose
-innermost frame of the user's code is this function (library frames above it, numpy or the
-standard library, count as its calls, as pyinstrument shows them), its *cumulative* time the
-samples in which it is anywhere on the stack; the row's line is the function's most sampled
-line -- for own time spent in a library call, the line that makes the call. The plain
-innermost-frame view is in the metadata (``raw_top``). A sample's stage is the span
-enclosing its stack.
+hotspot rows are folded from that file's stacks by ``ctool.profilers.boundary``: by default
+(``--hotspots boundary``) library time is charged to ``caller -> library function`` at the
+caller's line, the user's own lines stay rows of their own, and stacks with no user code
+(the harness, the event loop, ctool's threads) are no rows. ``--hotspots user`` folds library
+time into the calling user function; ``all`` is the innermost frame of each sample. The plain
+innermost-frame view is also in the metadata (``raw_top``). A sample's stage is the span
+whose block holds the innermost frame on its stack that lies inside a span block.
 
 py-spy needs ptrace rights over this process. When they are refused (a container without
 ``SYS_PTRACE``, ``kernel.yama.ptrace_scope`` >= 1 for a child tracing its parent) the
@@ -32,15 +32,12 @@ from typing import IO, Any, ClassVar
 from ctool.model.errors import ProfilerUnavailable
 from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
-from ctool.profilers.frames import function_lines, is_library, is_machinery
-from ctool.profilers.stages import (
-    StageVotes,
-    frame_stages,
-    held_stages,
-    holder_stage,
-    resolve_stage,
-)
+from ctool.profilers.boundary import DEFAULT_FOLDING, Folding, StackFolder, folding_of
+from ctool.profilers.frames import is_library, is_machinery
+from ctool.profilers.stages import StageVotes, frame_stages
 
+CHUNKS = 8
+"""Consecutive slices of the samples whose row shares give compare's movers an interval."""
 ENV_BINARY = "CTOOL_PYSPY"
 ENV_BLOCKING = "CTOOL_PYSPY_BLOCKING"
 ATTACH_TIMEOUT_S = 15.0
@@ -59,14 +56,17 @@ _REFUSED = ("permission denied", "operation not permitted", "ptrace")
 
 
 def blocking(options: ProfilerOptions) -> bool:
-    """Pause the process at each sample? Off by default: py-spy then reads the stacks while
-    the program runs (``--nonblocking``), which costs the workload less -- on the optimized
-    preset about 4 % of throughput against 7 % paused, at 100 Hz (benchmarks/profilers.py)
-    -- at the price of a rare torn sample (py-spy counts them as errors, in the metadata).
-    ``CTOOL_PYSPY_BLOCKING=1`` or ``options.extra["pyspy_blocking"]`` pauses it."""
+    """Pause the process at each sample? On by default. Unpaused (``--nonblocking``) py-spy
+    costs the workload less -- on the optimized preset about 4 % of throughput against 7 %
+    paused, at 100 Hz (benchmarks/profilers.py) -- but tears samples, and tears them most
+    where stacks are deep and change fast: on examples/docpipe.py 61 of 549 samples (11 %)
+    were torn, and the yaml.load row read 57.6 % against the stage table's 65.4 %; paused,
+    0 torn and 63.0 % against 64.9 % (2026-11-29, 80 episodes at 200 Hz). A bottleneck
+    table must be right first. ``CTOOL_PYSPY_BLOCKING=0`` or
+    ``options.extra["pyspy_blocking"] = False`` reads without pausing."""
     if "pyspy_blocking" in options.extra:
         return bool(options.extra["pyspy_blocking"])
-    return os.environ.get(ENV_BLOCKING, "").strip().lower() in ("1", "true", "yes", "on")
+    return os.environ.get(ENV_BLOCKING, "").strip().lower() not in ("0", "false", "no", "off")
 
 
 def find_binary() -> str | None:
@@ -149,6 +149,7 @@ class SpeedscopeProfile:
     total_s: float
     samples: int
     threads: int
+    folder: StackFolder = field(default_factory=StackFolder)
 
 
 def thread_id(profile_name: str) -> int | None:
@@ -160,7 +161,10 @@ def thread_id(profile_name: str) -> int | None:
 
 
 def parse_speedscope(
-    document: dict[str, Any], *, episode_thread: int | None = None
+    document: dict[str, Any],
+    *,
+    episode_thread: int | None = None,
+    folding: Folding = DEFAULT_FOLDING,
 ) -> SpeedscopeProfile:
     """Fold every sampled profile (one per thread) of a speedscope document into functions.
 
@@ -178,6 +182,7 @@ def parse_speedscope(
     workload = [not (lib or own) for lib, own in zip(library, machinery, strict=True)]
     functions: dict[tuple[str, str], FunctionSamples] = {}
     votes = StageVotes()
+    folder = StackFolder(folding, chunks=CHUNKS)
     stage_cache: dict[tuple[int, ...], list[str | None]] = {}
     total = 0.0
     count = 0
@@ -189,7 +194,8 @@ def parse_speedscope(
         counted = False
         scale = 1e-3 if profile.get("unit") == "milliseconds" else 1.0
         weights = profile.get("weights") or []
-        for index, stack in enumerate(profile.get("samples", [])):
+        sampled = profile.get("samples", [])
+        for index, stack in enumerate(sampled):
             weight = (weights[index] if index < len(weights) else 0.0) * scale
             if not stack:
                 continue
@@ -199,6 +205,8 @@ def parse_speedscope(
             total += weight
             count += 1
             inner_first = tuple(reversed(stack))
+            chunk = index * CHUNKS // max(len(sampled), 1)
+            folder.add([(keys[i][0], keys[i][1], lines[i]) for i in inner_first], weight, chunk)
             stages = stage_cache.get(inner_first)
             if stages is None:
                 stages = frame_stages([(keys[i][0], lines[i]) for i in inner_first])
@@ -222,7 +230,7 @@ def parse_speedscope(
                     entry.samples += 1
                     votes.add(key, stages[depth], weight)
         threads += counted
-    return SpeedscopeProfile(functions, votes, total, count, threads)
+    return SpeedscopeProfile(functions, votes, total, count, threads, folder)
 
 
 def _ctools_own(stack: list[int], machinery: list[bool], workload: list[bool]) -> bool:
@@ -230,45 +238,8 @@ def _ctools_own(stack: list[int], machinery: list[bool], workload: list[bool]) -
 
 
 def hotspot_rows(profile: SpeedscopeProfile, *, top: int, profiler: str) -> list[Hotspot]:
-    total = profile.total_s or 1.0
-    ranked = sorted(
-        (f for f in profile.functions.values() if f.self_s > 0 and not is_machinery(f.filename)),
-        key=lambda f: f.self_s,
-        reverse=True,
-    )
-    rows = []
-    for entry in ranked[:top]:
-        key = (entry.filename, entry.function)
-        line = max(entry.lines.items(), key=lambda item: item[1])[0] if entry.lines else 0
-        hot_lines = sorted(entry.lines.items(), key=lambda item: item[1], reverse=True)[:5]
-        rows.append(
-            Hotspot(
-                profiler=profiler,
-                function=entry.function,
-                file=entry.filename,
-                line=line,
-                self_ms=entry.self_s * 1e3,
-                cumulative_ms=entry.cumulative_s * 1e3,
-                share=entry.self_s / total,
-                stage=_row_stage(profile.votes, key),
-                extra={
-                    "samples": entry.samples,
-                    "hot_lines": [[number, seconds * 1e3] for number, seconds in hot_lines],
-                },
-            )
-        )
-    return rows
-
-
-def _row_stage(votes: StageVotes, key: tuple[str, str]) -> str | None:
-    """Sampled stage, unless the function holds span blocks: then the blocks' stage."""
-    filename, function = key
-    lines = function_lines(filename, function)
-    if lines is not None:
-        held = held_stages(filename, *lines)
-        if held:
-            return holder_stage(held)
-    return resolve_stage(votes, key, filename)
+    """The folded rows (:class:`StackFolder`), shares of the time in the user's code."""
+    return profile.folder.hotspots(profiler=profiler, top=top)
 
 
 def raw_top(profile: SpeedscopeProfile, *, top: int) -> list[dict[str, Any]]:
@@ -405,12 +376,17 @@ class PySpyBackend:
                 f"py-spy wrote no profile (exit status {process.returncode}): "
                 + explain_failure(reader.text)
             )
-        profile = parse_speedscope(json.loads(path.read_text()), episode_thread=self._thread)
+        folding = folding_of(options.extra.get("hotspots"))
+        profile = parse_speedscope(
+            json.loads(path.read_text()), episode_thread=self._thread, folding=folding
+        )
         expected = duration_s * options.pyspy_rate
+        folded = path.with_name("pyspy.folded")
+        folded.write_text(profile.folder.folded_text(), encoding="utf-8")
         return ProfilerFragment(
             name=self.name,
             hotspots=hotspot_rows(profile, top=options.top, profiler=self.name),
-            artifacts={"pyspy": str(path)},
+            artifacts={"pyspy": str(path), "pyspy_folded": str(folded)},
             metadata={
                 "rate_hz": options.pyspy_rate,
                 "mode": "blocking" if blocking(options) else "nonblocking",
@@ -422,6 +398,13 @@ class PySpyBackend:
                 "errors": _errors_reported(reader.text),
                 "pyspy_cpu_percent": None if own_cpu_s is None else 100 * own_cpu_s / duration_s,
                 "raw_top": raw_top(profile, top=options.top),
+                "folding": folding,
+                "user_s": profile.folder.total_s,
+                "outside_s": profile.folder.outside_s,
+                "row_shares": profile.folder.chunk_shares(),
+                "row_ms_per_episode": profile.folder.chunk_ms_per_episode(
+                    int(options.extra.get("episodes") or 0)
+                ),
                 "open_with": "https://www.speedscope.app",
             },
         )

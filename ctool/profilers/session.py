@@ -47,6 +47,22 @@ def check_claims(profilers: list[Profiler], options: ProfilerOptions) -> None:
                 )
 
 
+def ratio_interval(
+    without: list[int], with_profiler: list[int], *, resamples: int = 400, seed: int = 0
+) -> list[float]:
+    """95 % bootstrap interval of median(with) / median(without), episodes resampled on
+    each side (a fixed seed: the same calibration gives the same interval)."""
+    import random
+
+    rng = random.Random(seed)
+    ratios = sorted(
+        statistics.median(rng.choices(with_profiler, k=len(with_profiler)))
+        / max(statistics.median(rng.choices(without, k=len(without))), 1)
+        for _ in range(resamples)
+    )
+    return [ratios[int(0.025 * (resamples - 1))], ratios[int(0.975 * (resamples - 1))]]
+
+
 @dataclass
 class ProfilerResult:
     hotspots: list[Hotspot] = field(default_factory=list)
@@ -210,6 +226,7 @@ class ProfilerSession:
                 median_with = statistics.median(with_profiler)
                 run.overhead_ratio = median_with / max(median_without, 1)
                 run.metadata["calibration"] = {
+                    "ratio_interval": ratio_interval(without, with_profiler),
                     "slices": slices,
                     "episodes_per_slice": episodes_per_slice,
                     "settle_episodes": settle,

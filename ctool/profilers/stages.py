@@ -5,8 +5,8 @@ Stages are the spans a pipeline marks (``with ctool.span("ESGT")``). A sampling 
 the span block enclosing its innermost frame (``LOCATOR.stage_of_stack``). A deterministic
 profiler (cProfile, line_profiler, memory_profiler) sees functions, not stacks: for those a
 light :class:`StageSampler` thread samples the episode thread's stack while they run, and a
-function's stage is the one it was seen running in most often. When nothing was seen, the
-module the function lives in is the fallback (``tig.py`` -> ``TIG``).
+function's stage is the one it was seen running in most often. Stages are never guessed
+from file names: what no sample and no span block places has no stage.
 
 The block map (``LOCATOR``) is filled while spans run in *locate* mode and by ``@stage``;
 lookups happen when a profiler stops, so blocks entered during the run are known by then.
@@ -21,7 +21,6 @@ import threading
 from collections import Counter
 from collections.abc import Hashable, Sequence
 
-from ctool.profilers.frames import stage_from_module
 from ctool.spans import LOCATOR
 
 Frame = tuple[str, int]
@@ -71,6 +70,10 @@ class StageVotes:
             return None
         best, _ = max(votes.items(), key=lambda item: (item[1], item[0] is not None))
         return best
+
+    def weights(self, key: Hashable) -> dict[str | None, float]:
+        """Every stage's votes for ``key`` (empty when never seen)."""
+        return dict(self._votes.get(key, {}))
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._votes
@@ -128,13 +131,13 @@ def resolve_stage(
     name: str | None = None,
     stages: set[str] | None = None,
 ) -> str | None:
-    """The voted stage, else the stage whose blocks call ``name``, else the module's
-    (``stages`` defaults to every stage seen so far)."""
+    """The voted stage, else the stage whose span blocks call ``name`` (read from the blocks'
+    source), else none. ``filename`` and ``stages`` are kept for callers' compatibility; a
+    stage is never guessed from a file's name."""
+    del filename, stages
     found = votes.stage(key)
     if found is None and name is not None:
         found = stage_of_calls(name)
-    if found is None:
-        found = stage_from_module(filename, known_stages() if stages is None else stages)
     return found
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from ctool.model.schema import CompareReport, MetricComparison
 from ctool.reports import compare_text as fmt
+from ctool.reports.movers import MOVER_COLUMNS, MOVERS_NOTE, mover_cells
 from ctool.reports.registry import renderer
 
 _MARKS = {"faster": "🟢", "better": "🟢", "slower": "🔴", "worse": "🔴"}
@@ -91,6 +92,14 @@ def render_markdown(report: CompareReport) -> str:
             for spot in report.hotspots[:HOTSPOT_ROWS]
         )
         lines.extend(_details(f"Hotspots ({len(report.hotspots)} changed)", body))
+    if report.movers:
+        body = ["| " + " | ".join(MOVER_COLUMNS) + " |", "|:--|--:|--:|--:|--:|:--|"]
+        body.extend(
+            "| `" + _cell(cells[0]) + "` | " + " | ".join(cells[1:]) + " |"
+            for cells in (mover_cells(m) for m in report.movers)
+        )
+        body += ["", MOVERS_NOTE]
+        lines.extend(_details(f"Biggest movers ({len(report.movers)})", body))
     if report.environment_diff:
         body = ["| field | before | after |", "|:--|:--|:--|"]
         body.extend(

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from ctool.model.schema import CompareReport
 from ctool.reports import compare_text as fmt
+from ctool.reports.movers import MOVER_COLUMNS, MOVERS_NOTE, mover_cells
 from ctool.reports.registry import renderer
 
 _STYLES = {
@@ -80,6 +81,16 @@ def render_compare(report: CompareReport) -> RenderableType:
                 f"{100 * spot.share_after:.1f} %",
             )
         parts.append(spots)
+    if report.movers:
+        moved = Table(
+            title="biggest movers (py-spy)", show_edge=False, pad_edge=False, header_style="bold"
+        )
+        for name in MOVER_COLUMNS:
+            moved.add_column(name, overflow="fold")
+        for mover in report.movers:
+            moved.add_row(*mover_cells(mover), style=None if mover.moved else "dim")
+        parts.append(moved)
+        parts.append(Text(MOVERS_NOTE, style="dim"))
     if report.environment_diff:
         env = Table(title="differences", show_edge=False, pad_edge=False, header_style="bold")
         for name in ("field", "before", "after"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -221,8 +221,77 @@ def _fit(text: str, px: float) -> str:
     return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
-def flame_svg(graph: FlameGraph) -> str:
-    """The icicle as one ``<svg>`` element (escaped, self-contained)."""
+def parse_folded(text: str, root_name: str = "episode") -> FlameGraph:
+    """Folded stacks (``a;b;c 12`` per line, as flamegraph.pl and inferno read them)."""
+    root = FlameNode(root_name)
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        stack, _, count = line.rpartition(" ")
+        try:
+            weight = float(count)
+        except ValueError:
+            raise ValueError(f"folded stacks, line {number}: no sample count") from None
+        frames = [frame for frame in stack.split(";") if frame]
+        root.add_stack(((name, name, "", None) for name in frames), weight)
+    if root.value <= 0:
+        raise ValueError("folded stacks hold no samples")
+    return FlameGraph(root, "samples", 1)
+
+
+def load_folded(path: str | Path) -> FlameGraph:
+    try:
+        return parse_folded(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read: {exc}") from None
+
+
+def _share_changes(before: FlameGraph, after: FlameGraph) -> dict[int, float]:
+    """Per node of ``after`` (by ``id``): its share of after's total minus the same stack's
+    share of before's total (difffolded's normalised delta)."""
+    changes: dict[int, float] = {}
+    todo: list[tuple[FlameNode, FlameNode | None]] = [(after.root, before.root)]
+    while todo:
+        node, old = todo.pop()
+        old_share = old.value / before.total if old is not None and before.total else 0.0
+        changes[id(node)] = node.value / after.total - old_share
+        for key, child in node.children.items():
+            todo.append((child, old.children.get(key) if old is not None else None))
+    return changes
+
+
+def _diff_color(change: float, scale: float) -> str:
+    """Red where a frame's share grew, blue where it shrank, white where it held (the
+    scheme of Brendan Gregg's difffolded)."""
+    strength = min(abs(change) / scale, 1.0) if scale > 0 else 0.0
+    light = 97 - round(strength * 45)
+    hue = 0 if change > 0 else 220
+    return f"hsl({hue},85%,{light}%)"
+
+
+def diff_flame_svg(before: FlameGraph, after: FlameGraph) -> str:
+    """The differential flame graph: ``after``'s shape, each frame coloured by the change
+    of its share from ``before`` (red grew, blue shrank); the tooltip says by how much."""
+    changes = _share_changes(before, after)
+    scale = max((abs(v) for v in changes.values()), default=0.0)
+    return flame_svg(
+        after,
+        fill=lambda node: _diff_color(changes.get(id(node), 0.0), scale),
+        note=lambda node: f"share {100 * changes.get(id(node), 0.0):+.2f} pts vs before",
+    )
+
+
+def flame_svg(
+    graph: FlameGraph,
+    *,
+    fill: Callable[[FlameNode], str] | None = None,
+    note: Callable[[FlameNode], str] | None = None,
+) -> str:
+    """The icicle as one ``<svg>`` element (escaped, self-contained); ``fill`` and ``note``
+    colour a frame and add a line to its tooltip (the differential graph)."""
     boxes = _layout(graph)
     depth = max(b.depth for b in boxes) + 1
     height = depth * ROW + 4
@@ -240,14 +309,17 @@ def flame_svg(graph: FlameGraph) -> str:
         tip = f"{node.name}\n{where}\n{share:.2f}% · {node.value:g} {graph.unit}".replace(
             "\n\n", "\n"
         )
-        fill = "#cbd5e1" if b.depth == 0 else _color(node)
+        if note is not None:
+            tip += "\n" + note(node)
+        color = fill(node) if fill is not None else _color(node)
+        fill_color = "#cbd5e1" if b.depth == 0 and fill is None else color
         label = _fit(node.name, px_w)
         cls = "fr root" if b.depth == 0 else "fr"
         parts.append(
             f'<g class="{cls}" data-x="{b.x:.6f}" data-w="{b.w:.6f}" data-d="{b.depth}">'
             f"<title>{escape(tip)}</title>"
             f'<rect x="{px_x:.1f}" y="{b.depth * ROW}" width="{max(px_w - 0.4, 0.1):.1f}" '
-            f'height="{ROW - 1}" fill="{fill}"/>'
+            f'height="{ROW - 1}" fill="{fill_color}"/>'
             f'<text x="{px_x + 3:.1f}" y="{b.depth * ROW + 12}">{escape(label)}</text></g>'
         )
     parts.append("</svg>")

@@ -133,7 +133,7 @@ def bottleneck_table(
             cells.append(str(row.extra.get("source", "")))
         table.rows.append(cells)
     if run is not None and run.overhead_ratio is not None:
-        table.notes.append(f"overhead x{run.overhead_ratio:.2f} episode time (calibrated)")
+        table.notes.append(f"overhead {run.overhead_label} episode time (calibrated)")
     if run is not None and not run.ok:
         table.notes.append(f"failed: {run.reason}")
     if artifact:
@@ -208,7 +208,7 @@ def profilers_table(runs: Sequence[ProfilerRun], artifacts: dict[str, str] | Non
         table.add_column(header, justify="right" if header == "overhead" else "left")
     for run in runs:
         files = [short_path(path) for name, path in artifacts.items() if name.startswith(run.name)]
-        overhead = f"x{run.overhead_ratio:.2f}" if run.overhead_ratio is not None else "-"
+        overhead = run.overhead_label
         note = str(run.metadata.get("note", "")) if run.ok else (run.reason or "")
         cells = (run.name, "ok" if run.ok else "failed", overhead, "\n".join(files), note)
         table.add_row(*(Text(cell) for cell in cells))

@@ -54,18 +54,37 @@ def renderer(kind: str, fmt: str) -> Callable[[F], F]:
 
 def render_json(report: Report) -> str:
     """Every kind's JSON: the report model itself, indented, as ``-o`` writes it."""
-    return report.model_dump_json(indent=1) + "\n"
+    from ctool.model.text import to_json
+
+    return to_json(report) + "\n"
 
 
 def renderer_for(kind: str, fmt: str) -> Renderer | None:
-    """The renderer of ``kind`` reports in ``fmt``, or ``None`` when there is none."""
+    """The renderer of ``kind`` reports in ``fmt``, or ``None`` when there is none.
+
+    Table and markdown renderers see the report through :func:`ctool.model.text.sanitize_tree`:
+    every string in it (a pipeline's warning, a hostname, a stage name) with the characters a
+    terminal acts on shown escaped. JSON keeps the strings as they are (JSON escapes them).
+    """
     if fmt == "json":
         return render_json
     found = _REGISTERED.get((kind, fmt))
     if found is None and (kind, fmt) in MODULES:
         importlib.import_module(MODULES[(kind, fmt)])
         found = _REGISTERED.get((kind, fmt))
-    return found
+    if found is None:
+        return None
+    return _sanitised(found)
+
+
+def _sanitised(function: Renderer) -> Renderer:
+    from ctool.model.text import sanitize_tree
+
+    def render_safe(report: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(sanitize_tree(report), *args, **kwargs)
+
+    render_safe.__wrapped__ = function  # type: ignore[attr-defined]
+    return render_safe
 
 
 def render(report: Report, fmt: str) -> Any:

@@ -160,6 +160,33 @@ def scaling_section(report: ProfileReport) -> Section | None:
     return section
 
 
+def replicas_section(report: ProfileReport) -> Section | None:
+    if not report.replicas:
+        return None
+    cols = [("replica", RIGHT), ("host", LEFT), ("pid", RIGHT), ("worker", LEFT)]
+    cols += [("episodes", RIGHT), ("episodes/s", RIGHT), ("errors", RIGHT), ("status", LEFT)]
+    section = Section("Replicas (headline step; each on its own clock)", cols)
+    for r in report.replicas:
+        section.add(
+            [
+                str(r.index),
+                r.host,
+                str(r.pid),
+                r.address or "-",
+                f"{r.episodes:,}",
+                num(r.throughput_eps) if r.throughput_eps is not None else "-",
+                f"{r.errors:,}",
+                f"FAILED: {r.failed}" if r.failed else "ok",
+            ]
+        )
+    first = report.replicas[0]
+    section.notes.append(
+        f"Every replica ran ctool {first.ctool}, Python {first.python}, pipeline source "
+        f"{first.pipeline_hash} (checked against this process before measuring)."
+    )
+    return section
+
+
 def rounds_section(report: ProfileReport) -> Section | None:
     if not report.rounds:
         return None
@@ -325,7 +352,7 @@ def hotspot_sections(report: ProfileReport) -> list[Section]:
         for run in quiet:
             note = str(run.metadata.get("note", "")) if run.ok else f"failed: {run.reason}"
             if run.overhead_ratio is not None:
-                note = f"{note} (overhead x{run.overhead_ratio:.2f})".strip()
+                note = f"{note} (overhead {run.overhead_label})".strip()
             section.add([run.name, note or "-"], None if run.ok else "red")
         sections.append(section)
     return sections
@@ -351,10 +378,24 @@ def errors_section(report: ProfileReport) -> Section | None:
     return section
 
 
+def harness_floor(report: ProfileReport) -> str:
+    """The harness's own cost per episode, for this pipeline's spans per episode."""
+    cost = report.harness_cost
+    assert cost is not None
+    episodes = report.latency_ms.count or 1
+    spans = sum(s.count for name, s in report.stages.items() if not name.startswith("(")) / episodes
+    return (
+        f"Harness cost (calibrated): {cost.floor_us(spans):.1f} µs per episode = "
+        f"{cost.bookkeeping_us:.1f} µs bookkeeping + {spans:.1f} spans x {cost.span_ns:.0f} ns"
+    )
+
+
 def footer(report: ProfileReport) -> list[str]:
     lines = []
     if report.output_digest:
         lines.append(f"Output digest: {report.output_digest[:16]} (sequential part)")
+    if report.harness_cost is not None:
+        lines.append(harness_floor(report))
     lines += [f"warning: {w}" for w in report.warnings]
     return lines
 
@@ -366,6 +407,7 @@ def profile_sections(report: ProfileReport) -> list[Section]:
         stage_section(report),
         load_section(report),
         scaling_section(report),
+        replicas_section(report),
         rounds_section(report),
         resources_section(report),
         blocking_section(report),

@@ -1,1 +1,2 @@
-"""The performance plan as code: twenty scenarios, each measured against a target."""
+"""The performance plan as code: twenty scenarios and three correctness metrics, each measured
+against a target."""

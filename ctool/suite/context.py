@@ -40,6 +40,7 @@ class Sizes:
     ab_episodes: int
     phi_warmup: int
     phi_episodes: int
+    correctness_episodes: int
 
     @classmethod
     def for_mode(cls, quick: bool) -> Sizes:
@@ -51,6 +52,7 @@ class Sizes:
                 workers=min(2, cores), worker_episodes=100, leak_episodes=200,
                 leak_warmup=20, leak_every=10, behaviour_episodes=60, ab_rounds=6,
                 ab_episodes=30, phi_warmup=1000, phi_episodes=1000,
+                correctness_episodes=300,
             )  # fmt: skip
         return cls(
             episodes=1000, warmup=20, level_episodes=200, profiled_episodes=200,
@@ -58,6 +60,7 @@ class Sizes:
             workers=min(4, cores), worker_episodes=500, leak_episodes=1000,
             leak_warmup=100, leak_every=20, behaviour_episodes=300, ab_rounds=10,
             ab_episodes=100, phi_warmup=1000, phi_episodes=3000,
+            correctness_episodes=1000,
         )  # fmt: skip
 
 
@@ -70,6 +73,10 @@ class SuiteContext:
     quick: bool
     targets: dict[str, Target]
     progress: Progress = field(default=lambda _: None)
+    executor: str = "local"
+    """Where the scaling scenario's replicas run (``ctool suite --executor``)."""
+    scheduler: str | None = None
+    pool_factory: Callable[..., Any] | None = None
     sizes: Sizes = field(init=False)
     resolved_preset: str | None = field(default=None, init=False)
     """The preset the pipeline says it runs (its default when ``preset`` is None)."""
@@ -94,7 +101,9 @@ class SuiteContext:
             }
             options.update(overrides)
             self.progress(f"running {name}")
-            report = run_profile(RunConfig(**options))
+            replicated = options.get("executor", "local") != "local"
+            factory = self.pool_factory if replicated else None
+            report = run_profile(RunConfig(**options), pool_factory=factory)
             if not report.complete:
                 raise KeyboardInterrupt
             self._runs[name] = report

@@ -30,6 +30,11 @@ class SuiteOptions:
     only: Sequence[str] = ()
     targets: dict[str, Target] = field(default_factory=dict)
     command: str | None = None
+    executor: str = "local"
+    """Where the scaling scenario's replicas run (``--executor``): ``local`` or ``dask``."""
+    scheduler: str | None = None
+    pool_factory: Callable[..., Any] | None = None
+    """``run_profile``'s ``pool_factory`` for ``executor="dask"`` (made by the CLI)."""
 
 
 def select_scenarios(only: Sequence[str]) -> list[Scenario]:
@@ -44,7 +49,9 @@ def select_scenarios(only: Sequence[str]) -> list[Scenario]:
         scenario = by_key.get(key.strip())
         if scenario is None:
             names = ", ".join(s.name for s in SCENARIOS)
-            raise UsageError(f"--only: unknown scenario {key!r} (names: {names}, or 1-20)")
+            raise UsageError(
+                f"--only: unknown scenario {key!r} (names: {names}, or 1-{len(SCENARIOS)})"
+            )
         if scenario not in chosen:
             chosen.append(scenario)
     return sorted(chosen, key=lambda s: s.id)
@@ -65,6 +72,9 @@ def run_suite(
         quick=options.quick,
         targets=options.targets,
         progress=progress,
+        executor=options.executor,
+        scheduler=options.scheduler,
+        pool_factory=options.pool_factory,
     )
     if (reason := ctx.supports()) is not None:
         raise UsageError(reason)

@@ -62,6 +62,14 @@ DEFAULT_TARGETS: dict[str, Target] = {
         Target("phi_p95_ms", 10.0, "max", "ms", "Φ computation p95"),
         Target("phi_hit_rate", 0.80, "min", "", "Φ cache hit rate"),
         Target("gain_pct", 20.0, "min", "%", "optimized gain over baseline (mean latency)"),
+        Target("phi_deviation_pct", 5.0, "max", "%", "Φ optimized vs baseline, worst ignition"),
+        Target(
+            "coherence_maintained",
+            0.80,
+            "min",
+            "",
+            "share of ignitions whose sustain coherence holds the sync threshold",
+        ),  # fmt: skip
     )
 }
 

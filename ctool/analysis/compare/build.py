@@ -17,6 +17,7 @@ from ctool.analysis.compare.diffs import (
 from ctool.analysis.compare.gate import apply_gate, parse_gate, regressions_and_changes
 from ctool.analysis.compare.metrics import summary_values, window_values, windows_from_samples
 from ctool.analysis.compare.rows import median, metric_names, metric_rows, series
+from ctool.analysis.movers import where_time_moved
 from ctool.analysis.statistics import (
     BOOTSTRAP_RESAMPLES,
     RatioTest,
@@ -150,6 +151,7 @@ def compare_reports(
         threshold=threshold,
         alpha=alpha,
         hotspots=hotspot_diff(before.hotspots, after.hotspots),
+        **where_time_moved([before], [after]),
         environment_diff=env_rows,
         behaviour=verdict,
         behaviour_detail=detail,
@@ -218,6 +220,7 @@ def compare_paired(
         threshold=threshold,
         alpha=alpha,
         hotspots=hotspot_diff(a_reports[0].hotspots, b_reports[0].hotspots),
+        **where_time_moved(a_reports, b_reports),
         environment_diff=env_rows,
         behaviour=verdict,
         behaviour_detail=detail,

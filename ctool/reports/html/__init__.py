@@ -54,15 +54,22 @@ def build_page(
     if isinstance(report, SuiteReport):
         return suite_page(report)
     if isinstance(report, CompareReport):
-        return compare_page(report, related)
+        return compare_page(report, related, base_dirs)
     raise TypeError(f"no HTML renderer for report kind {report.kind!r}")
 
 
 def render_html(
     report: Report, *, related: Sequence[Report] = (), base_dirs: Sequence[Path] = ()
 ) -> str:
-    """The page as a string (see the package docstring for what it promises)."""
-    return render_page(build_page(report, related, base_dirs))
+    """The page as a string (see the package docstring for what it promises).
+
+    Every string of the reports goes through :func:`ctool.model.text.sanitize_tree` first:
+    HTML escaping leaves control characters in place, and the page may be shown by ``cat``.
+    """
+    from ctool.model.text import sanitize_tree
+
+    clean = [sanitize_tree(r) for r in related]
+    return render_page(build_page(sanitize_tree(report), clean, base_dirs))
 
 
 def write_html(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ctool.model.format import confidence, significant
@@ -25,6 +26,7 @@ from ctool.reports.html.cells import (
     report_warnings,
     where,
 )
+from ctool.reports.html.flame import diff_flame_section
 from ctool.reports.html.shared import (
     environment_section,
     latency_section,
@@ -33,6 +35,7 @@ from ctool.reports.html.shared import (
     stage_group,
 )
 from ctool.reports.html.view import Card, Cell, Chart, Page, Section, Table
+from ctool.reports.movers import MOVER_COLUMNS, MOVERS_NOTE, mover_cells
 
 MAX_FOREST_ROWS = 40
 MAX_STRIPS = 8
@@ -40,7 +43,9 @@ _VERDICT_TONE = {"faster": "good", "better": "good", "slower": "bad", "worse": "
 _CHANGE_TONE = {"appeared": "warn", "grew": "bad", "shrank": "good", "vanished": "good"}
 
 
-def compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
+def compare_page(
+    report: CompareReport, related: Sequence[Report], base_dirs: Sequence[Path] = ()
+) -> Page:
     """``related`` holds the two compared profile reports, when they could be read."""
     profiles = [r for r in related if isinstance(r, ProfileReport)]
     sections = [_verdict_section(report), _metrics_section(report)]
@@ -48,6 +53,11 @@ def compare_page(report: CompareReport, related: Sequence[Report]) -> Page:
         sections += _overlay_sections(profiles[0], profiles[1])
     else:
         sections.append(_no_overlay_section(report))
+    if report.movers:
+        sections.append(Section("movers", "Biggest movers (py-spy)", tables=[_movers(report)]))
+    flame = diff_flame_section(report, base_dirs)
+    if flame is not None:
+        sections.append(flame)
     if report.hotspots:
         sections.append(
             Section("hotspots", "Hotspots, before and after", tables=[_hotspot_changes(report)])
@@ -305,6 +315,20 @@ def _hotspot_changes(report: CompareReport) -> Table:
         body,
         numeric=[False] * 4 + [True] * 2,
         note="Share of the profiler's time in each run (runs of different lengths compare).",
+    )
+
+
+def _movers(report: CompareReport) -> Table:
+    """The rows whose share moved most, with their intervals."""
+    body = [
+        [Cell(cells[0], "mono"), *(Cell(c, "num") for c in cells[1:5]), Cell(cells[5], "pill")]
+        for cells in (mover_cells(m) for m in report.movers)
+    ]
+    return Table(
+        list(MOVER_COLUMNS),
+        body,
+        numeric=[False, True, True, True, True, False],
+        note=MOVERS_NOTE,
     )
 
 

@@ -25,6 +25,7 @@ from ctool.reports.html.cells import (
     text,
     where,
 )
+from ctool.reports.html.flame import flame_section
 from ctool.reports.html.shared import (
     environment_section,
     latency_section,
@@ -48,7 +49,7 @@ def profile_page(report: ProfileReport, base_dirs: Sequence[Path]) -> Page:
         _resources_section(report),
         _pipeline_metrics_section(report),
         _hotspots_section(report),
-        _flame_section(report, base_dirs),
+        flame_section(report, base_dirs),
         _errors_section(report),
         _scaling_section(report),
     ]
@@ -325,7 +326,7 @@ def _profilers_table(report: ProfileReport) -> Table:
             Cell(p.reason or "", "wrap"),
             num_cell(
                 p.overhead_ratio,
-                None if p.overhead_ratio is None else f"×{p.overhead_ratio:.2f}",
+                None if p.overhead_ratio is None else p.overhead_label.replace("x", "×", 1),
             ),
         ]
         for p in report.profilers
@@ -376,52 +377,6 @@ def _hotspot_tables(hotspots: Sequence[Hotspot]) -> list[Table]:
     return tables
 
 
-def _resolve(path: str, base_dirs: Sequence[Path]) -> Path | None:
-    candidate = Path(path)
-    if candidate.is_absolute():
-        return candidate if candidate.is_file() else None
-    for base in (Path.cwd(), *base_dirs):
-        if (base / candidate).is_file():
-            return base / candidate
-    return None
-
-
-def _flame_section(report: ProfileReport, base_dirs: Sequence[Path]) -> Section | None:
-    path = report.artifacts.get("pyspy")
-    if path is None:
-        return None
-    from ctool.reports.flamegraph import flame_svg, load_speedscope
-
-    sec = Section("flamegraph", "Flame graph (py-spy)")
-    resolved = _resolve(path, base_dirs)
-    if resolved is None:
-        sec.notes.append(f"The py-spy profile {path} is no longer there; no flame graph.")
-        return sec
-    try:
-        graph = load_speedscope(resolved)
-    except ValueError as exc:
-        sec.notes.append(f"The py-spy profile could not be read: {exc}")
-        return sec
-    if graph.total <= 0:
-        sec.notes.append("The py-spy profile holds no samples.")
-        return sec
-    sec.intro = (
-        f"{significant(graph.total)} {graph.unit} from {graph.threads} thread(s); callers on top, "
-        "width is time. Hover for details, click a frame to zoom, click the top bar to reset. "
-        f"The full profile opens in speedscope: {resolved}"
-    )
-    if graph.threads > 1:
-        threads = sorted(graph.root.children.values(), key=lambda n: -n.value)
-        listed = ", ".join(f"{t.name} {t.value / graph.total:.0%}" for t in threads)
-        sec.notes.append(
-            f"Threads: {listed}. py-spy samples waiting threads too, so helper threads "
-            "(samplers, watchdogs) take width while they sleep: click a thread's bar to see "
-            "it alone."
-        )
-    sec.flame = flame_svg(graph)
-    return sec
-
-
 # --- errors and scaling --------------------------------------------------------------------
 
 
@@ -446,8 +401,11 @@ def _errors_section(report: ProfileReport) -> Section | None:
 
 
 def _scaling_section(report: ProfileReport) -> Section | None:
-    if not report.scaling:
+    if not report.scaling and not report.replicas:
         return None
     sec = Section("scaling", "Scaling over worker processes")
-    sec.tables.append(generic_table([row.model_dump() for row in report.scaling]))
+    if report.scaling:
+        sec.tables.append(generic_table([row.model_dump() for row in report.scaling]))
+    if report.replicas:  # one row per replica: where it ran, what it measured, if it failed
+        sec.tables.append(generic_table([row.model_dump() for row in report.replicas]))
     return sec

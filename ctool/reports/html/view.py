@@ -63,6 +63,9 @@ class Section:
     items: list[str] = field(default_factory=list)
     code: str | None = None
     flame: str | None = None
+    flame_more: str | None = None
+    """A second flame graph behind a toggle (the whole process)."""
+    flame_more_label: str = ""
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The twenty scenarios of the performance plan.
+"""The twenty scenarios of the performance plan, and its three correctness metrics (21-23).
 
 Each scenario measures one thing on the pipeline under test and holds it to one target
 (``ctool.suite.targets``). A scenario that needs what the pipeline lacks (Φ metrics, presets,
@@ -7,13 +7,18 @@ tests; they only measure and judge here.
 
 The scenarios live by subject: ``latency`` (latency and throughput), ``load`` (load shapes),
 ``resources`` (memory, CPU, pool, bandwidth), ``phi`` (Φ), ``scaling`` (workers and
-baseline against optimized); ``base`` holds what they share. ``SCENARIOS`` is the plan, in
-its order and numbering.
+baseline against optimized), ``correctness`` (the three correctness metrics); ``base``
+holds what they share. ``SCENARIOS`` is the plan, in its order and numbering.
 """
 
 from __future__ import annotations
 
 from ctool.suite.scenarios.base import Measurement, Scenario, Skip, judge
+from ctool.suite.scenarios.correctness import (
+    coherence_maintenance,
+    integration_behaviour,
+    phi_stability,
+)
 from ctool.suite.scenarios.latency import (
     blocking_calls,
     handoffs,
@@ -64,4 +69,10 @@ SCENARIOS: list[Scenario] = [
     Scenario(19, "behaviour", "Behaviour preserved (baseline vs optimized)", None,
              behaviour_preserved),
     Scenario(20, "gain", "Gain of optimized over baseline", "gain_pct", optimisation_gain),
+    Scenario(21, "integration", "Correctness: outputs equal after optimisation", None,
+             integration_behaviour),
+    Scenario(22, "phi_stability", "Correctness: Φ value stability", "phi_deviation_pct",
+             phi_stability),
+    Scenario(23, "coherence", "Correctness: coherence maintenance", "coherence_maintained",
+             coherence_maintenance),
 ]  # fmt: skip

@@ -91,4 +91,5 @@ def _rule(scenario: Scenario) -> str:
         "hotpath": "profiled",
         "queue": "bottleneck named",
         "behaviour": "identical digests",
+        "integration": "every output equal",
     }.get(scenario.name, "")

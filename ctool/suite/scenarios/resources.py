@@ -29,9 +29,8 @@ def _episode_memory(ctx: SuiteContext, settings: dict[str, Any]) -> dict[str, fl
 
     def measure() -> dict[str, float]:
         import asyncio
-        import statistics
-        import tracemalloc
 
+        from ctool.harness.episode_memory import measure_episode_memory
         from ctool.harness.loader import build_pipeline
 
         async def drive() -> dict[str, float]:
@@ -39,33 +38,22 @@ def _episode_memory(ctx: SuiteContext, settings: dict[str, Any]) -> dict[str, fl
                 ctx.pipeline, seed=ctx.seed, preset=ctx.preset,
                 settings={**ctx.settings, **settings},
             )  # fmt: skip
-            transient: list[int] = []
             try:
                 for index in range(ctx.sizes.warmup):
                     await pipeline.episode(index)
-                tracemalloc.start(1)
-                try:
-                    start = tracemalloc.get_traced_memory()[0]
-                    for index in range(ctx.sizes.profiled_episodes):
-                        tracemalloc.reset_peak()
-                        before = tracemalloc.get_traced_memory()[0]
-                        await pipeline.episode(ctx.sizes.warmup + index)
-                        transient.append(tracemalloc.get_traced_memory()[1] - before)
-                    end = tracemalloc.get_traced_memory()[0]
-                finally:
-                    tracemalloc.stop()
+                mem = await measure_episode_memory(
+                    pipeline, episodes=ctx.sizes.profiled_episodes, first_index=ctx.sizes.warmup
+                )
                 metrics = pipeline.metrics()
             finally:
                 await pipeline.aclose()
-            ordered = sorted(transient)
             raw_pool = metrics.get("pool")
             pool: dict[str, Any] = raw_pool if isinstance(raw_pool, dict) else {}
-            episodes = float(len(transient))
             result = {
-                "episodes": episodes,
-                "transient_kb_mean": statistics.fmean(transient) / 1024,
-                "transient_kb_p95": ordered[int(0.95 * (len(ordered) - 1))] / 1024,
-                "retained_bytes_per_episode": (end - start) / episodes,
+                "episodes": float(mem.episodes),
+                "transient_kb_mean": mem.mean_kb,
+                "transient_kb_p95": mem.p95_kb,
+                "retained_bytes_per_episode": mem.retained_bytes_per_episode,
             }
             for name in ("created", "reused", "acquired"):
                 if isinstance(pool.get(name), int):

@@ -11,7 +11,13 @@ from ctool.suite.scenarios.base import Measurement, Skip
 def scaling(ctx: SuiteContext) -> Measurement:
     if ctx.sizes.workers < 2:
         raise Skip("this machine has one core: nothing to scale across")
-    run = ctx.profile("workers", episodes=ctx.sizes.worker_episodes, workers=ctx.sizes.workers)
+    run = ctx.profile(
+        "workers",
+        episodes=ctx.sizes.worker_episodes,
+        workers=ctx.sizes.workers,
+        executor=ctx.executor,
+        scheduler=ctx.scheduler,
+    )
     if not run.scaling:
         raise Skip("the workers run produced no scaling rows")
     last = run.scaling[-1]
@@ -20,7 +26,9 @@ def scaling(ctx: SuiteContext) -> Measurement:
         f"{r.workers}w {r.throughput_eps:.0f} eps ({100 * (r.efficiency or 0.0):.0f} %)"
         for r in run.scaling
     )
-    return Measurement(efficiency, rows, {"rows": [r.model_dump() for r in run.scaling]})
+    executor = run.config.executor or "local"
+    data = {"rows": [r.model_dump() for r in run.scaling], "executor": executor}
+    return Measurement(efficiency, f"{rows} ({executor})", data)
 
 
 # 19 --------------------------------------------------------------------------------------
