@@ -24,7 +24,12 @@ from ctool.model.errors import EXIT_VERDICT
 
 
 MaxEpisodesOption = Annotated[
-    int, typer.Option(help="Budget: measured episodes at most, over all rounds.")
+    int | None,
+    typer.Option(
+        help="Budget: measured episodes at most, over all rounds (default: 40000, or "
+        "--episodes if larger).",
+        show_default=False,
+    ),
 ]
 MaxSecondsOption = Annotated[
     float, typer.Option(help="Budget: seconds of measured episodes at most.")
@@ -76,7 +81,7 @@ def leakcheck_command(
     episodes: Annotated[
         int, typer.Option(help="Measured episodes of the first round (then doubling).")
     ] = 1000,
-    max_episodes: MaxEpisodesOption = 40000,
+    max_episodes: MaxEpisodesOption = None,
     max_seconds: MaxSecondsOption = 600.0,
     horizon: HorizonOption = 10000,
     resolution: ResolutionOption = 8.0,

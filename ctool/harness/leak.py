@@ -157,7 +157,7 @@ class _Run:
         self.sample_traced = array("q", bytes(8 * n))
         self.sample_rss = array("q", bytes(8 * n))
         self.sample_objects = array("q", bytes(8 * n))
-        self.latency_ns = array("q", bytes(8 * options.max_episodes))
+        self.latency_ns = array("q", bytes(8 * options.budget_episodes()))
         self.rounds: list[int] = []
         self.target = options.episodes
         self.exhausted = False
@@ -226,7 +226,7 @@ class _Run:
         for target in options.rounds():
             self.target = target
             stopped_early = not await self.run_to(adapter, target)
-            final = stopped_early or target >= options.max_episodes
+            final = stopped_early or target >= options.budget_episodes()
             self.rounds.append(self.done)
             self.collect_memray()
             self.judge(final=final)

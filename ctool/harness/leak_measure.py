@@ -100,7 +100,7 @@ def measured(run: _Run, ref: str, *, duration_s: float) -> LeakMeasurement:
         engine=options.engine,
         budget=LeakBudget(
             first_round=options.episodes,
-            max_episodes=options.max_episodes,
+            max_episodes=options.budget_episodes(),
             max_seconds=options.max_seconds,
             horizon=options.horizon,
             resolution=options.resolution,

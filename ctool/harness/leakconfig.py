@@ -46,7 +46,8 @@ class LeakcheckOptions:
     top: int = 10
     frames: int = DEFAULT_FRAMES
     command: str | None = None
-    max_episodes: int = DEFAULT_MAX_EPISODES
+    max_episodes: int | None = None
+    """Budget; ``None``: ``DEFAULT_MAX_EPISODES``, or ``episodes`` when that is larger."""
     max_seconds: float = DEFAULT_MAX_SECONDS
     horizon: int = DEFAULT_HORIZON
     resolution: float = DEFAULT_RESOLUTION
@@ -67,19 +68,25 @@ class LeakcheckOptions:
             points.append(target)
         return points
 
+    def budget_episodes(self) -> int:
+        if self.max_episodes is not None:
+            return self.max_episodes
+        return max(DEFAULT_MAX_EPISODES, self.episodes)
+
     def max_samples(self) -> int:
         """Room for every sample the whole budget can take (each round's end included)."""
-        return self.max_episodes // self.every + 2 + 2 * len(self.rounds())
+        return self.budget_episodes() // self.every + 2 + 2 * len(self.rounds())
 
     def rounds(self) -> list[int]:
         """Measured episodes at the end of each round: doubling from ``episodes``, with a
         stop at the horizon, up to ``max_episodes``."""
-        ends = [min(self.episodes, self.max_episodes)]
-        while ends[-1] < self.max_episodes:
+        budget = self.budget_episodes()
+        ends = [min(self.episodes, budget)]
+        while ends[-1] < budget:
             nxt = 2 * ends[-1]
             if ends[-1] < self.horizon < nxt:
                 nxt = self.horizon
-            ends.append(min(nxt, self.max_episodes))
+            ends.append(min(nxt, budget))
         return ends
 
     def criteria(self) -> Criteria:
@@ -112,7 +119,7 @@ class LeakcheckOptions:
             raise UsageError(f"--top must be at least 1 (got {self.top})")
         if not 1 <= self.frames <= 100:
             raise UsageError(f"--frames must be between 1 and 100 (got {self.frames})")
-        if self.max_episodes < self.episodes:
+        if self.max_episodes is not None and self.max_episodes < self.episodes:
             raise UsageError(
                 f"--max-episodes ({self.max_episodes}) must be at least --episodes "
                 f"({self.episodes})"
