@@ -132,22 +132,27 @@ def test_compare_of_a_slower_route_shows_it_moving_and_the_differential_graph(
     change for a test that must not flake.)"""
     if not discover()["pyspy"].create().availability().ok:
         pytest.skip("py-spy cannot run here")
-    profile(tmp_path, "before")
-    profile(tmp_path, "after", "--set", "route_sources=80")
     out = tmp_path / "compare.json"
-    done = ctool(
-        "compare",
-        "before.json",
-        "after.json",
-        "-o",
-        str(out),
-        "--html",
-        "compare.html",
-        cwd=tmp_path,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    report = CompareReport.model_validate_json(out.read_text())
-    route = next(m for m in report.movers if m.row.endswith(ROUTE))
+    # Sampled shares are noisy when other jobs share the cores: a run whose interval still
+    # holds 0 is taken again with more episodes (bounded attempts), never judged weaker.
+    for episodes in ("60", "120", "240"):
+        profile(tmp_path, "before", "--episodes", episodes)
+        profile(tmp_path, "after", "--episodes", episodes, "--set", "route_sources=80")
+        done = ctool(
+            "compare",
+            "before.json",
+            "after.json",
+            "-o",
+            str(out),
+            "--html",
+            "compare.html",
+            cwd=tmp_path,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        report = CompareReport.model_validate_json(out.read_text())
+        route = next(m for m in report.movers if m.row.endswith(ROUTE))
+        if route.moved:
+            break
     assert route.change > 0 and route.moved, report.movers
     html = (tmp_path / "compare.html").read_text()
     assert "Where time moved" in html and "pts vs before" in html

@@ -244,10 +244,22 @@ class LocalPool:
         self, index: int, *, episodes: int | None, duration_s: float | None, tag: str
     ) -> PartRecords:
         worker = self.procs[index]
+        if worker.ended:  # it ended itself after a hung sync episode: a fresh one goes on
+            await self._replace(index)
+            worker = self.procs[index]
         try:
             return await worker.run(episodes=episodes, duration_s=duration_s, tag=tag)
         except WorkerDied as exc:
             raise ReplicaLost(index, f"{self.infos[index].name()} died: {exc}") from None
+
+    async def _replace(self, index: int) -> None:
+        old = self.procs[index]
+        with contextlib.suppress(Exception):
+            await old.proc.wait()
+        fresh = await WorkerProcess.spawn(self.spec)
+        message = await fresh.ready()
+        self.procs[index] = fresh
+        self.infos[index] = ReplicaInfo(**{**message.get("info", {}), "index": index})
 
     async def interrupt(self, indices: list[int]) -> dict[int, PartRecords]:
         async def one(index: int) -> PartRecords:
