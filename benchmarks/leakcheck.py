@@ -14,9 +14,23 @@ noisy: ratios of interleaved pairs, medians, CPU time beside wall time):
    ``ctool leakcheck --episodes 1000`` as subprocesses, both with their defaults,
    A B A B ... (skipped while ``ctool profile`` is not built).
 
-``--slopes`` adds the figures behind the default threshold (docs/leakcheck.md): the slope
-of the clean reference pipeline, both presets, five seeds, and of the ``leak_bytes`` knob at
-a few sizes, 600 measured episodes after 100 warm-up (about a minute more).
+Parts 2 and 3 hold the sequential check to one round (``--max-episodes`` = ``--episodes``):
+the same work as the plain run, whatever the verdict.
+
+``--slopes`` adds the slopes of the reference pipeline over 600 episodes (both presets, five
+seeds) and of the ``leak_bytes`` knob (about a minute more).
+
+``--engines``: what the two leakcheck engines cost per episode, side by side in one process
+(rotating A B C): the plain loop, tracemalloc as leakcheck runs it (1 frame), and memray as
+``--engine memray`` runs it (a Tracker, Python allocators traced, every allocation written
+to its file). Thread CPU and wall per episode, ratios to the plain loop.
+
+``--table``: the issue's table -- each case in a fresh process
+(``tests/leak_table.py``), five seeds, the default budget: verdict, growth, and how many
+measured episodes the sequential check needed (its rounds), and the seconds it took.
+
+``--long``: the optimized reference pipeline held to 20,000 measured episodes in one round
+(no early stop): does its own retained memory level off?
 
 Run: ``.venv/bin/python benchmarks/leakcheck.py`` (about a minute);
 ``--quick`` for a smoke run.
@@ -26,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -73,7 +88,11 @@ def plain_run(episodes: int, warmup: int, *, frames: int = 0) -> None:
 
 
 def leakcheck_run(episodes: int, warmup: int) -> None:
-    run_leakcheck(LeakcheckOptions(preset="optimized", episodes=episodes, warmup=warmup))
+    run_leakcheck(
+        LeakcheckOptions(
+            preset="optimized", episodes=episodes, warmup=warmup, max_episodes=episodes
+        )
+    )
 
 
 def _ratio_line(name: str, base: list[Timing], other: list[Timing]) -> str:
@@ -140,7 +159,8 @@ def part3(episodes: int, pairs: int) -> None:
     print(f"3. end to end: ctool profile vs ctool leakcheck, --episodes {episodes}, {pairs} pairs")
     with tempfile.TemporaryDirectory() as tmp:
         profile = ["profile", "--episodes", str(episodes), "--quiet", "-o", f"{tmp}/p.json"]
-        leak = ["leakcheck", "--episodes", str(episodes), "--quiet", "-o", f"{tmp}/l.json"]
+        leak = ["leakcheck", "--episodes", str(episodes), "--max-episodes", str(episodes)]
+        leak += ["--quiet", "-o", f"{tmp}/l.json"]
         try:
             _cli(profile)
         except RuntimeError as exc:
@@ -174,7 +194,9 @@ def part4() -> None:
     ]
     for label, preset, settings, seed in cases:
         report = run_leakcheck(
-            LeakcheckOptions(preset=preset, settings=settings, seed=seed, episodes=600)
+            LeakcheckOptions(
+                preset=preset, settings=settings, seed=seed, episodes=600, max_episodes=600
+            )
         )
         traced, late, rss = report.traced, report.traced_late, report.rss
         print(
@@ -186,19 +208,127 @@ def part4() -> None:
     print("  * kuramoto=numpy phi=vectorized health_probe=offloop; pooling and phi_cache off")
 
 
+def engines(episodes: int, rounds: int) -> None:
+    """Per-episode cost of the leakcheck engines on the optimized reference pipeline."""
+    import memray
+
+    print(f"5. leakcheck engines: {episodes} optimized episodes per slice, {rounds} rounds")
+    adapter = build_pipeline(None, preset="optimized")
+    scratch = Path(tempfile.mkdtemp(prefix="ctool-bench-"))
+
+    async def slice_(start: int) -> Timing:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        for index in range(start, start + episodes):
+            token = activate(EpisodeRecorder(locate=True))
+            try:
+                await adapter.episode(index)
+            finally:
+                deactivate(token)
+        return time.perf_counter() - wall, time.thread_time() - cpu
+
+    def plain(start: int) -> Timing:
+        return asyncio.run(slice_(start))
+
+    def traced(start: int) -> Timing:
+        tracemalloc.start(1)
+        try:
+            return asyncio.run(slice_(start))
+        finally:
+            tracemalloc.stop()
+
+    def memray_(start: int) -> Timing:
+        path = scratch / f"m{start}.bin"
+        with memray.Tracker(
+            str(path), trace_python_allocators=True, file_format=memray.FileFormat.ALL_ALLOCATIONS
+        ):
+            timing = asyncio.run(slice_(start))
+        path.unlink()
+        return timing
+
+    runs: dict[str, list[Timing]] = {"plain": [], "tracemalloc": [], "memray": []}
+    fns = {"plain": plain, "tracemalloc": traced, "memray": memray_}
+    plain(0)
+    start = episodes
+    for r in range(rounds):
+        names = list(fns)
+        for name in names[r % 3 :] + names[: r % 3]:
+            runs[name].append(fns[name](start))
+            start += episodes
+    for name in ("tracemalloc", "memray"):
+        print(_ratio_line(f"plain -> {name} (thread CPU)", runs["plain"], runs[name]))
+
+
+def table() -> None:
+    """The issue's table, each case in a fresh process, five seeds, default budget."""
+    root = Path(__file__).resolve().parent.parent
+    baseline = ["--set", "kuramoto=numpy", "--set", "phi=vectorized"]
+    baseline += ["--set", "health_probe=offloop"]
+    cases = [
+        ("leak ~32 B/episode", "leak_pipelines:slow_leak", []),
+        ("leak ~64 B/episode, dict", "leak_pipelines:stepwise_dict", []),
+        ("leak ~1 KB/episode", "leak_pipelines:kilobyte_leak", []),
+        ("lru_cache(maxsize=5000)", "leak_pipelines:lru", []),
+        ("deque(maxlen=2000)", "leak_pipelines:ring", []),
+        ("reference optimized", "ctool.pipeline:create", ["--preset", "optimized"]),
+        ("reference baseline*", "ctool.pipeline:create", ["--preset", "baseline", *baseline]),
+    ]
+    env = dict(os.environ, PYTHONPATH=f"{root}{os.pathsep}{root / 'tests'}")
+    print("6. the table: fresh process per case, seeds 0-4, default budget")
+    for label, ref, extra in cases:
+        began = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, str(root / "tests" / "leak_table.py"), ref, "0", "1", "2", "3", "4"]
+            + extra,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        wall = time.perf_counter() - began
+        rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        verdicts = ",".join(f"{row['verdict']}/{row['growth']}" for row in rows)
+        needed = " ".join(str(row["episodes"]) for row in rows)
+        print(f"  {label:<26} {verdicts}")
+        print(f"  {'':<26} episodes needed: {needed}; {wall:.0f} s wall for the five")
+
+
+def long_run() -> None:
+    print("7. the optimized reference pipeline, 20,000 measured episodes in one round")
+    report = run_leakcheck(
+        LeakcheckOptions(preset="optimized", episodes=20_000, max_episodes=20_000, every=100)
+    )
+    late = report.traced_late
+    print(f"  {report.verdict}/{report.growth}: {report.reason}")
+    if late is not None:
+        print(
+            f"  last third: {late.slope:+.2f} B/episode [{late.ci_low:+.2f}, {late.ci_high:+.2f}]"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run, not for figures")
-    parser.add_argument("--slopes", action="store_true", help="also the threshold's figures")
+    parser.add_argument("--slopes", action="store_true", help="also the slopes over 600")
+    parser.add_argument("--engines", action="store_true", help="tracemalloc vs memray cost")
+    parser.add_argument("--table", action="store_true", help="the issue's table, episodes needed")
+    parser.add_argument("--long", action="store_true", help="20,000 reference episodes")
+    parser.add_argument("--only", action="store_true", help="only the parts asked for")
     args = parser.parse_args()
     quick = args.quick
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     print(f"date {time.strftime('%Y-%m-%d %H:%M')}, cwd {Path.cwd()}")
-    part1(30 if quick else 100, 1 if quick else 2)
-    part2(100 if quick else 1000, 10 if quick else 100, 1 if quick else 3)
-    part3(100 if quick else 1000, 1 if quick else 2)
+    if not args.only:
+        part1(30 if quick else 100, 1 if quick else 2)
+        part2(100 if quick else 1000, 10 if quick else 100, 1 if quick else 3)
+        part3(100 if quick else 1000, 1 if quick else 2)
     if args.slopes:
         part4()
+    if args.engines:
+        engines(50 if quick else 300, 1 if quick else 3)
+    if args.table:
+        table()
+    if args.long:
+        long_run()
     print(f"load at the end {os.getloadavg()}")
 
 

@@ -3,6 +3,10 @@
     python benchmarks/profilers.py                  # full run, about a minute on 2 cores
     python benchmarks/profilers.py --quick          # a smoke run, a few seconds
     python benchmarks/profilers.py --json out.json  # also write the figures
+    python benchmarks/profilers.py --only tracemalloc,memray --no-hotspots
+                                    # the tracemalloc backend (8 frames), raw tracemalloc at
+                                    # the same depth, the backend at 16 frames (before), and
+                                    # memray, side by side
 
 Part 1, overhead: on the optimized preset, every backend is measured side by side in one
 process. Each round runs a slice of episodes with no profiler and one slice under each
@@ -98,11 +102,49 @@ async def run_episodes(
     return latencies
 
 
+class RawTracemalloc:
+    """Plain ``tracemalloc.start(frames)`` .. ``stop()``: the floor the tracemalloc backend
+    is measured against at the same traceback depth."""
+
+    name = "tracemalloc-raw"
+    description = "raw tracemalloc"
+
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+
+    def availability(self) -> Any:
+        from ctool.profilers.base import Availability
+
+        return Availability(True)
+
+    def start(self, options: ProfilerOptions) -> None:
+        import tracemalloc
+
+        tracemalloc.start(self.frames)
+
+    def stop(self) -> Any:
+        import tracemalloc
+
+        from ctool.profilers.base import ProfilerFragment
+
+        tracemalloc.stop()
+        return ProfilerFragment(name=self.name)
+
+
 def backend(name: str) -> Profiler | None:
     info = discover().get(name)
-    if info is None:
+    if name == "tracemalloc-raw":
+        from ctool.profilers.tracemalloc import DEFAULT_FRAMES
+
+        return RawTracemalloc(DEFAULT_FRAMES)
+    if info is None and name == "memray":  # registered by this checkout's pyproject
+        from ctool.profilers.memray import MemrayBackend
+
+        profiler: Profiler = MemrayBackend()
+    elif info is None:
         return None
-    profiler = info.create()
+    else:
+        profiler = info.create()
     availability = profiler.availability()
     if not availability.ok:
         print(f"skipping {name}: {availability.reason}", file=sys.stderr)
@@ -121,6 +163,9 @@ async def overhead(args: argparse.Namespace, scratch: Path) -> list[dict[str, An
     for label, name, options in [
         ("cprofile", "cprofile", opts()),
         ("tracemalloc", "tracemalloc", opts()),
+        ("tracemalloc raw (same depth)", "tracemalloc-raw", opts()),
+        ("tracemalloc 16 frames (before)", "tracemalloc", opts(extra={"tracemalloc_frames": 16})),
+        ("memray", "memray", opts()),
         (f"pyspy {args.pyspy_rate} Hz", "pyspy", opts(pyspy_rate=args.pyspy_rate)),
         (
             f"pyspy {args.pyspy_rate} Hz blocking",

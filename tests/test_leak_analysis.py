@@ -13,13 +13,12 @@ from ctool.analysis.leak import (
     MIN_SAMPLES,
     Criteria,
     RawSite,
-    analyze,
     fit_trend,
-    judge_series,
     late_window,
     rank_sites,
     type_growth,
 )
+from ctool.analysis.leak_verdict import decide, projection
 from ctool.model.format import size as format_bytes
 from ctool.model.schema import Environment, LeakcheckReport, LeakSample, RunConfigModel
 from ctool.reports.leak_view import block_chart, render_leakcheck, sparkline
@@ -57,86 +56,126 @@ def test_late_window_is_the_last_third_with_a_minimum() -> None:
     assert len(x) == 5
 
 
-def test_steady_growth_is_a_leak() -> None:
-    traced = _noisy([1e6 + 1024 * e for e in EPISODES], 2000)
-    result = analyze(EPISODES, traced, RSS_FLAT, Criteria())
-    assert result.verdict == "leak"
-    assert result.traced.ci_low > 256
-    assert "still growing over the last third" in result.reason
+LONG = [float(e) for e in range(0, 12_020, 20)]  # 602 samples: past the default horizon
+RSS_LONG = [80e6] * len(LONG)
 
 
-def test_flat_noisy_memory_is_clean() -> None:
-    traced = _noisy([1e6] * len(EPISODES), 3000)
-    result = analyze(EPISODES, traced, RSS_FLAT, Criteria())
-    assert result.verdict == "clean"
+def test_steady_growth_past_the_horizon_is_a_leak() -> None:
+    traced = _noisy([1e6 + 32 * e for e in LONG], 4000)
+    result = decide(LONG, traced, RSS_LONG, Criteria(), final=False)
+    assert result.verdict == "leak" and result.growth == "steady"
+    assert result.traced.ci_low > 0
+    assert "stable rate after 12000 episodes" in result.reason
 
 
-def test_growth_that_levels_off_is_not_a_leak() -> None:
+def test_steady_growth_before_the_horizon_extends_the_run() -> None:
+    traced = [1e6 + 1024 * e for e in EPISODES]
+    result = decide(EPISODES, traced, RSS_FLAT, Criteria(), final=False)
+    assert result.verdict is None and not result.settled
+    # ...and with the budget spent before the horizon it is inconclusive, not clean.
+    spent = decide(EPISODES, traced, RSS_FLAT, Criteria(), final=True)
+    assert spent.verdict == "inconclusive"
+    assert "cannot be ruled out" in spent.reason
+    assert decide(EPISODES, traced, RSS_FLAT, Criteria(horizon=600), final=False).verdict == "leak"
+
+
+def test_flat_noisy_memory_is_clean_with_a_detection_limit() -> None:
+    traced = _noisy([1e6] * len(LONG), 3000)
+    result = decide(LONG, traced, RSS_LONG, Criteria(), final=False)
+    assert result.verdict == "clean" and result.growth == "none"
+    assert result.detection_limit is not None and result.detection_limit <= 8
+    assert result.plateau is None
+
+
+def test_growth_that_stops_is_clean_with_its_plateau() -> None:
     # A cache filling for the first 30 % of the run, then full.
     traced = [1e6 + 4096 * min(e, 180) for e in EPISODES]
-    result = analyze(EPISODES, traced, RSS_FLAT, Criteria())
-    assert result.verdict == "clean"
-    assert "levels off" in result.reason
-    assert result.traced_late is not None and result.traced_late.ci_high <= 256
+    result = decide(EPISODES, traced, RSS_FLAT, Criteria(), final=False)
+    assert result.verdict == "clean" and result.growth == "stopped"
+    assert "growth that stopped" in result.reason
+    assert result.plateau is not None
+    assert result.plateau.growth_bytes == pytest.approx(4096 * 180)
+    assert result.plateau.episode == 180
 
 
-def test_slope_above_threshold_but_growth_under_floor_is_clean() -> None:
-    # 300 B/episode in a 1 GB process: 180 kB, 0.018 % of it, over the run.
-    traced = [5e8 + 300 * e for e in EPISODES]
-    rss = [1e9] * len(EPISODES)
-    result = analyze(EPISODES, traced, rss, Criteria())
-    assert result.verdict == "clean"
-    assert "floor" in result.reason
-    assert result.traced.growth_pct_of_rss == pytest.approx(0.018)
-    # ...and a leak once the floor is lowered below the growth.
-    assert analyze(EPISODES, traced, rss, Criteria(growth_floor_pct=0.01)).verdict == "leak"
-
-
-def test_interval_straddling_the_threshold_is_inconclusive() -> None:
+def test_noisy_late_window_extends_then_is_inconclusive_with_its_limit() -> None:
     rng = random.Random(7)
-    traced = [1e6 + 300 * e + rng.gauss(0, 60_000) for e in EPISODES]
-    result = analyze(EPISODES, traced, RSS_FLAT, Criteria())
-    assert result.traced.ci_low <= 256 < result.traced.ci_high
+    traced = [1e6 + rng.gauss(0, 60_000) for _ in EPISODES]
+    result = decide(EPISODES, traced, RSS_FLAT, Criteria(), final=False)
+    assert result.verdict is None and result.growth == "unsettled"
+    spent = decide(EPISODES, traced, RSS_FLAT, Criteria(), final=True)
+    assert spent.verdict == "inconclusive"
+    assert spent.detection_limit is not None and spent.detection_limit > 8
+    assert "would not have been seen" in spent.reason
+
+
+def test_growth_that_slows_down_is_not_called_steady() -> None:
+    traced = [1e6 + 20_000 * math.sqrt(e) for e in LONG]
+    result = decide(LONG, traced, RSS_LONG, Criteria(), final=True)
+    assert result.growth in ("slowing", "steady")
+    fast_then_slow = [1e6 + (1000 * e if e < 4000 else 4e6 + 10 * (e - 4000)) for e in LONG]
+    slowing = decide(LONG, fast_then_slow, RSS_LONG, Criteria(), final=True)
+    assert slowing.verdict == "inconclusive" and slowing.growth == "slowing"
+
+
+def test_growth_below_the_floor_is_not_a_leak() -> None:
+    # 2 B/episode in a 1 GB process: 24 kB over the run, far under 0.1 % of it.
+    traced = [5e8 + 2 * e for e in LONG]
+    rss = [1e9] * len(LONG)
+    result = decide(LONG, traced, rss, Criteria(), final=True)
     assert result.verdict == "inconclusive"
-    assert "too noisy" in result.reason
+    assert "floor" in result.reason
+    assert decide(LONG, traced, rss, Criteria(growth_floor_pct=0), final=True).verdict == "leak"
 
 
-def test_rss_growth_without_traced_growth_is_a_native_leak() -> None:
-    traced = [1e6] * len(EPISODES)
-    rss = [80e6 + 4096 * e for e in EPISODES]
-    result = analyze(EPISODES, traced, rss, Criteria())
+def test_tolerance_lets_slow_growth_through() -> None:
+    traced = [1e6 + 16 * e for e in LONG]
+    assert decide(LONG, traced, RSS_LONG, Criteria(), final=True).verdict == "leak"
+    tolerant = decide(LONG, traced, RSS_LONG, Criteria(threshold=32), final=True)
+    assert tolerant.verdict == "clean"
+
+
+def test_rss_growth_beyond_traced_memory_is_a_native_leak() -> None:
+    traced = [1e6] * len(LONG)
+    rss = [80e6 + 4096 * e for e in LONG]
+    result = decide(LONG, traced, rss, Criteria(), final=False)
     assert result.verdict == "leak"
-    assert "outside Python's allocator" in result.reason
+    assert result.rss_beyond_traced == pytest.approx(4096)
+    assert "beyond traced memory" in result.reason and "--engine memray" in result.reason
 
 
 def test_noisy_rss_does_not_spoil_a_clean_traced_run() -> None:
-    traced = [1e6] * len(EPISODES)
-    rss = [80e6 + 1500 * e + 1e6 * math.sin(i * 2.3) for i, e in enumerate(EPISODES)]
-    result = analyze(EPISODES, traced, rss, Criteria())
-    assert result.rss.ci_low <= 256 < result.rss.ci_high
+    traced = [1e6] * len(LONG)
+    rss = [80e6 + 1e6 * math.sin(i * 2.3) for i in range(len(LONG))]
+    result = decide(LONG, traced, rss, Criteria(), final=False)
     assert result.verdict == "clean"
-    assert "RSS" in result.reason
-
-
-def test_threshold_zero_flags_any_steady_growth() -> None:
-    traced = [1e6 + 16 * e for e in EPISODES]
-    assert analyze(EPISODES, traced, RSS_FLAT, Criteria()).verdict == "clean"
-    assert (
-        analyze(EPISODES, traced, RSS_FLAT, Criteria(threshold=0, growth_floor_pct=0)).verdict
-        == "leak"
-    )
 
 
 def test_analysis_needs_enough_samples() -> None:
     few = EPISODES[: MIN_SAMPLES - 1]
     with pytest.raises(ValueError):
-        analyze(few, few, few, Criteria())
+        decide(few, few, few, Criteria(), final=True)
 
 
-def test_judge_series_without_a_late_window() -> None:
-    fit = fit_trend(EPISODES, [1e6 + 1024 * e for e in EPISODES])
-    judgement = judge_series(fit, None, Criteria(), what="x")
-    assert judgement.verdict == "leak"
+def test_long_series_are_thinned_for_the_fit() -> None:
+    fit = fit_trend(LONG * 1, [1e6 + 8 * e for e in LONG])
+    assert fit.samples is not None and fit.samples <= 400
+    assert fit.slope == pytest.approx(8)
+
+
+def test_projection_per_million_and_time_to_ten_percent() -> None:
+    p = projection(32.0, episodes_per_s=100.0, rss_bytes=100e6)
+    assert p.bytes_per_million_episodes == pytest.approx(32e6)
+    assert p.seconds_to_10pct_rss == pytest.approx(10e6 / 3200)
+    assert projection(0.0, episodes_per_s=100.0, rss_bytes=1e8).seconds_to_10pct_rss is None
+
+
+def test_type_growth_steady_when_both_parts_agree() -> None:
+    start, mid, end = {"int": 0, "dict": 10}, {"int": 800, "dict": 410}, {"int": 1000, "dict": 411}
+    rows = {row.type: row for row in type_growth(start, end, 1000, mid=mid, mid_episode=800)}
+    assert rows["int"].steady is True
+    assert rows["int"].per_episode_early == pytest.approx(1.0)
+    assert rows["dict"].steady is False  # grew early, stopped
 
 
 def test_type_growth_orders_and_filters() -> None:
@@ -226,7 +265,7 @@ def test_sparkline_and_bytes() -> None:
 
 def _report(verdict: str = "leak") -> LeakcheckReport:
     traced = [1_000_000 + 1024 * int(e) for e in EPISODES]
-    analysis = analyze(EPISODES, traced, RSS_FLAT, Criteria())
+    analysis = decide(EPISODES, traced, RSS_FLAT, Criteria(horizon=600), final=True)
     sites = rank_sites(
         [RawSite((("/app/pipeline/mea.py", 42),), 614_400, 600)],
         600,

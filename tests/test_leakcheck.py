@@ -20,7 +20,9 @@ from ctool.model.schema import LeakcheckReport
 
 HERE = Path(__file__).parent
 PIPES = HERE / "leak_pipelines.py"
-SMALL = {"episodes": 200, "warmup": 10, "every": 10}
+SMALL = {"episodes": 200, "warmup": 10, "every": 10, "horizon": 100, "max_episodes": 400}
+"""One round of 200 episodes settles a leak (past a horizon of 100) or a clean run; a
+second (400) is the whole budget."""
 
 
 def _line_of(marker: str) -> int:
@@ -44,6 +46,11 @@ def test_leak_found_with_its_line_stage_and_type() -> None:
     # 4096 bytes of payload plus the bytes header and the list's pointer.
     assert report.traced.slope == pytest.approx(4096, rel=0.05)
     assert report.traced.ci_low > report.threshold_bytes_per_episode
+    assert report.growth == "steady" and report.budget is not None
+    assert report.budget.rounds == [200]
+    assert report.projection is not None
+    assert report.projection.bytes_per_million_episodes == pytest.approx(4096e6, rel=0.05)
+    assert any("bytes +1 per episode" in item for item in report.evidence) or report.evidence == []
     top = report.sites[0]
     assert Path(top.file).name == "leak_pipelines.py"
     assert top.line == _line_of("# LEAK-LINE")
@@ -81,7 +88,8 @@ def test_one_traceback_frame_still_finds_the_line() -> None:
 def test_clean_pipeline_is_clean_and_shows_no_big_site() -> None:
     report = _run("clean")
     assert report.verdict == "clean", report.reason
-    assert report.traced.ci_high <= report.threshold_bytes_per_episode
+    assert report.detection_limit_bytes_per_episode is not None
+    assert report.detection_limit_bytes_per_episode <= 8  # the last window is flat
     assert all(site.bytes_per_episode < 64 for site in report.sites)
     assert not report.types
 
@@ -91,7 +99,8 @@ def test_cache_that_fills_then_stops_is_not_a_leak() -> None:
     # No growth floor: the levelling-off rule alone must clear it.
     report = _run("bounded", settings={"bound": 70}, growth_floor_pct=0.0)
     assert report.verdict == "clean", report.reason
-    assert "levels off" in report.reason
+    assert report.growth == "stopped" and "growth that stopped" in report.reason
+    assert report.plateau is not None and report.plateau.episode <= 80
     grew = report.samples[-1].traced_bytes - report.samples[0].traced_bytes
     assert grew > 100_000  # 60 entries of 2 kB: real growth, just bounded
     assert report.sites[0].stage == "CACHE"
@@ -121,7 +130,18 @@ def _invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-SMALL_ARGS = ["--episodes", "200", "--warmup", "10", "--every", "10"]
+SMALL_ARGS = [
+    "--episodes",
+    "200",
+    "--warmup",
+    "10",
+    "--every",
+    "10",
+    "--horizon",
+    "100",
+    "--max-episodes",
+    "400",
+]
 
 
 def test_cli_leak_exits_1_and_writes_the_report(tmp_path: Path) -> None:
@@ -144,10 +164,15 @@ def test_cli_clean_json_exits_0() -> None:
 
 
 def test_cli_inconclusive_exits_0_or_1_with_strict() -> None:
-    # Seed 1 of the noisy pipeline: slope +334 B/episode, interval about -700 to +1400.
+    # The noisy pipeline holds 0..400 kB at random: over 400 episodes (the whole budget)
+    # the last window cannot tell flat from a few hundred bytes per episode.
     args = ["--pipeline", "leak_pipelines:noisy", "--seed", "1", *SMALL_ARGS, "--format", "json"]
     code, stdout, _ = _invoke(*args)
-    assert json.loads(stdout)["verdict"] == "inconclusive"
+    data = json.loads(stdout)
+    assert data["verdict"] == "inconclusive"
+    assert data["budget"]["exhausted"] and data["budget"]["rounds"] == [200, 400]
+    assert data["detection_limit_bytes_per_episode"] > 8
+    assert "would not have been seen" in data["reason"]
     assert code == 0
     code, _, _ = _invoke(*args, "--strict")
     assert code == 1
@@ -185,6 +210,10 @@ def test_cli_quiet_prints_nothing_and_ctrl_c_exits_130(tmp_path: Path) -> None:
         (["--pipeline", "no_such_module_xyz:create"], "cannot import pipeline module"),
         (["--pipeline", "leak_pipelines:leaky", "--set", "bogus=1"], "has no setting 'bogus'"),
         (["-o", "/no/such/dir/leak.json"], "does not exist"),
+        (["--max-episodes", "500"], "--max-episodes (500) must be at least --episodes (1000)"),
+        (["--engine", "valgrind"], "unknown --engine 'valgrind'"),
+        (["--horizon", "0"], "--horizon must be at least 1"),
+        (["--max-seconds", "0"], "--max-seconds must be above 0"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None:
@@ -208,6 +237,19 @@ def test_cli_defaults_are_the_service_defaults() -> None:
     assert params["growth_floor"].default == defaults.growth_floor_pct
     assert params["frames"].default == defaults.frames
     assert params["top"].default == defaults.top
+    assert params["max_episodes"].default == defaults.max_episodes
+    assert params["max_seconds"].default == defaults.max_seconds
+    assert params["horizon"].default == defaults.horizon
+    assert params["resolution"].default == defaults.resolution
+    assert params["engine"].default == defaults.engine
+
+
+def test_engine_memray_missing_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "memray", None)  # import memray -> ImportError
+    code, _, stderr = _invoke("--engine", "memray", *SMALL_ARGS)
+    assert code == 2
+    assert stderr.count("\n") == 1
+    assert 'pip install "ctool[memray]"' in stderr
 
 
 def test_html_without_its_writer_is_a_usage_error(tmp_path: Path) -> None:

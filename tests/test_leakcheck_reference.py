@@ -1,5 +1,6 @@
 """ctool leakcheck on the reference pipeline: the ``leak_bytes`` knob is found, measured and
-traced to MEA; the clean pipeline, both presets, is clean on five seeds.
+traced to MEA. (Both presets clean on five seeds: tests/test_leak_sequential.py, each
+preset in a fresh process with the default budget.)
 
 Costs: tracemalloc makes an episode some 3-4x slower, so each run here is 600 measured
 episodes after a 50-episode warm-up: about 3 s of CPU, marked slow. The baseline preset
@@ -21,7 +22,8 @@ import ctool.pipeline.mea
 from ctool.harness.leak import LeakcheckOptions, run_leakcheck
 from ctool.model.schema import LeakcheckReport
 
-RUN = {"episodes": 600, "warmup": 50, "every": 20}
+RUN = {"episodes": 600, "warmup": 50, "every": 20, "horizon": 600}
+"""One round: the knob's steady growth is a leak once it has lasted the (short) horizon."""
 BASELINE_AFFORDABLE = {"kuramoto": "numpy", "phi": "vectorized", "health_probe": "offloop"}
 
 
@@ -48,20 +50,4 @@ def test_leak_knob_is_found_measured_and_traced_to_mea() -> None:
     assert top.stage == "MEA"
     assert top.bytes_per_episode == pytest.approx(1024, rel=0.25)
     assert any(row.type == "bytearray" and row.growth >= 600 for row in report.types)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(5))
-@pytest.mark.parametrize(
-    ("preset", "settings"),
-    [("optimized", {}), ("baseline", BASELINE_AFFORDABLE)],
-    ids=["optimized", "baseline"],
-)
-def test_reference_pipeline_is_clean(preset: str, settings: dict[str, str], seed: int) -> None:
-    report = _run(preset, seed, **settings)
-    assert report.verdict == "clean", report.reason
-    # The plan's "< 10 % memory growth": the process's memory, RSS. Traced memory counts only
-    # what the pipeline allocated since tracing began (tens of kB, its bounded caches still
-    # filling), so its own percentage says little; against RSS it is a fraction of a percent.
-    assert report.rss.growth_pct < 10
-    assert report.traced.growth_pct_of_rss is not None and report.traced.growth_pct_of_rss < 10
+    assert any(row.type == "bytearray" and row.site for row in report.types)

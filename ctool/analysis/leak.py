@@ -1,25 +1,11 @@
-"""Leak analysis: pure functions from memory samples to a slope, a verdict, sites and types.
+"""Leak analysis: pure functions from memory samples to slopes, sites and types.
 
 Nothing here measures, prints or reads a clock; ``ctool.harness.leak`` collects the samples
-and calls these. The rules (documented with their defaults in ``docs/leakcheck.md``):
-
-* A trend is a Theil--Sen fit (median of pairwise slopes, robust to the odd GC or allocator
-  step) of bytes against measured episodes, with Sen's confidence interval
-  (``scipy.stats.theilslopes``). Growth over the run is the fitted slope times the episodes
-  spanned; the floor compares it with the process's RSS at the first sample.
-* One series (traced bytes or RSS) is judged:
-  - **leak** when the interval's lower bound exceeds the threshold, the growth exceeds the
-    floor, and the last third of the run still grows (its own lower bound above the
-    threshold);
-  - **clean** when the interval's upper bound is within the threshold, or even the upper
-    bound's growth is within the floor; also when the run grew but the last third is flat
-    (upper bound within the threshold): growth that stops is a bound being reached (a cache
-    filling up), not a leak;
-  - **inconclusive** otherwise: the interval straddles the threshold.
-* The run's verdict: traced memory is exact, so it decides; RSS (which sees memory outside
-  Python's allocator) may add a leak when traced memory is clean, and is otherwise reported
-  but not allowed to make a clean run inconclusive (pages and allocator arenas make it
-  step-shaped and noisy).
+and calls these. A trend is a Theil--Sen fit (median of pairwise slopes, robust to the odd
+GC or allocator step) of bytes against measured episodes, with Sen's confidence interval
+(``scipy.stats.theilslopes``). The verdict built on the trends (sequential: leak, clean
+because growth stopped, or inconclusive with a detection limit) is
+``ctool.analysis.leak_verdict``; the rules and their defaults are in ``docs/leakcheck.md``.
 """
 
 from __future__ import annotations
@@ -27,11 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ctool.model.format import exact_bytes, size
-from ctool.model.schema import LeakSite, LeakVerdict, SlopeFit, TypeGrowth
+from ctool.model.schema import LeakSite, SlopeFit, TypeGrowth
 
-DEFAULT_THRESHOLD = 256.0
-"""Bytes per episode. See docs/leakcheck.md for why."""
+DEFAULT_THRESHOLD = 0.0
+"""Bytes per episode the user tolerates (``--threshold``): growth at or below it is not a
+leak. 0: any growth that goes on is one."""
+DEFAULT_RESOLUTION = 8.0
+"""Bytes per episode: growth is "flat" (stopped) when the upper bound of the last window's
+interval is within max(threshold, this). See docs/leakcheck.md."""
+DEFAULT_HORIZON = 10_000
+"""Measured episodes of steady growth before it is called a leak: a bound reached later
+than this (a cache filling over more episodes) is, for the check, a leak."""
+RSS_RESOLUTION = 256.0
+"""Bytes per episode: RSS moves in pages and allocator arenas; steadier growth than this,
+beyond traced memory's, is native memory growing."""
+MAX_FIT_SAMPLES = 400
+"""Theil--Sen is O(n^2): longer series are thinned evenly to this many samples."""
 DEFAULT_GROWTH_FLOOR_PCT = 0.1
 """Growth over the measured run, in percent of the process's RSS at its start."""
 CONFIDENCE = 0.95
@@ -45,23 +42,8 @@ class Criteria:
     threshold: float = DEFAULT_THRESHOLD
     growth_floor_pct: float = DEFAULT_GROWTH_FLOOR_PCT
     confidence: float = CONFIDENCE
-
-
-@dataclass(frozen=True)
-class SeriesJudgement:
-    verdict: LeakVerdict
-    reason: str
-    levelled_off: bool = False
-
-
-@dataclass(frozen=True)
-class LeakAnalysis:
-    verdict: LeakVerdict
-    reason: str
-    traced: SlopeFit
-    rss: SlopeFit
-    traced_late: SlopeFit | None
-    rss_late: SlopeFit | None
+    resolution: float = DEFAULT_RESOLUTION
+    horizon: int = DEFAULT_HORIZON
 
 
 def fit_trend(
@@ -82,6 +64,9 @@ def fit_trend(
     y = np.asarray(values, dtype=float)
     if x.size < 2:
         raise ValueError("a trend needs at least two samples")
+    if x.size > MAX_FIT_SAMPLES:
+        keep = np.unique(np.linspace(0, x.size - 1, MAX_FIT_SAMPLES).round().astype(int))
+        x, y = x[keep], y[keep]
     result = theilslopes(y, x, alpha=confidence)
     slope = float(result[0])
     intercept = float(result[1])
@@ -119,109 +104,9 @@ def late_window(
     return list(episodes[start:]), list(values[start:])
 
 
-def judge_series(
-    full: SlopeFit,
-    late: SlopeFit | None,
-    criteria: Criteria,
-    *,
-    what: str,
-    floor_base: float | None = None,
-) -> SeriesJudgement:
-    """Apply the module's rule to one series (``what`` names it in the reason).
-
-    ``floor_base`` is what the growth floor is a percent of: the process's RSS at the
-    first sample (default: the series' own first sample).
-    """
-    t = criteria.threshold
-    floor = criteria.growth_floor_pct
-    span = full.episodes_spanned or 0.0
-    base = floor_base if floor_base is not None else (full.first_bytes or 0.0)
-    growth_pct = _percent(full.slope * span, base)
-    upper_growth_pct = _percent(full.ci_high * span, base)
-    trend = (
-        f"{what} {exact_bytes(full.slope)}/episode "
-        f"({int(criteria.confidence * 100)}% CI {exact_bytes(full.ci_low)} to "
-        f"{exact_bytes(full.ci_high)}), {size(full.slope * span, signed=True)} over "
-        f"{span:g} episodes ({growth_pct:+.2f}% of RSS)"
-    )
-    if full.ci_high <= t:
-        return SeriesJudgement("clean", f"{trend}: within {t:g} B/episode")
-    if upper_growth_pct <= floor:
-        return SeriesJudgement(
-            "clean", f"{trend}: growth within the floor, {floor:g}% of the process"
-        )
-    if late is not None and late.ci_high <= t:
-        return SeriesJudgement(
-            "clean",
-            f"{trend}, but flat over the last third ({exact_bytes(late.slope)}/episode): "
-            "growth that levels off is a bound being reached (e.g. a cache filling), "
-            "not a leak",
-            levelled_off=True,
-        )
-    if full.ci_low > t and growth_pct > floor:
-        if late is None or late.ci_low > t:
-            still = (
-                ""
-                if late is None
-                else f", and still growing over the last third ({exact_bytes(late.slope)}/episode)"
-            )
-            return SeriesJudgement("leak", f"{trend}: above {t:g} B/episode{still}")
-        return SeriesJudgement(
-            "inconclusive",
-            f"{trend}, but the last third's trend ({exact_bytes(late.ci_low)} to "
-            f"{exact_bytes(late.ci_high)}) cannot tell growth that continues from growth "
-            "that levels off; run more episodes",
-        )
-    return SeriesJudgement(
-        "inconclusive",
-        f"{trend}: the interval straddles {t:g} B/episode; too noisy to say, run more episodes",
-    )
-
-
-def analyze(
-    episodes: Sequence[float],
-    traced: Sequence[float],
-    rss: Sequence[float],
-    criteria: Criteria,
-) -> LeakAnalysis:
-    """Fit both series and decide the run's verdict."""
-    if len(episodes) < MIN_SAMPLES:
-        raise ValueError(f"leak analysis needs at least {MIN_SAMPLES} samples")
-    fits: dict[str, tuple[SlopeFit, SlopeFit | None]] = {}
-    rss_base = float(rss[0])
-    for name, values in (("traced", traced), ("rss", rss)):
-        full = fit_trend(episodes, values, confidence=criteria.confidence, rss_base=rss_base)
-        late_x, late_y = late_window(episodes, values)
-        late = (
-            fit_trend(late_x, late_y, confidence=criteria.confidence, rss_base=rss_base)
-            if len(late_x) >= MIN_LATE_SAMPLES
-            else None
-        )
-        fits[name] = (full, late)
-    traced_fit, traced_late = fits["traced"]
-    rss_fit, rss_late = fits["rss"]
-    on_traced = judge_series(
-        traced_fit, traced_late, criteria, what="retained memory", floor_base=rss_base
-    )
-    on_rss = judge_series(rss_fit, rss_late, criteria, what="RSS", floor_base=rss_base)
-    verdict, reason = combine(on_traced, on_rss)
-    return LeakAnalysis(verdict, reason, traced_fit, rss_fit, traced_late, rss_late)
-
-
-def combine(traced: SeriesJudgement, rss: SeriesJudgement) -> tuple[LeakVerdict, str]:
-    """Traced memory decides; RSS can only add a leak the Python allocator does not see."""
-    if traced.verdict == "leak":
-        return "leak", traced.reason
-    if rss.verdict == "leak" and traced.verdict == "clean":
-        return "leak", (
-            f"{rss.reason}, while Python's traced memory does not grow: memory outside "
-            "Python's allocator (a C extension, native buffers)"
-        )
-    if traced.verdict == "inconclusive":
-        return "inconclusive", traced.reason
-    if rss.verdict != "clean":
-        return "clean", f"{traced.reason} (RSS: {rss.reason})"
-    return "clean", traced.reason
+STEADY_RATIO = 1.5
+"""A type grows steadily when its growth per episode before and after the last round's
+start differ by less than this factor (both positive)."""
 
 
 def type_growth(
@@ -231,24 +116,44 @@ def type_growth(
     *,
     top: int = 10,
     min_growth: int | None = None,
+    mid: Mapping[str, int] | None = None,
+    mid_episode: int = 0,
+    sites: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> list[TypeGrowth]:
     """Object types whose live count grew, largest growth first.
 
     ``min_growth`` (default: 1 per 100 episodes, at least 5) keeps the handful of objects
-    that a clean run creates once out of the table.
+    that a clean run creates once out of the table. With ``mid`` (the count at the start
+    of the last round, after ``mid_episode`` episodes) each row has its growth per episode
+    before and after, and ``steady`` when the two agree; ``sites`` gives a type's line.
     """
     floor = max(5, episodes // 100) if min_growth is None else min_growth
-    rows = [
-        TypeGrowth(
-            type=name,
-            start=start.get(name, 0),
-            end=count,
-            growth=count - start.get(name, 0),
-            per_episode=(count - start.get(name, 0)) / episodes if episodes else 0.0,
+    rows = []
+    for name, count in end.items():
+        growth = count - start.get(name, 0)
+        if growth < floor:
+            continue
+        early = late = None
+        steady = None
+        if mid is not None and 0 < mid_episode < episodes:
+            early = (mid.get(name, 0) - start.get(name, 0)) / mid_episode
+            late = (count - mid.get(name, 0)) / (episodes - mid_episode)
+            steady = early > 0 and late > 0 and max(early, late) < STEADY_RATIO * min(early, late)
+        site, stage = (sites or {}).get(name, (None, None))
+        rows.append(
+            TypeGrowth(
+                type=name,
+                start=start.get(name, 0),
+                end=count,
+                growth=growth,
+                per_episode=growth / episodes if episodes else 0.0,
+                per_episode_early=early,
+                per_episode_late=late,
+                steady=steady,
+                site=site,
+                stage=stage,
+            )
         )
-        for name, count in end.items()
-        if count - start.get(name, 0) >= floor
-    ]
     rows.sort(key=lambda row: (-row.growth, row.type))
     return rows[:top]
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ctool.analysis.leak import CONFIDENCE, Criteria, LeakAnalysis, type_growth
+from ctool.analysis.leak import CONFIDENCE, Criteria, type_growth
+from ctool.analysis.leak_verdict import LeakAnalysis, projection
 from ctool.model.schema import (
     Environment,
     ErrorSample,
     ErrorSummary,
     LatencySummary,
+    LeakBudget,
     LeakcheckReport,
     LeakSample,
     LeakSite,
@@ -60,6 +62,13 @@ class LeakMeasurement:
     traceback_frames: int
     attribution_episodes: int
     duration_s: float
+    engine: str = "tracemalloc"
+    budget: LeakBudget | None = None
+    mid_types: Mapping[str, int] | None = None
+    """Live objects by type at the start of the last round (``None``: one round)."""
+    mid_episode: int = 0
+    type_sites: Mapping[str, tuple[str, str | None]] | None = None
+    """Per type name: ``file:line`` making most of its new objects, and its stage."""
 
 
 Fits = tuple[SlopeFit, SlopeFit, SlopeFit | None, SlopeFit | None]
@@ -69,6 +78,29 @@ Fits = tuple[SlopeFit, SlopeFit, SlopeFit | None, SlopeFit | None]
 def leakcheck_report(m: LeakMeasurement) -> LeakcheckReport:
     """The report of a leakcheck run: verdict and fits, samples, sites, types, errors."""
     verdict, reason, fits = verdict_and_fits(m)
+    types = type_growth(
+        m.start_types,
+        m.end_types,
+        m.episodes,
+        top=m.top,
+        mid=m.mid_types,
+        mid_episode=m.mid_episode,
+        sites=m.type_sites or {},
+    )
+    evidence = [
+        f"{row.type} +{row.per_episode:.3g} per episode, steady"
+        + (f", made at {row.site}" if row.site else "")
+        + (f" (stage {row.stage})" if row.stage else "")
+        for row in types
+        if row.steady
+    ]
+    if verdict == "leak" and evidence:
+        reason = f"{reason}; object evidence: {'; '.join(evidence[:3])}"
+    analysis = m.analysis
+    rate = _episode_rate(m.latency_ns)
+    slope = 0.0
+    if analysis is not None:
+        slope = analysis.traced.slope if analysis.rss_beyond_traced is None else analysis.rss.slope
     return LeakcheckReport(
         created_at=m.created_at,
         complete=m.complete,
@@ -92,7 +124,7 @@ def leakcheck_report(m: LeakMeasurement) -> LeakcheckReport:
             )
         ],
         sites=m.sites,
-        types=type_growth(m.start_types, m.end_types, m.episodes, top=m.top),
+        types=types,
         duration_s=m.duration_s,
         # Measured episodes under tracemalloc: slower than a plain run, not a benchmark.
         latency_ms=latency(m.latency_ns),
@@ -104,7 +136,25 @@ def leakcheck_report(m: LeakMeasurement) -> LeakcheckReport:
         traceback_frames=m.traceback_frames,
         attribution_episodes=m.attribution_episodes,
         confidence=CONFIDENCE,
+        engine=m.engine,
+        growth=None if analysis is None else analysis.growth,
+        plateau=None if analysis is None else analysis.plateau,
+        detection_limit_bytes_per_episode=None if analysis is None else analysis.detection_limit,
+        detection_window_episodes=None if analysis is None else analysis.detection_window,
+        projection=projection(
+            slope, episodes_per_s=rate, rss_bytes=float(m.sample_rss[-1]) if m.sample_rss else None
+        ),
+        budget=m.budget,
+        rss_beyond_traced_bytes_per_episode=(
+            None if analysis is None else analysis.rss_beyond_traced
+        ),
+        evidence=evidence,
     )
+
+
+def _episode_rate(latency_ns: Sequence[int]) -> float | None:
+    total = sum(latency_ns)
+    return len(latency_ns) * 1e9 / total if total else None
 
 
 def verdict_and_fits(m: LeakMeasurement) -> tuple[LeakVerdict, str, Fits]:
@@ -113,8 +163,11 @@ def verdict_and_fits(m: LeakMeasurement) -> tuple[LeakVerdict, str, Fits]:
     analysis = m.analysis
     fits: Fits
     verdict: LeakVerdict
-    if analysis is not None:
+    if analysis is not None and analysis.verdict is not None:
         verdict, reason = analysis.verdict, analysis.reason
+        fits = (analysis.traced, analysis.rss, analysis.traced_late, analysis.rss_late)
+    elif analysis is not None:  # interrupted between rounds: not judged as final
+        verdict, reason = "inconclusive", analysis.reason
         fits = (analysis.traced, analysis.rss, analysis.traced_late, analysis.rss_late)
     else:
         verdict = "inconclusive"

@@ -23,37 +23,77 @@ from ctool.model.errors import EXIT_VERDICT
 # `ctool --help`); tests/test_leakcheck.py checks that they agree.
 
 
+MaxEpisodesOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Budget: measured episodes at most, over all rounds (default: 40000, or "
+        "--episodes if larger).",
+        show_default=False,
+    ),
+]
+MaxSecondsOption = Annotated[
+    float, typer.Option(help="Budget: seconds of measured episodes at most.")
+]
+HorizonOption = Annotated[
+    int,
+    typer.Option(
+        help="Steady growth over this many measured episodes is a leak (a bound "
+        "reached later counts as one)."
+    ),
+]
+ResolutionOption = Annotated[
+    float,
+    typer.Option(
+        help="Bytes per episode: the last window is flat (growth stopped) when its "
+        "95% upper bound is within max(threshold, this)."
+    ),
+]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="What measures retained memory: tracemalloc, or memray (native "
+        'allocations too; pip install "ctool[memray]").'
+    ),
+]
+ThresholdOption = Annotated[
+    float,
+    typer.Option(help="Tolerance, bytes per episode: growth at or below it is not a leak."),
+]
+GrowthFloorOption = Annotated[
+    float,
+    typer.Option(help="A leak's growth over the run must exceed this percent of the RSS."),
+]
+FramesOption = Annotated[
+    int,
+    typer.Option(
+        help="Traceback depth when a leak's sites are traced back to their stages "
+        "(a few extra episodes; deeper costs more per allocation)."
+    ),
+]
+
+
 def leakcheck_command(
     *,
     pipeline: PipelineOption = None,
     preset: PresetOption = None,
     set_: SettingsOption = None,
     seed: SeedOption = 0,
-    episodes: Annotated[int, typer.Option(help="Measured episodes.")] = 1000,
+    episodes: Annotated[
+        int, typer.Option(help="Measured episodes of the first round (then doubling).")
+    ] = 1000,
+    max_episodes: MaxEpisodesOption = None,
+    max_seconds: MaxSecondsOption = 600.0,
+    horizon: HorizonOption = 10000,
+    resolution: ResolutionOption = 8.0,
+    engine: EngineOption = "tracemalloc",
     warmup: Annotated[int, typer.Option(help="Warm-up episodes, run first and discarded.")] = 100,
     every: Annotated[
         int, typer.Option(help="Sample memory every N episodes (after gc.collect()).")
     ] = 20,
-    threshold: Annotated[
-        float,
-        typer.Option(
-            help="Leak when the slope's 95% lower bound exceeds this, in bytes per episode."
-        ),
-    ] = 256.0,
-    growth_floor: Annotated[
-        float,
-        typer.Option(
-            help="...and the growth over the run exceeds this percent of the process's RSS."
-        ),
-    ] = 0.1,
+    threshold: ThresholdOption = 0.0,
+    growth_floor: GrowthFloorOption = 0.1,
     top: Annotated[int, typer.Option(help="Rows of allocation sites and object types.")] = 10,
-    frames: Annotated[
-        int,
-        typer.Option(
-            help="Traceback depth when a leak's sites are traced back to their stages "
-            "(a few extra episodes; deeper costs more per allocation)."
-        ),
-    ] = 8,
+    frames: FramesOption = 8,
     strict: Annotated[
         bool, typer.Option(help="Exit 1 when the verdict is inconclusive, not only on a leak.")
     ] = False,
@@ -64,11 +104,13 @@ def leakcheck_command(
 ) -> None:
     """Run many episodes and test whether retained memory grows per episode.
 
-    Warm-up episodes first (discarded); then every N measured episodes, after
-    gc.collect(), sample traced memory (tracemalloc), RSS and live objects. A Theil-Sen
-    slope with its 95% interval decides: leak (exit 1), clean (exit 0) or inconclusive
-    (exit 0; 1 with --strict). Shows the allocation sites that grew, with their stage,
-    and the object types whose count grew.
+    Warm-up episodes first (discarded); then rounds of measured episodes (doubling),
+    sampling traced memory, RSS and live objects every N episodes after gc.collect(),
+    until the answer is settled: growth that stops is clean (bounded, with its plateau);
+    growth that goes on at a stable rate past --horizon is a leak (exit 1); a budget spent
+    first is inconclusive, with the detection limit reached (exit 0; 1 with --strict).
+    Shows the allocation sites that grew, with their stage, and the object types whose
+    count grew.
     """
     from ctool.cli.console import make_console
     from ctool.harness.leak import LeakcheckOptions, run_leakcheck
@@ -87,6 +129,11 @@ def leakcheck_command(
         top=top,
         frames=frames,
         command="leakcheck",
+        max_episodes=max_episodes,
+        max_seconds=max_seconds,
+        horizon=horizon,
+        resolution=resolution,
+        engine=engine,
     )
     options.validate()
     fmt = parse_format(output_format)

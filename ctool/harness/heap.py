@@ -127,12 +127,17 @@ def count_types(*, exclude: tuple[object, ...]) -> Counter[type]:
     up as ``bytes``. ``exclude`` names ctool's own containers (and so their direct
     contents) to leave out. Everything runs in C (map, filterfalse, compress, Counter)."""
     import operator
-    from itertools import compress, filterfalse, repeat
+    from itertools import compress, count, filterfalse, repeat
 
     # The same calls on nothing first: Counter.update's isinstance(Mapping) check fills ABC
     # caches (weakrefs, sets) the first time it sees a map, and they must not count as growth.
     Counter(map(type, ())).update(Counter())
     objects = gc.get_objects()
+    # The ``exclude`` tuple itself is a live container: following it would count the
+    # contents of an untracked container it names (a dict of ints) a second time.
+    found = next(compress(count(), map(operator.is_, objects, repeat(exclude))), None)
+    if found is not None:
+        del objects[found]
     untracked = list(filterfalse(gc.is_tracked, gc.get_referents(*objects)))
     # A dict holding only atoms is untracked (a CPython optimisation) yet mutable: a cache
     # of str -> bytes grows inside one. Its contents count too (tuples of atoms, immutable,
@@ -151,7 +156,7 @@ def count_types(*, exclude: tuple[object, ...]) -> Counter[type]:
     return counts
 
 
-def count_types_in_thread() -> Counter[type]:
+def count_types_in_thread(*, exclude: tuple[object, ...] = ()) -> Counter[type]:
     """``count_types`` while tracemalloc traces: each allocation's cost grows with the
     stack it captures, and a fresh thread's stack is a few frames instead of the event
     loop's dozen (half the time, measured)."""
@@ -159,13 +164,64 @@ def count_types_in_thread() -> Counter[type]:
 
     result: list[Counter[type]] = []
     worker = threading.Thread(
-        target=lambda: result.append(count_types(exclude=())),
+        target=lambda: result.append(count_types(exclude=exclude)),
         name="ctool-leakcheck-count",
         daemon=True,  # a non-daemon thread leaves its lock in threading._shutdown_locks
     )
     worker.start()
     worker.join()
     return result[0]
+
+
+def type_sites(
+    names: set[str], *, per_type: int = 200, skip: tuple[Mapping[Any, int], ...] = ()
+) -> dict[str, Counter[tuple[str, int]]]:
+    """Where live objects of the named types were allocated: for up to ``per_type`` traced
+    objects of each (GC-tracked ones and the untracked ones a container holds), the
+    innermost frame of their tracemalloc traceback that is not machinery. Call while
+    tracemalloc traces; objects made before it started have no traceback."""
+    import tracemalloc
+
+    found: dict[str, Counter[tuple[str, int]]] = {name: Counter() for name in names}
+    wanted = {kind for kind in _live_types() if _type_name(kind) in names}
+    if not wanted:
+        return found
+    seen = 0
+    own = {id(value) for counts in skip for value in counts.values()}
+    objects = gc.get_objects()
+    referents = gc.get_referents(*objects)
+    # As in count_types: untracked dicts (holding only atoms) are followed one level more.
+    dicts = [obj for obj in referents if type(obj) is dict and not gc.is_tracked(obj)]
+    for layer in (objects, referents, gc.get_referents(*dicts)):
+        for obj in layer:
+            kind = type(obj)
+            if kind not in wanted or id(obj) in own:
+                continue
+            tally = found[_type_name(kind)]
+            if sum(tally.values()) >= per_type:
+                continue
+            trace = tracemalloc.get_object_traceback(obj)
+            if trace is None:
+                continue
+            frame = next(
+                (
+                    (f.filename, f.lineno)
+                    for f in reversed(trace)
+                    if not is_plumbing_file(f.filename)
+                    and not resolved(f.filename).startswith(ctool_roots())
+                ),
+                None,
+            )
+            if frame is not None:
+                tally[frame] += 1
+                seen += 1
+        if seen >= per_type * len(wanted):
+            break
+    return found
+
+
+def _live_types() -> set[type]:
+    return {type(obj) for obj in gc.get_objects()} | {int, float, str, bytes, bytearray, tuple}
 
 
 def by_name(counts: Mapping[type, int]) -> dict[str, int]:

@@ -1,81 +1,76 @@
-"""The leakcheck run: many episodes, memory sampled as they go, then the analysis.
+"""The leakcheck run: rounds of episodes, memory sampled as they go, a verdict per round.
 
-Sequence (each step chosen so that ctool's own bookkeeping does not show up as growth, and
-so that the check stays cheap enough to run on 1000 episodes):
+Sequence (each step chosen so that ctool's own bookkeeping does not show up as growth;
+docs/leakcheck.md, "How it measures", has the reasons and the figures):
 
-1. Build the pipeline, *then* start tracemalloc (one frame per traceback): what the
-   factory imports is not traced (a numpy import under tracemalloc is slow and leaves
-   thousands of module objects in every snapshot). Traced memory is then what the pipeline
-   allocates from its first episode on.
-2. Warm-up episodes (discarded): caches fill, lazy imports happen, the interpreter
-   specialises. Every episode runs under a locate-mode recorder, so each ``ctool.span``
-   block registers its source lines with the stage ``LOCATOR``.
-3. ``gc.collect()``, the start snapshot, a count of live objects by type, then
-   ``gc.freeze()``: everything alive now moves to the permanent generation, so each later
-   ``gc.collect()`` only walks objects made during the measured part (well under a
-   millisecond instead of tens of milliseconds once numpy and pydantic are imported).
-4. Measured episodes; every ``every`` episodes ``gc.collect()`` and a sample: traced bytes
-   (``tracemalloc.get_traced_memory``), RSS, live tracked objects. Samples go into arrays
-   allocated before tracing started, so sampling itself retains nothing.
-5. End snapshot (twice, 10 ms apart, keeping the smaller growth per traceback), diff
-   grouped by traceback -> growing sites; tracing stops; unfreeze, collect, count types
-   again -> types that grew; the verdict.
-6. Only when the verdict is not "clean": a short attribution window -- a few more episodes
-   traced with deep tracebacks (``frames``) -- so that a site inside a helper is traced
-   back through its callers to the ``with ctool.span(...)`` line of its stage.
+1. Build the pipeline, *then* start tracing (tracemalloc, one frame per traceback; or
+   ``--engine memray``: ``ctool.harness.leak_memray``). A verdict is computed once on
+   made-up samples first, so numpy's and scipy's first-call caches are not growth.
+2. Warm-up episodes (discarded), each under a locate-mode span recorder, so each
+   ``ctool.span`` block registers its lines with the stage ``LOCATOR``.
+3. ``gc.collect()``, a count of live objects by type, the start snapshot, ``gc.freeze()``
+   (later collections walk only what the measured episodes made).
+4. Rounds of measured episodes (``LeakcheckOptions.rounds``: doubling, a stop at the
+   horizon, up to the budget in episodes and seconds). Every ``every`` episodes:
+   ``gc.collect()`` and a sample (retained bytes, RSS, live objects) into arrays allocated
+   before tracing started. After each round ``ctool.analysis.leak_verdict.decide``: settled
+   (leak or clean) or not (the next round; objects are counted by type at its start, for
+   the object evidence). What the verdict keeps is one pickled ``bytes``, measured and
+   subtracted from later samples.
+5. End snapshot, diff by traceback -> growing sites; objects counted by type again (traced
+   to their lines when the verdict is not clean); tracing stops.
+6. Only when the verdict is not clean and a site has no stage: a short attribution window
+   -- a few episodes traced with deep tracebacks (``frames``) -- so that a site inside a
+   helper is traced back to the ``with ctool.span(...)`` line of its stage.
 
-Why one frame for the measured part: tracemalloc pays for every frame it records on every
-allocation. On the reference pipeline (numpy allocates on every Kuramoto step) one frame
-costs about 2x, eight frames about 20x, sixteen about 45x (benchmarks/leakcheck.py). One
-frame gives the allocating line, which is all the slope and the site table need; the stage
-of a line inside a span block needs nothing more, and the window finds the others.
-
-A Ctrl-C during the measured part stops it, and the samples so far are analysed into a
-report marked incomplete.
-
-The options are ``ctool.harness.leakconfig``; the verdict and the sites come from
-``ctool.analysis.leak``, and the report is assembled by ``ctool.analysis.leak_report`` from
-what the run measured (``_Run.measured``).
+A Ctrl-C during the measured part stops it; the samples so far are judged as final and the
+report is marked incomplete. The report is assembled by ``ctool.analysis.leak_report`` from
+``ctool.harness.leak_measure.measured``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
+import json
+import pickle
+import sys
 import time
-import traceback
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
 from ctool.analysis.leak import (
     MIN_SAMPLES,
-    Criteria,
-    Frame,
-    LeakAnalysis,
     RawSite,
-    analyze,
     attribute_sites,
     rank_sites,
 )
-from ctool.analysis.leak_report import LeakMeasurement, leakcheck_report
+from ctool.analysis.leak_report import leakcheck_report
+from ctool.analysis.leak_verdict import LeakAnalysis, decide
 from ctool.harness.heap import (
     RSSReader,
     by_name,
     count_types,
     count_types_in_thread,
-    ctool_roots,
     decode_sites,
     describe_line,
     encode_sites,
     growth_since,
     is_plumbing_file,
     live_traces,
-    resolved,
+    type_sites,
 )
+from ctool.harness.leak_measure import (
+    Errors,
+    growing_types,
+    inside_driver,
+    is_own_trace,
+    measured,
+)
+from ctool.harness.leak_memray import MemrayTracking, require_memray
 from ctool.harness.leakconfig import LeakcheckOptions
 from ctool.spans import LOCATOR, EpisodeRecorder, activate, deactivate
 
@@ -90,7 +85,6 @@ MEASURE_FRAMES = 1
 ATTRIBUTION_EPISODES = 10
 """Episodes in the attribution window. A site that grows every episode (a leak) allocates
 in each of them; at the window's depth they cost some 20x a plain episode."""
-MAX_ERROR_SAMPLES = 3
 
 __all__ = ["LeakcheckOptions", "is_own_trace", "run_leakcheck"]
 
@@ -108,6 +102,8 @@ def run_leakcheck(
     from ctool.harness.loader import DEFAULT_PIPELINE, build_pipeline
 
     options.validate()
+    if options.engine == "memray":
+        require_memray()
     ref = options.pipeline or DEFAULT_PIPELINE
     started = time.perf_counter()
     # Built before tracing starts: a factory that imports numpy on its first call would
@@ -120,11 +116,15 @@ def run_leakcheck(
             f"leakcheck: {ref}: {options.warmup} warm-up + {options.episodes} measured "
             f"episodes, memory sampled every {options.every} ..."
         )
+    _warm_analysis()
     run = _Run(options)
-    run.owns_tracing = not tracemalloc.is_tracing()
-    if run.owns_tracing:
-        tracemalloc.start(MEASURE_FRAMES)
-    # else: PYTHONTRACEMALLOC (or the caller) traces already, at its own depth; use it.
+    if options.engine == "memray":
+        run.memray = MemrayTracking()
+    else:
+        run.owns_tracing = not tracemalloc.is_tracing()
+        if run.owns_tracing:
+            tracemalloc.start(MEASURE_FRAMES)
+        # else: PYTHONTRACEMALLOC (or the caller) traces already, at its own depth; use it.
     try:
         asyncio.run(run.drive(adapter))
     finally:
@@ -132,28 +132,19 @@ def run_leakcheck(
         run.start_snapshot = None
         run.stop_tracing()
         run.rss.close()
+        if run.memray is not None:
+            run.memray.close()
     return run.report(ref, duration_s=time.perf_counter() - started)
 
 
-class _Errors:
-    __slots__ = ("count", "samples")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.samples: list[tuple[int, str, str, str]] = []
-
-    def add(self, index: int, exc: BaseException) -> None:
-        self.count += 1
-        if len(self.samples) < MAX_ERROR_SAMPLES:
-            # File, line and function only: formatting source lines would fill linecache
-            # and the caret-anchor caches, growth that is ctool's and not the pipeline's.
-            frames = traceback.StackSummary.extract(
-                traceback.walk_tb(exc.__traceback__), lookup_lines=False
-            )
-            stack = "\n".join(f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-8:])
-            # A copy made here, so that the retained text is ctool's, not the pipeline's.
-            message = str(exc).encode("utf-8", "replace").decode("utf-8")
-            self.samples.append((index, type(exc).__name__, message, stack))
+def _warm_analysis() -> None:
+    """One verdict on made-up samples before tracing starts: the imports and first-call
+    caches of numpy and scipy.stats are then not part of traced memory when the rounds are
+    judged while tracing."""
+    episodes = [float(i) for i in range(MIN_SAMPLES * 3)]
+    decide(
+        episodes, episodes, [1e6 + e for e in episodes], LeakcheckOptions().criteria(), final=True
+    )
 
 
 class _Run:
@@ -161,17 +152,30 @@ class _Run:
 
     def __init__(self, options: LeakcheckOptions) -> None:
         self.options = options
-        self.points = options.sample_points()
-        n = len(self.points)
+        n = options.max_samples()
         self.sample_episode = array("q", bytes(8 * n))
         self.sample_traced = array("q", bytes(8 * n))
         self.sample_rss = array("q", bytes(8 * n))
         self.sample_objects = array("q", bytes(8 * n))
-        self.latency_ns = array("q", bytes(8 * options.episodes))
+        self.latency_ns = array("q", bytes(8 * options.budget_episodes()))
+        self.rounds: list[int] = []
+        self.target = options.episodes
+        self.exhausted = False
+        self.own_bytes = 0
+        """Traced bytes ctool keeps between samples (verdicts, type counts): subtracted."""
+        self.measure_started = 0.0
+        self.mid_blob: bytes | None = None
+        """Live objects by type name at the start of the last round, as JSON (one bytes,
+        ctool's own, like ``verdict_blob``)."""
+        self.mid_episode = 0
+        self.type_sites: dict[str, Counter[tuple[str, int]]] = {}
+        self.memray: MemrayTracking | None = None
+        self.replayed = 0
+        """Samples whose retained bytes came from memray's files so far."""
         self.taken = 0
         self.done = 0
         self.snapshot_bytes = 0
-        self.errors = _Errors()
+        self.errors = Errors()
         self.interrupted = False
         self.frozen = False
         self.owns_tracing = False
@@ -183,42 +187,141 @@ class _Run:
         self.raw_sites_blob = b""
         self.traceback_frames = MEASURE_FRAMES
         self.attribution_episodes = 0
-        self.analysis: LeakAnalysis | None = None
+        self.verdict_blob: bytes | None = None
+        """The latest verdict, pickled: one ``bytes`` (allocated on a line of this module, so
+        the site table knows it as ctool's) instead of models and floats that would show up
+        as growing sites and types."""
         self.sites: list[LeakSite] = []
 
     async def drive(self, adapter: PipelineAdapter) -> None:
         import tracemalloc
 
-        self.traceback_frames = tracemalloc.get_traceback_limit()
+        # memray: 0, whole Python stacks.
+        self.traceback_frames = 0 if self.memray else tracemalloc.get_traceback_limit()
         options = self.options
         try:
             for index in range(options.warmup):
                 await self.episode(adapter, index)
             self.begin()
-            next_point = 1
             try:
-                for done in range(1, options.episodes + 1):
-                    started = perf_counter_ns()
-                    await self.episode(adapter, options.warmup + done - 1)
-                    self.latency_ns[done - 1] = perf_counter_ns() - started
-                    self.done = done
-                    if done == self.points[next_point]:
-                        self.sample(done)
-                        next_point += 1
-                        # A chance for asyncio.run's Ctrl-C handler to cancel us, even when
-                        # the pipeline's episodes never suspend.
-                        await asyncio.sleep(0)
+                await self.rounds_until_settled(adapter)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 # Ctrl-C: asyncio.run cancels this task. Keep what was measured.
                 self.interrupted = True
-                if self.sample_episode[self.taken - 1] != self.done:
+                if self.taken and self.sample_episode[self.taken - 1] != self.done:
                     self.sample(self.done)
+                self.collect_memray()
+                self.judge(final=True)
             self.end()
             self.conclude()
             if self.needs_attribution():
                 await self.attribute(adapter, options.warmup + self.done)
         finally:
             await adapter.aclose()
+
+    async def rounds_until_settled(self, adapter: PipelineAdapter) -> None:
+        """Round after round (doubling, ``LeakcheckOptions.rounds``) until the verdict is
+        settled or the budget (episodes, seconds) is spent."""
+        options = self.options
+        for target in options.rounds():
+            self.target = target
+            stopped_early = not await self.run_to(adapter, target)
+            final = stopped_early or target >= options.budget_episodes()
+            self.rounds.append(self.done)
+            self.collect_memray()
+            self.judge(final=final)
+            if self.analysis is None or self.analysis.settled:
+                self.exhausted = final
+                return
+            self.count_mid_types()
+            if self.memray is not None:
+                self.memray.start_round()
+        self.exhausted = True
+
+    def blob_bytes(self) -> int:
+        """What ctool keeps between samples: the verdict and the type count, one ``bytes``
+        each, at their allocated size. (Measured as exactly that rather than as the change in
+        traced memory around judging and counting: a thread's remains and the like are freed
+        later, and a difference taken around them over-subtracts.)"""
+        blobs = (self.verdict_blob, self.mid_blob)
+        return sum(sys.getsizeof(blob) for blob in blobs if blob is not None)
+
+    def own_tables(self) -> tuple[object, ...]:
+        """ctool's own containers alive during a count (the verdict and type-count blobs, memray's
+        tables), for the count to leave out."""
+        blobs = tuple(blob for blob in (self.verdict_blob, self.mid_blob) if blob is not None)
+        return blobs + (() if self.memray is None else self.memray.containers())
+
+    def collect_memray(self) -> None:
+        """memray: close the round's Tracker and fill in the retained bytes of its samples
+        from its file (``ctool.harness.leak_memray``)."""
+        if self.memray is None:
+            return
+        marks = self.memray.end_round()
+        for value in marks[: self.taken - self.replayed]:
+            self.sample_traced[self.replayed] = value
+            self.replayed += 1
+
+    async def run_to(self, adapter: PipelineAdapter, target: int) -> bool:
+        """Measured episodes up to ``target``, sampling on the way; ``False`` when the time
+        budget ran out first (the last sample is then the stopping point)."""
+        options = self.options
+        points = [p for p in options.points_between(self.done, target) if p > self.done]
+        next_point = 0
+        for done in range(self.done + 1, target + 1):
+            started = perf_counter_ns()
+            await self.episode(adapter, options.warmup + done - 1)
+            self.latency_ns[done - 1] = perf_counter_ns() - started
+            self.done = done
+            if done == points[next_point]:
+                self.sample(done)
+                next_point += 1
+                if done < target and time.perf_counter() - self.measure_started > (
+                    options.max_seconds
+                ):
+                    return False
+                # A chance for asyncio.run's Ctrl-C handler to cancel us, even when
+                # the pipeline's episodes never suspend.
+                await asyncio.sleep(0)
+        return True
+
+    def judge(self, *, final: bool) -> None:
+        """The verdict on the samples so far; what it keeps is ctool's, not growth."""
+        n = self.taken
+        if n < MIN_SAMPLES:
+            return
+        self.verdict_blob = None  # the previous one freed first
+        self.verdict_blob = pickle.dumps(
+            decide(
+                list(self.sample_episode[:n]),
+                list(self.sample_traced[:n]),
+                list(self.sample_rss[:n]),
+                self.options.criteria(),
+                final=final,
+            )
+        )
+        self.own_bytes = self.blob_bytes()
+
+    @property
+    def analysis(self) -> LeakAnalysis | None:
+        analysis: LeakAnalysis | None = (
+            pickle.loads(self.verdict_blob) if self.verdict_blob else None
+        )
+        return analysis
+
+    def count_mid_types(self) -> None:
+        """Live objects by type at the start of the next round: the object evidence
+        compares growth per episode before and after this point."""
+        self.release()
+        self.mid_blob = None
+        counts = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
+        self.mid_blob = json.dumps(by_name(counts)).encode()
+        del counts
+        self.mid_episode = self.done
+        gc.freeze()
+        self.frozen = True
+        self.freeze_count = gc.get_freeze_count()
+        self.own_bytes = self.blob_bytes()
 
     async def episode(self, adapter: PipelineAdapter, index: int) -> None:
         token = activate(EpisodeRecorder(locate=True))
@@ -237,14 +340,18 @@ class _Run:
         # thread's bookkeeping) is then in both snapshots, not growth. The end count runs
         # after the start snapshot is gone, so neither count sees it.
         self.start_types = count_types_in_thread()
-        before = tracemalloc.get_traced_memory()[0]
-        self.start_snapshot = tracemalloc.take_snapshot()
-        # The snapshot stays alive, unchanged, all run: a constant that is not the pipeline's.
-        self.snapshot_bytes = tracemalloc.get_traced_memory()[0] - before
+        if self.memray is None:
+            before = tracemalloc.get_traced_memory()[0]
+            self.start_snapshot = tracemalloc.take_snapshot()
+            # The snapshot stays alive, unchanged, all run: a constant, not the pipeline's.
+            self.snapshot_bytes = tracemalloc.get_traced_memory()[0] - before
         gc.collect()
         gc.freeze()
         self.frozen = True
         self.freeze_count = gc.get_freeze_count()  # walks a list: once, not per sample
+        self.measure_started = time.perf_counter()
+        if self.memray is not None:
+            self.memray.start_round()
         self.sample(0)
 
     def sample(self, done: int) -> None:
@@ -256,10 +363,12 @@ class _Run:
         objects = self.freeze_count + len(gc.get_objects())
         i = self.taken
         self.sample_episode[i] = done
-        self.sample_traced[i] = traced - self.snapshot_bytes
+        self.sample_traced[i] = traced - self.snapshot_bytes - self.own_bytes
         self.sample_rss[i] = rss
         self.sample_objects[i] = objects
         self.taken = i + 1
+        if self.memray is not None:
+            self.memray.checkpoint()
 
     def end(self) -> None:
         if self.start_snapshot is not None:
@@ -267,11 +376,20 @@ class _Run:
             # tuples that would count as growth.
             self.raw_sites_blob = encode_sites(growth_since(self.start_snapshot))
             self.start_snapshot = None
-        # Counting types allocates an int per increment: twenty times slower while tracing.
-        self.stop_tracing()
         self.release()
         gc.collect()
-        self.end_types = count_types(exclude=(self.start_types,))
+        if self.owns_tracing and self.analysis is not None and self.analysis.verdict != "clean":
+            # Counted while tracing (in a thread, in chunks: see heap.count_types), so that
+            # the new objects of the types that grew can be traced to the line making them.
+            self.end_types = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
+            grown = growing_types(self.start_types, self.end_types, self.options.top)
+            self.type_sites = type_sites(grown, skip=(self.start_types, self.end_types))
+            self.stop_tracing()
+            return
+        # Counting types allocates an int per increment: twenty times slower while tracing.
+        self.stop_tracing()
+        gc.collect()
+        self.end_types = count_types(exclude=(self.start_types, *self.own_tables()))
 
     def release(self) -> None:
         if self.frozen:
@@ -288,17 +406,14 @@ class _Run:
     def conclude(self) -> None:
         """The verdict and the growing sites, from what ``end`` collected."""
         options = self.options
-        n = self.taken
-        if n >= MIN_SAMPLES:
-            self.analysis = analyze(
-                list(self.sample_episode[:n]),
-                list(self.sample_traced[:n]),
-                list(self.sample_rss[:n]),
-                Criteria(threshold=options.threshold, growth_floor_pct=options.growth_floor_pct),
-            )
+        found = (
+            decode_sites(self.raw_sites_blob)
+            if self.memray is None
+            else self.memray.sites(keep=lambda frames: not is_own_trace(frames))
+        )
         raw_sites = [
-            RawSite(_inside_driver(site.frames), site.size_diff, site.count_diff)
-            for site in decode_sites(self.raw_sites_blob)
+            RawSite(inside_driver(site.frames), site.size_diff, site.count_diff)
+            for site in found
             if not is_own_trace(site.frames)
         ]
         self.sites = rank_sites(
@@ -317,6 +432,7 @@ class _Run:
 
         return (
             not self.interrupted
+            and self.memray is None  # memray records whole stacks already
             and self.analysis is not None
             and self.analysis.verdict != "clean"
             and any(site.stage is None for site in self.sites)
@@ -342,7 +458,7 @@ class _Run:
         self.sites = attribute_sites(
             self.sites,
             [
-                RawSite(_inside_driver(raw.frames), raw.size_diff, raw.count_diff)
+                RawSite(inside_driver(raw.frames), raw.size_diff, raw.count_diff)
                 for raw in window
                 if not is_own_trace(raw.frames)
             ],
@@ -352,101 +468,4 @@ class _Run:
 
     def report(self, ref: str, *, duration_s: float) -> LeakcheckReport:
         """The report, assembled by ``ctool.analysis.leak_report`` from what was measured."""
-        return leakcheck_report(self.measured(ref, duration_s=duration_s))
-
-    def measured(self, ref: str, *, duration_s: float) -> LeakMeasurement:
-        """What was measured, as plain data: sample columns cut to the samples taken, types
-        by name, error samples as models."""
-        from ctool.harness.environment import capture_environment
-        from ctool.model.schema import ErrorSample, RunConfigModel, now_iso
-
-        options = self.options
-        n = self.taken
-        return LeakMeasurement(
-            config=RunConfigModel(
-                pipeline=ref,
-                preset=options.preset,
-                seed=options.seed,
-                episodes=options.episodes,
-                warmup=options.warmup,
-                settings=dict(options.settings),
-                command=options.command,
-            ),
-            environment=capture_environment(),
-            created_at=now_iso(),
-            complete=not self.interrupted,
-            planned_episodes=options.episodes,
-            episodes=self.done,
-            warmup=options.warmup,
-            every=options.every,
-            criteria=Criteria(
-                threshold=options.threshold, growth_floor_pct=options.growth_floor_pct
-            ),
-            top=options.top,
-            sample_episodes=list(self.sample_episode[:n]),
-            sample_traced=list(self.sample_traced[:n]),
-            sample_rss=list(self.sample_rss[:n]),
-            sample_objects=list(self.sample_objects[:n]),
-            analysis=self.analysis,
-            sites=self.sites,
-            start_types=by_name(self.start_types),
-            end_types=by_name(self.end_types),
-            latency_ns=self.latency_ns[: self.done],
-            error_count=self.errors.count,
-            error_samples=[
-                ErrorSample(episode=i, type=t, message=m, stack=s)
-                for i, t, m, s in self.errors.samples
-            ],
-            traceback_frames=self.traceback_frames,
-            attribution_episodes=self.attribution_episodes,
-            duration_s=duration_s,
-        )
-
-
-@functools.cache
-def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
-    """(file, first line, last line) of the functions that sample, snapshot and count."""
-    ranges = []
-    for fn in (
-        _Run.begin,
-        _Run.sample,
-        _Run.end,
-        _Run.conclude,
-        _Run.report,
-        _Run.measured,
-        _Errors.add,
-        growth_since,
-        count_types,
-        count_types_in_thread,
-    ):
-        code = fn.__code__
-        lines = [line for _, _, line in code.co_lines() if line is not None]
-        ranges.append((code.co_filename, min(lines), max(lines)))
-    return tuple(ranges)
-
-
-def _inside_driver(frames: Sequence[Frame]) -> tuple[Frame, ...]:
-    """The frames inside this module's driver: what called ``ctool leakcheck`` is not the
-    pipeline's business (innermost first, so cut at the first frame of this file)."""
-    here = resolved(__file__)
-    kept: list[Frame] = []
-    for frame in frames:
-        if resolved(frame[0]) == here:
-            break
-        kept.append(frame)
-    return tuple(kept)
-
-
-def is_own_trace(frames: Sequence[Frame]) -> bool:
-    """An allocation made by ctool itself: its innermost frame is ctool's, or it happened
-    while ctool was sampling (a snapshot, a count, an error sample)."""
-    if not frames:
-        return True
-    if resolved(frames[0][0]).startswith(ctool_roots()):
-        return True
-    ranges = _bookkeeping_code()
-    return any(
-        filename == name and first <= line <= last
-        for filename, line in frames
-        for name, first, last in ranges
-    )
+        return leakcheck_report(measured(self, ref, duration_s=duration_s))

@@ -36,6 +36,52 @@ class TypeGrowth(Model):
     end: int
     growth: int
     per_episode: float
+    per_episode_early: float | None = None
+    """Growth per episode before the last round (start of the run to its last extension)."""
+    per_episode_late: float | None = None
+    """Growth per episode over the last round."""
+    steady: bool | None = None
+    """Grew by about the same count per episode in both parts: object evidence of a leak."""
+    site: str | None = None
+    """``file:line`` where most of the sampled new objects of this type were allocated."""
+    stage: str | None = None
+
+
+class Plateau(Model):
+    """Where growth that stopped stopped: the level of the last window and when it was
+    first reached (95 % of the rise)."""
+
+    bytes: float
+    """The level, as traced memory above the measured part's start."""
+    growth_bytes: float
+    """The rise from the first sample to the level."""
+    episode: int
+    """The first sampled episode at 95 % of the rise."""
+
+
+class Projection(Model):
+    """What a growth rate means over a long service life."""
+
+    bytes_per_episode: float
+    bytes_per_million_episodes: float
+    episodes_per_s: float | None = None
+    """Measured episode rate of this run (under tracing: slower than production)."""
+    seconds_to_10pct_rss: float | None = None
+    """At that rate, until the process's RSS has grown by 10 %."""
+
+
+class LeakBudget(Model):
+    """What the sequential run was allowed, and what it used."""
+
+    first_round: int
+    max_episodes: int
+    max_seconds: float
+    horizon: int
+    resolution: float
+    rounds: list[int] = Field(default_factory=list)
+    """Measured episodes at the end of each round."""
+    exhausted: bool = False
+    """The run stopped on its budget, not because the answer was settled."""
 
 
 class SlopeFit(Model):
@@ -89,3 +135,18 @@ class LeakcheckReport(Report):
     """Extra episodes traced with deep tracebacks to find the stage of each site (0: none)."""
     confidence: float | None = None
     """Confidence level of the slope intervals (0.95)."""
+    engine: str = "tracemalloc"
+    """What measured retained memory: ``tracemalloc`` or ``memray`` (native included)."""
+    growth: str | None = None
+    """``steady``, ``stopped``, ``none``, ``slowing`` or ``unsettled`` (docs/leakcheck.md)."""
+    plateau: Plateau | None = None
+    detection_limit_bytes_per_episode: float | None = None
+    """Steady growth below this over the last window would not have been seen."""
+    detection_window_episodes: float | None = None
+    projection: Projection | None = None
+    budget: LeakBudget | None = None
+    rss_beyond_traced_bytes_per_episode: float | None = None
+    """RSS slope minus traced slope when RSS grew and traced memory did not keep up: memory
+    outside what the engine traces."""
+    evidence: list[str] = Field(default_factory=list)
+    """Object evidence: types whose count grew steadily, with the site that makes them."""

@@ -42,10 +42,13 @@ from ctool.model.compare_schema import (
     Verdict,
 )
 from ctool.model.leak_schema import (
+    LeakBudget,
     LeakcheckReport,
     LeakSample,
     LeakSite,
     LeakVerdict,
+    Plateau,
+    Projection,
     SlopeFit,
     TypeGrowth,
 )
@@ -398,6 +401,9 @@ __all__ = [
     "StageStats",
     "SuiteReport",
     "TypeGrowth",
+    "LeakBudget",
+    "Plateau",
+    "Projection",
     "Verdict",
     "WindowStats",
     "now_iso",

@@ -9,12 +9,17 @@ urgency)))``; the focus is the best score (first on ties); confidence =
 from the current one; the prediction error is 0 or 1 and its running mean is reported.
 Salience (the ESGT trigger) = 0.25 novelty + 0.30 relevance + 0.30 urgency + 0.15
 confidence, of the focused signal.
+
+The transition model is a fixed table (every label pair, allocated at construction) rather
+than a dict of Counters that gains an entry whenever a new pair of labels is first seen:
+that dict is bounded (labels squared) but fills over tens of thousands of episodes, which a
+leak check rightly cannot tell from a slow leak (docs/leakcheck.md, "The reference
+pipeline's own growth").
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -50,12 +55,38 @@ class AttentionSchema:
     def __init__(self, *, nodes: int, inputs: tuple[tuple[int, ...], ...], leak_bytes: int) -> None:
         self._inputs = inputs
         self._familiarity = [0.0] * nodes
-        self._transitions: dict[str, Counter[str]] = {}
-        self._previous: str | None = None
+        targets = len(inputs)
+        self._labels = [f"target:{t}" for t in range(targets)] + [f"node:{n}" for n in range(nodes)]
+        self._index = {label: i for i, label in enumerate(self._labels)}
+        size = len(self._labels)
+        # counts[a][b]: transitions a -> b; first_seen[a][b]: b was the k-th distinct successor
+        # of a (ties go to the one seen first); best[a]: a's most frequent successor. Every
+        # value but a count above 256 is a cached small int: the table never grows.
+        self._counts = [[0] * size for _ in range(size)]
+        self._first_seen = [[0] * size for _ in range(size)]
+        self._best = [-1] * size
+        self._successors = [0] * size
+        self._previous: int | None = None
         self.error_rate = 0.0
         self._leak_bytes = leak_bytes
         self.retained: list[bytearray] = []
         """Grows only with the ``leak_bytes`` test knob."""
+
+    def _count(self, previous: int, current: int) -> None:
+        """One transition; keeps ``best`` equal to ``Counter.most_common(1)`` of the row
+        (the highest count, the first seen among equal counts)."""
+        counts, first_seen = self._counts[previous], self._first_seen[previous]
+        if counts[current] == 0:
+            self._successors[previous] += 1
+            first_seen[current] = self._successors[previous]
+        counts[current] += 1
+        best = self._best[previous]
+        if (
+            best < 0
+            or counts[current] > counts[best]
+            or (counts[current] == counts[best] and first_seen[current] < first_seen[best])
+        ):
+            self._best[previous] = current
 
     def attend(self, stimulus: Stimulus, order: list[int], activation: FloatArray) -> Attention:
         """``order`` ranks the TIG nodes by activation, most active first."""
@@ -93,15 +124,16 @@ class AttentionSchema:
         label, _, novelty, relevance, urgency = signals[best]
         salience = 0.25 * novelty + 0.30 * relevance + 0.30 * urgency + 0.15 * confidence
 
+        current = self._index[label]
         predicted: str | None = None
         if self._previous is not None:
-            successors = self._transitions.get(self._previous)
-            if successors:
-                predicted = successors.most_common(1)[0][0]
-            self._transitions.setdefault(self._previous, Counter())[label] += 1
+            best = self._best[self._previous]
+            if best >= 0:
+                predicted = self._labels[best]
+            self._count(self._previous, current)
         error = 0.0 if predicted == label else 1.0
         self.error_rate = 0.9 * self.error_rate + 0.1 * error
-        self._previous = label
+        self._previous = current
         return Attention(
             focus=label,
             score=top,

@@ -4,6 +4,7 @@ asks, the memory pass and leakcheck (``run_leakcheck``), all in this process."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,11 @@ def leak_pass(ref: str, options: MarkOptions, command: str) -> LeakcheckReport:
         episodes=_or(options.leak_episodes, defaults.episodes),
         warmup=_or(options.leak_warmup, defaults.warmup),
         every=_or(options.leak_every, defaults.every),
+    )
+    # One round of the marker's episodes (leakcheck is sequential by default: rounds that
+    # double up to a horizon); growth steady over that round is the marker's leak.
+    leak_options = dataclasses.replace(
+        leak_options, horizon=leak_options.episodes, max_episodes=leak_options.episodes
     )
     try:
         leak_options.validate()

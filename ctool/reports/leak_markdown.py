@@ -9,7 +9,13 @@ from collections.abc import Sequence
 
 from ctool.model.format import short_path, size
 from ctool.model.schema import LeakcheckReport
-from ctool.reports.leak_view import trend_headers, trend_row, type_row
+from ctool.reports.leak_view import (
+    TYPE_HEADERS,
+    trend_headers,
+    trend_row,
+    type_row,
+    verdict_details,
+)
 from ctool.reports.registry import renderer
 
 
@@ -34,6 +40,8 @@ def leakcheck_markdown(report: LeakcheckReport) -> str:
         f"# ctool leakcheck: {config.pipeline}{preset}",
         "",
         f"**Verdict: {report.verdict}**{state}. {report.reason}",
+        "",
+        *[f"- {line}" for line in verdict_details(report)],
         "",
         f"{report.episodes} measured episodes after {report.warmup} warm-up, memory sampled "
         f"every {report.every}; threshold {report.threshold_bytes_per_episode:g} B/episode, "
@@ -63,8 +71,7 @@ def leakcheck_markdown(report: LeakcheckReport) -> str:
         lines += ["No allocation site grew over the measured episodes.", ""]
     lines += ["## Object types whose count grew", ""]
     if report.types:
-        headers = ("type", "start", "end", "growth", "per episode")
-        lines += _table(headers, [type_row(row) for row in report.types], right=4)
+        lines += _table(TYPE_HEADERS, [type_row(row) for row in report.types], right=4)
     else:
         lines += ["No object type grew in number.", ""]
     if report.errors.count:

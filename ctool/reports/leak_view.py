@@ -18,6 +18,7 @@ from ctool.reports.registry import renderer
 
 __all__ = [
     "block_chart",
+    "verdict_details",
     "render_leakcheck",
     "sparkline",
     "trend_headers",
@@ -80,7 +81,7 @@ def _chart(report: LeakcheckReport) -> RenderableType:
     bottom = size(min(traced))
     label_width = max(len(top), len(bottom), len("RSS"))
     lines = Text()
-    lines.append("retained memory (tracemalloc) over measured episodes\n", style="bold")
+    lines.append(f"retained memory ({report.engine}) over measured episodes\n", style="bold")
     for i, row in enumerate(rows):
         label = top if i == 0 else bottom if i == len(rows) - 1 else ""
         lines.append(f"{label:>{label_width}} ")
@@ -93,6 +94,56 @@ def _chart(report: LeakcheckReport) -> RenderableType:
     lines.append(f"{'RSS':>{label_width}} ")
     lines.append(sparkline(rss, width=60), style="magenta")
     lines.append(f"  {size(min(rss))} .. {size(max(rss))}")
+    return lines
+
+
+def _span(seconds: float) -> str:
+    """A long duration in the largest unit that keeps it above 1 (s, min, h, days, years)."""
+    for unit, length in (("years", 365 * 86400.0), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= length:
+            return f"{seconds / length:,.1f} {unit}"
+    return f"{seconds:.1f} s"
+
+
+def verdict_details(report: LeakcheckReport) -> list[str]:
+    """The lines under the verdict: projection, plateau, detection limit, budget used,
+    object evidence (each only when the report has it)."""
+    lines: list[str] = []
+    projection = report.projection
+    if report.verdict != "clean" and projection is not None and projection.bytes_per_episode > 0:
+        line = f"projection: {size(projection.bytes_per_million_episodes)} per million episodes"
+        if projection.seconds_to_10pct_rss is not None and projection.episodes_per_s:
+            line += (
+                f"; +10% of RSS in {_span(projection.seconds_to_10pct_rss)} at this run's "
+                f"{projection.episodes_per_s:,.0f} episodes/s"
+            )
+        lines.append(line)
+    if report.plateau is not None:
+        lines.append(
+            f"plateau: {size(report.plateau.growth_bytes, signed=True)} above the start, "
+            f"reached by measured episode {report.plateau.episode:,}"
+        )
+    if report.detection_limit_bytes_per_episode is not None and report.verdict != "leak":
+        window = report.detection_window_episodes or 0
+        lines.append(
+            f"detection limit: steady growth below "
+            f"{report.detection_limit_bytes_per_episode:,.1f} B/episode over the last "
+            f"{window:,.0f} episodes would not have been seen"
+        )
+    if report.rss_beyond_traced_bytes_per_episode is not None:
+        lines.append(
+            f"RSS grew {report.rss_beyond_traced_bytes_per_episode:+,.0f} B/episode beyond "
+            f"{report.engine}'s traced memory"
+        )
+    budget = report.budget
+    if budget is not None and budget.rounds:
+        rounds = " -> ".join(f"{r:,}" for r in budget.rounds)
+        spent = "; budget spent" if budget.exhausted else ""
+        lines.append(
+            f"rounds: {rounds} episodes (horizon {budget.horizon:,}, at most "
+            f"{budget.max_episodes:,} episodes or {budget.max_seconds:g} s{spent})"
+        )
+    lines += [f"object evidence: {item}" for item in report.evidence]
     return lines
 
 
@@ -114,6 +165,9 @@ def trend_headers(report: LeakcheckReport) -> tuple[str, ...]:
     return ("memory", "slope", f"{level}% CI", "last third", "growth (% of RSS)", "from")
 
 
+TYPE_HEADERS = ("type", "start", "end", "growth", "per episode", "steady", "made at")
+
+
 def type_row(row: TypeGrowth) -> list[str]:
     return [
         row.type,
@@ -121,6 +175,10 @@ def type_row(row: TypeGrowth) -> list[str]:
         f"{row.end:,}",
         f"{row.growth:+,}",
         f"{row.per_episode:.3f}",
+        "-" if row.steady is None else "yes" if row.steady else "no",
+        "-"
+        if row.site is None
+        else short_path(row.site) + (f" ({row.stage})" if row.stage else ""),
     ]
 
 
@@ -160,8 +218,8 @@ def _types(report: LeakcheckReport) -> RenderableType:
     if not report.types:
         return Text("No object type grew in number.", style="dim")
     table = Table(title="Object types whose count grew", title_justify="left")
-    for header in ("type", "start", "end", "growth", "per episode"):
-        table.add_column(header, justify="left" if header == "type" else "right")
+    for header in TYPE_HEADERS:
+        table.add_column(header, justify="left" if header in ("type", "made at") else "right")
     for row in report.types:
         table.add_row(*type_row(row))
     return table
@@ -181,7 +239,7 @@ def render_leakcheck(report: LeakcheckReport) -> RenderableType:
     head.append(
         f"\n{report.episodes} measured episodes after {report.warmup} warm-up, memory sampled "
         f"every {report.every}; threshold {report.threshold_bytes_per_episode:g} B/episode, "
-        f"growth floor {report.growth_floor_pct:g}% of RSS"
+        f"growth floor {report.growth_floor_pct:g}% of RSS; engine {report.engine}"
     )
     if report.duration_s is not None:
         head.append(f"; took {report.duration_s:.1f} s")
@@ -190,6 +248,8 @@ def render_leakcheck(report: LeakcheckReport) -> RenderableType:
     if not report.complete:
         verdict.append(" (incomplete run)", style="yellow")
     verdict.append(f"\n{report.reason}")
+    for line in verdict_details(report):
+        verdict.append(f"\n{line}", style="dim")
     parts: list[RenderableType] = [head, Text(""), verdict, Text(""), _chart(report), Text("")]
     parts += [_trends(report), _sites(report), _types(report)]
     if report.errors.count:

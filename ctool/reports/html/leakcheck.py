@@ -8,6 +8,7 @@ from ctool.reports import charts
 from ctool.reports.html.cells import MAX_TABLE_ROWS, num_cell, where
 from ctool.reports.html.shared import environment_section, latency_section, page_of
 from ctool.reports.html.view import Card, Cell, Chart, Page, Section, Table
+from ctool.reports.leak_view import verdict_details
 
 
 def leak_page(report: LeakcheckReport) -> Page:
@@ -50,6 +51,7 @@ def _leak_cards(report: LeakcheckReport) -> list[Card]:
         Card("episodes", significant(report.episodes), f"after {report.warmup} warm-up"),
         Card("sampled every", significant(report.every), "episodes"),
         Card("threshold", size_compact(report.threshold_bytes_per_episode), "per episode"),
+        Card("engine", report.engine),
     ]
     if report.duration_s is not None:
         cards.append(Card("duration", f"{report.duration_s:.1f} s"))
@@ -59,7 +61,7 @@ def _leak_cards(report: LeakcheckReport) -> list[Card]:
 def _memory_section(report: LeakcheckReport) -> Section:
     t, r = report.traced, report.rss
     mem = Section("memory", "Memory over episodes")
-    mem.intro = report.reason
+    mem.intro = " · ".join([report.reason, *verdict_details(report)])
     if len(report.samples) >= 2:
         mem.charts.append(
             Chart(
@@ -114,8 +116,12 @@ def _types_section(report: LeakcheckReport) -> Section:
         [Cell(ty.type, "mono")]
         + [num_cell(ty.start), num_cell(ty.end), num_cell(ty.growth)]
         + [num_cell(ty.per_episode)]
+        + [
+            Cell("–" if ty.steady is None else "yes" if ty.steady else "no"),
+            Cell(ty.site or "–", "mono"),
+        ]
         for ty in report.types[:MAX_TABLE_ROWS]
     ]
-    cols = ["type", "at start", "at end", "growth", "per episode"]
-    table = Table(cols, rows, numeric=[False] + [True] * 4)
+    cols = ["type", "at start", "at end", "growth", "per episode", "steady", "made at"]
+    table = Table(cols, rows, numeric=[False] + [True] * 4 + [False, False])
     return Section("types", "Growing object types", tables=[table])
