@@ -27,7 +27,8 @@ import sys
 import time
 from typing import IO, Any
 
-from ctool.model.errors import EXIT_USAGE, CtoolError
+from ctool.harness.child import serve_reporting_errors, use_parent_path
+from ctool.model.errors import EXIT_USAGE
 
 WORKER_MODULE = "ctool.harness.abworker"
 
@@ -132,19 +133,8 @@ def main() -> int:
     except ValueError as exc:
         _send(out, {"type": "error", "message": f"bad worker spec: {exc}", "exit_code": 2})
         return EXIT_USAGE
-    for entry in reversed(spec.get("sys_path", [])):
-        if entry not in sys.path:
-            sys.path.insert(0, entry)
-    try:
-        _serve(spec, out)
-    except CtoolError as exc:
-        _send(out, {"type": "error", "message": exc.message, "exit_code": exc.exit_code})
-        return exc.exit_code
-    except Exception as exc:
-        message = f"worker {os.getpid()} failed: {type(exc).__name__}: {exc}"
-        _send(out, {"type": "error", "message": message, "exit_code": 1})
-        return 1
-    return 0
+    use_parent_path(spec.get("sys_path", []))
+    return serve_reporting_errors(lambda: _serve(spec, out), lambda message: _send(out, message))
 
 
 if __name__ == "__main__":

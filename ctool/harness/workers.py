@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from ctool.harness.child import serve_reporting_errors, use_parent_path
 from ctool.harness.hang import HangMonitor
 from ctool.harness.replicas import (
     ReplicaInfo,
@@ -390,21 +391,10 @@ def main() -> int:
     except (ValueError, KeyError, TypeError) as exc:
         _send(out, {"type": "error", "message": f"bad worker spec: {exc}", "exit_code": 2})
         return EXIT_USAGE
-    for entry in reversed(spec.sys_path):
-        if entry not in sys.path:
-            sys.path.insert(0, entry)
-    try:
-        asyncio.run(_serve(spec, out))
-    except BrokenPipeError:  # the parent is gone: nobody to tell
-        return 1
-    except CtoolError as exc:
-        _send(out, {"type": "error", "message": exc.message, "exit_code": exc.exit_code})
-        return exc.exit_code
-    except Exception as exc:
-        message = f"worker {os.getpid()} failed: {type(exc).__name__}: {exc}"
-        _send(out, {"type": "error", "message": message, "exit_code": 1})
-        return 1
-    return 0
+    use_parent_path(spec.sys_path)
+    return serve_reporting_errors(
+        lambda: asyncio.run(_serve(spec, out)), lambda message: _send(out, message)
+    )
 
 
 if __name__ == "__main__":
