@@ -11,7 +11,8 @@ Not a test: a measurement of the real machine, whatever else it is running (stat
   batches, the median of the per-pair ratios).
 * **A trial** is one ``python -m ctool ab`` subprocess (default: ``--until-decided`` with its
   60 s budget), identical code (change 0), +2 % or +10 %. "Flagged" means the gated row says
-  faster/slower; a +10 % trial is caught when it says "slower".
+  faster/slower (better/worse for instruction counts); a +10 % trial is caught when it says
+  "slower" ("worse").
 * **Reference runs**: the same trials with no neighbour (``--no-neighbour``).
 
 Run (from the repository root)::
@@ -115,8 +116,9 @@ def trial(pipeline: str, change: float, measure: str, seed: int, extra: list[str
 
 def summary(label: str, change: float, results: list[dict]) -> str:
     ok = [r for r in results if "verdict" in r]
-    flagged = sum(r["verdict"] in ("faster", "slower") for r in ok)
-    slower = sum(r["verdict"] == "slower" for r in ok)
+    # Timing rows say faster/slower; count rows (--measure instructions) say better/worse.
+    flagged = sum(r["verdict"] in ("faster", "slower", "better", "worse") for r in ok)
+    slower = sum(r["verdict"] in ("slower", "worse") for r in ok)
     nsc = sum(r["verdict"] in ("no significant change", "within noise") for r in ok)
     inc = sum(r["verdict"] == "inconclusive" for r in ok)
     secs = [r["seconds"] for r in results]
