@@ -94,8 +94,17 @@ class OutputDigest:
         self._lines: list[str] = []
         self.count = 0
 
+    @staticmethod
+    def encode(outputs: Mapping[str, Any]) -> str:
+        """One episode's canonical JSON line; ``TypeError`` for what cannot be digested."""
+        return _ENCODE(_canonical_flat(outputs))
+
     def update(self, outputs: Mapping[str, Any]) -> None:
-        self._lines.append(_ENCODE(_canonical_flat(outputs)))
+        self.add(self.encode(outputs))
+
+    def add(self, line: str) -> None:
+        """Append a line made by :meth:`encode` (the episode's, in episode order)."""
+        self._lines.append(line)
         self.count += 1
         if len(self._lines) >= FLUSH_EVERY:
             self._flush()

@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine, Generator, Sequence
 from time import monotonic_ns, perf_counter_ns
 from typing import Any, cast
 
-from ctool.harness.digest import OutputDigest, canonical
+from ctool.harness.digest import OutputDigest
 from ctool.harness.loader import PipelineAdapter, PipelineExit
 from ctool.harness.observer import RunObserver
 from ctool.harness.recorder import PartRecorder
@@ -225,12 +225,12 @@ class LoadDriver:
         self.next_index += 1
         er = EpisodeRecorder()
         start, end, result, error = await self._run_one(index, er)
-        outputs = None
+        line = None
         if error is None and digest is not None:
             try:
                 outputs = self.adapter.outputs(result)
-                if outputs is not None:
-                    outputs = canonical(outputs)  # what cannot be digested is this episode's error
+                if outputs is not None:  # what cannot be digested is this episode's error
+                    line = digest.encode(outputs)
             except Exception as exc:
                 error = exc
         self.completed += 1
@@ -243,8 +243,8 @@ class LoadDriver:
                 self._notify(index, end - intended, er.spans, error)
             return -1
         rec.add(intended, start, end, er.spans)
-        if outputs is not None and digest is not None:
-            digest.update(outputs)
+        if line is not None and digest is not None:
+            digest.add(line)
         if self.observers:
             self._notify(index, end - intended, er.spans, None)
         return end - intended
