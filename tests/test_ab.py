@@ -205,6 +205,61 @@ def test_keep_writes_each_rounds_blocks(tmp_path: Path) -> None:
     assert len(kept["a_blocks"]) == 2 and kept["episodes_per_block"] == 5
 
 
+class SpikeMachine(Machine):
+    """A machine that turns ``slowdown`` times slower from ``at`` seconds on."""
+
+    def __init__(self, seed: int, at: float, slowdown: float) -> None:
+        super().__init__(seed)
+        self.at, self.slowdown = at, slowdown
+
+    def factor(self) -> float:
+        return super().factor() * (self.slowdown if self.clock >= self.at else 1.0)
+
+
+def _budgeted_run(
+    monkeypatch: pytest.MonkeyPatch, machine: Machine, budget: float
+) -> tuple[CompareReport, set[int]]:
+    """``run_ab`` with a budget on the simulated machine's clock; also the seeds started."""
+    monkeypatch.setattr(ab, "now", lambda: machine.clock)
+    plan = ABPlan(a=Side("A"), b=Side("B"), rounds=30, blocks=10, episodes=50, budget_s=budget)
+    report = run_ab(plan, factory=factory(machine, 0.0))
+    return report, {seed for _, seed in machine.log}
+
+
+def test_time_budget_projects_from_the_slowest_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rounds of ~2.6 s, then the machine turns 2x slower: no round starts that the slowest
+    round so far says would end past the budget, less the reserve for the report; so no
+    round is started only to be cut."""
+    for seed in range(5):
+        machine = SpikeMachine(seed, at=12.0, slowdown=2.0)
+        report, started = _budgeted_run(monkeypatch, machine, budget=30.0)
+        assert machine.clock <= 30.0 - ab.FINISH_RESERVE_S
+        assert report.config.rounds is not None and report.config.rounds >= 4
+        assert len(started) == len(_pairs(report)) and all(n == 10 for n in _pairs(report))
+
+
+def test_a_round_slowing_down_is_cut_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round that the machine slows 5x mid-way stops before a block pair that would end past
+    the deadline; with half its pairs or more it is kept, with fewer it is dropped. (A pair
+    that turns slow while it runs can overrun: the reserve absorbs one such pair.)"""
+    cut = 0
+    for seed in range(6):
+        machine = SpikeMachine(seed, at=6.0, slowdown=5.0)
+        report, started = _budgeted_run(monkeypatch, machine, budget=12.0)
+        assert machine.clock <= 12.0
+        pairs = _pairs(report)
+        assert all(n >= 5 for n in pairs)
+        cut += len(started) > len(pairs) or any(n < 10 for n in pairs)
+    assert cut >= 3
+
+
+def _pairs(report: CompareReport) -> list[int]:
+    """Each kept round's block pairs, as the report records them."""
+    pairs = report.config.settings["block_pairs"]
+    assert isinstance(pairs, list)
+    return [int(n) for n in pairs]
+
+
 def _cli(
     monkeypatch: pytest.MonkeyPatch, effect: float, *args: str, fail_at: int | None = None
 ) -> tuple[int, str, str]:
@@ -323,3 +378,15 @@ def test_sequential_stop_and_measure_are_in_every_format() -> None:
         assert "until decided: 4 rounds, stopped: round budget" in text
         assert "more rounds would decide" in text
         assert "measure: wall time" in text
+
+
+def test_the_cli_budget_counts_from_the_process_start() -> None:
+    """``clock.mark`` puts the start before the script's first line (interpreter start-up is
+    part of the budget); /proc has 10 ms ticks, hence the tolerance."""
+    code = (
+        "import time; first_line = time.monotonic()\n"
+        "from ctool.cli import clock; clock.mark()\n"
+        "assert clock.started is not None; print(first_line - clock.started)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert -0.02 <= float(proc.stdout) < 60.0

@@ -101,6 +101,7 @@ def ab_command(
     Same verdicts, gates and exit codes as 'ctool compare' (docs/compare.md).
     """
     from ctool.analysis.compare import parse_gate
+    from ctool.cli import clock
     from ctool.harness.ab import ABInterrupted, ABPlan, parse_side, run_ab
     from ctool.harness.loader import DEFAULT_PIPELINE
 
@@ -140,7 +141,7 @@ def ab_command(
         )
 
     try:
-        report = run_ab(plan, progress=progress)
+        report = run_ab(plan, progress=progress, started=clock.started)
     except ABInterrupted as stop:
         if stop.report is not None and output:
             from ctool.model.io import write_report

@@ -109,8 +109,10 @@ _register()
 
 
 def main() -> None:
+    from ctool.cli import clock
     from ctool.cli.signals import install, interrupted_by, interrupted_exit_code
 
+    clock.mark()
     install()
     try:
         app()

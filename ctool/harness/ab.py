@@ -218,6 +218,16 @@ class Worker(Protocol):
     def close(self) -> None: ...
 
 
+def now() -> float:
+    """The clock of the time budget (monotonic; tests replace it with a simulated one)."""
+    return time.monotonic()
+
+
+FINISH_RESERVE_S = 1.5
+"""Kept from the time budget for what follows the last round: closing its workers, the
+report and its output (about 0.1 s on a quiet 2-core machine, several times that at load
+10)."""
+
 WorkerFactory = Callable[[ABPlan, Side, int], Worker]
 """(plan, side, hash seed) -> a started worker."""
 Progress = Callable[[int, ABRound, float | None], None]
@@ -254,7 +264,14 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _round(plan: ABPlan, factory: WorkerFactory, hash_seed: int) -> ABRound:
+def _round(
+    plan: ABPlan, factory: WorkerFactory, hash_seed: int, deadline: float | None = None
+) -> ABRound | None:
+    """One round; ``None`` when the deadline cut it to fewer than half its block pairs.
+
+    Before each block pair after the first, the round stops if the slowest pair so far
+    would end past ``deadline`` (a round cut at half its pairs or more is kept: its median
+    pair ratio is still a ratio of adjacent blocks, only from fewer of them)."""
     if plan.measure == "instructions" and factory is SubprocessWorker and not perf_available():
         return callgrind_round(plan, hash_seed)
     workers = [factory(plan, plan.a, hash_seed), factory(plan, plan.b, hash_seed)]
@@ -264,15 +281,21 @@ def _round(plan: ABPlan, factory: WorkerFactory, hash_seed: int) -> ABRound:
         a, b = workers
         n = plan.episodes or max(1, round(plan.block_ms / max(a.episode_ms, b.episode_ms, 1e-3)))
         result = ABRound(hash_seed, n, digests=(a.digest, b.digest))
+        slowest = 0.0
         for j in range(plan.blocks):
+            if deadline is not None and j and now() + slowest > deadline:
+                return result if 2 * j >= plan.blocks else None
             first, second = (a, b) if j % 2 == 0 else (b, a)
-            started = time.perf_counter()
+            started = now()
             data = {id(first): first.run(n), id(second): second.run(n)}
             result.a_blocks.append(block_values(data[id(a)]))
             result.b_blocks.append(block_values(data[id(b)]))
+            took = now() - started
+            slowest = max(slowest, took)
             if j == 0 and plan.episodes is None:  # once: blocks of --block-ms of wall time
-                n = rescale(n, (time.perf_counter() - started) * 500.0, plan.block_ms)
+                n = rescale(n, took * 500.0, plan.block_ms)
                 result.episodes_per_block = n
+                slowest = 0.0  # the first pair ran at the warm-up's count
         return result
     finally:
         for worker in workers:
@@ -295,8 +318,12 @@ def rescale(n: int, block_wall_ms: float, target_ms: float) -> int:
 class _Run:
     plan: ABPlan
     rounds: list[ABRound] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=lambda: now())
+    """On the monotonic clock; the CLI passes its process's start, interpreter start-up
+    included, so that the budget bounds the whole command."""
     stopped: Literal["decided", "time budget", "round budget"] = "round budget"
+    round_s: list[float] = field(default_factory=list)
+    """Each round's wall time, the first from ``started`` (start-up included)."""
 
     planned: int | None = None
     """With ``--until-decided`` and no ``--rounds``: the rounds the time budget allows at the
@@ -310,11 +337,17 @@ class _Run:
     def max_rounds(self) -> int:
         return self.planned or self.plan.max_rounds
 
+    @property
+    def deadline(self) -> float | None:
+        """When the last round must have ended: the budget less :data:`FINISH_RESERVE_S`."""
+        budget = self.plan.budget
+        return None if budget is None else self.started + budget - FINISH_RESERVE_S
+
     def plan_looks(self) -> None:
         """Fewer planned looks spend alpha on looks that can happen (Bonferroni)."""
         plan, budget = self.plan, self.plan.budget
         if plan.until_decided and plan.rounds is None and budget and len(self.rounds) == 1:
-            pace = time.monotonic() - self.started
+            pace = now() - self.started
             self.planned = max(FIRST_LOOK, min(plan.max_rounds, int(budget / pace)))
 
     def values(self) -> list[float]:
@@ -323,21 +356,29 @@ class _Run:
         return [v for r in self.rounds if (v := r.log_ratio(metric)) is not None]
 
     def more(self) -> bool:
+        """Another round? Not once decided or at the round budget, nor when the slowest round
+        so far would end past the deadline (a round can take longer than the mean: on a
+        loaded machine one may take twice as long as the others)."""
         plan, n = self.plan, len(self.rounds)
         if plan.until_decided and self.rule.stops(self.values()):
             self.stopped = "decided"
             return False
         if n >= self.max_rounds:
             return False
-        budget = (
-            plan.budget_s if plan.budget_s is not None else (60.0 if plan.until_decided else None)
-        )
-        if budget is not None and n:
-            elapsed = time.monotonic() - self.started
-            if elapsed + elapsed / n > budget:
-                self.stopped = "time budget"
-                return False
+        projected = now() + max(self.round_s, default=0.0)
+        if self.round_s and self.deadline is not None and projected > self.deadline:
+            self.stopped = "time budget"
+            return False
         return True
+
+    def add(self, result: ABRound | None, round_started: float) -> None:
+        """Keep a round (``None``: cut short by the deadline, too few block pairs to keep)."""
+        self.round_s.append(now() - (round_started if self.round_s else self.started))
+        if result is None:
+            self.stopped = "time budget"
+            return
+        self.rounds.append(result)
+        self.plan_looks()
 
     def report(self, complete: bool = True) -> CompareReport:
         plan, rule = self.plan, self.rule
@@ -363,6 +404,7 @@ class _Run:
                 "b": plan.b.name,
                 "blocks": plan.blocks,
                 "episodes_per_block": [r.episodes_per_block for r in self.rounds],
+                "block_pairs": [len(r.a_blocks) for r in self.rounds],
                 "hash_seeds": [r.hash_seed for r in self.rounds],
             },
             command="ctool ab",
@@ -382,18 +424,23 @@ def run_ab(
     factory: WorkerFactory | None = None,
     progress: Progress | None = None,
     profiled_runner: ProfiledRunner | None = None,
+    started: float | None = None,
 ) -> CompareReport:
-    """Run the rounds and compare them; Ctrl-C or SIGTERM raises :class:`ABInterrupted`."""
+    """Run the rounds and compare them; Ctrl-C or SIGTERM raises :class:`ABInterrupted`.
+
+    ``started``: when the time budget began (monotonic clock; default now)."""
     plan.check()
     factory = factory or SubprocessWorker  # looked up now: tests replace it
-    run = _Run(plan)
+    run = _Run(plan) if started is None else _Run(plan, started=started)
     seeds = plan.hash_seeds()
     try:
         with _sigterm_interrupts():
             while run.more():
-                result = _round(plan, factory, next(seeds))
-                run.rounds.append(result)
-                run.plan_looks()
+                round_started = now()
+                result = _round(plan, factory, next(seeds), run.deadline)
+                run.add(result, round_started)
+                if result is None:
+                    break
                 if plan.keep is not None:
                     _keep(plan.keep, len(run.rounds), result)
                 if progress is not None:
