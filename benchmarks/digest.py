@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-# benchmarks/html.py would shadow the standard library's html (networkx imports it).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
 from ctool.harness.digest import OutputDigest, canonical  # noqa: E402

@@ -20,20 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-# benchmarks/html.py would shadow the standard library's html (which dask imports).
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-from ctool.executors.dask import DaskPool  # noqa: E402
-from ctool.harness.replicas import ReplicaPool, ScalingRun  # noqa: E402
-from ctool.harness.workers import LocalPool, WorkerSpec  # noqa: E402
-from ctool.model.records import PartRecords  # noqa: E402
+from ctool.executors.dask import DaskPool
+from ctool.harness.replicas import ReplicaPool, ScalingRun
+from ctool.harness.workers import LocalPool, WorkerSpec
+from ctool.model.records import PartRecords
 
 PIPELINE = "ctool.pipeline:create"
 

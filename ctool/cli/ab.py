@@ -58,7 +58,9 @@ def ab_command(
     budget: Annotated[
         float | None,
         typer.Option(
-            help="Time budget in seconds (default 60 with --until-decided).", show_default=False
+            help="Time budget in seconds for the whole command, start-up included (default 60 "
+            "with --until-decided, 180 for instructions).",
+            show_default=False,
         ),
     ] = None,
     threshold: Annotated[

@@ -3,8 +3,8 @@
 Target (issue 8): a 100,000-episode report renders to an HTML file under 5 MB that the
 browser shows in under 2 s.
 
-    .venv/bin/python benchmarks/html.py                      # synthetic 100,000-episode reports
-    .venv/bin/python benchmarks/html.py --report run.json    # a real saved report instead
+    .venv/bin/python benchmarks/html_report.py                    # synthetic 100,000-episode runs
+    .venv/bin/python benchmarks/html_report.py --report run.json  # a real saved report instead
 
 The synthetic reports carry every field (raw latencies of all episodes, a concurrency sweep,
 batches, a sampler timeline, hotspots, a py-spy profile; for leakcheck one memory sample
@@ -19,10 +19,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's directory comes first on sys.path, and this file is named
-# like the standard library's html package, which matplotlib needs: take the directory out.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 import argparse  # noqa: E402 - after the sys.path fix above
