@@ -114,20 +114,44 @@ def trial(pipeline: str, change: float, measure: str, seed: int, extra: list[str
     }
 
 
+HEADER = (
+    "| pipeline, machine | change | trials | flagged | slower | no change | within noise | "
+    "inconclusive | median ratio | s per trial (median / max) | errors |\n"
+    "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+)
+
+
 def summary(label: str, change: float, results: list[dict]) -> str:
+    """One table row. "no change": the interval lies inside the threshold and holds 1;
+    "within noise": inside the threshold but excluding 1 (a change seen, smaller than the
+    threshold)."""
     ok = [r for r in results if "verdict" in r]
     # Timing rows say faster/slower; count rows (--measure instructions) say better/worse.
     flagged = sum(r["verdict"] in ("faster", "slower", "better", "worse") for r in ok)
     slower = sum(r["verdict"] in ("slower", "worse") for r in ok)
-    nsc = sum(r["verdict"] in ("no significant change", "within noise") for r in ok)
+    nsc = sum(r["verdict"] == "no significant change" for r in ok)
+    within = sum(r["verdict"] == "within noise" for r in ok)
     inc = sum(r["verdict"] == "inconclusive" for r in ok)
     secs = [r["seconds"] for r in results]
     ratios = [r["ratio"] for r in ok if r["ratio"]]
     return (
-        f"| {label} | {change:+.0%} | {len(results)} | {flagged} | {slower} | {nsc} | {inc} | "
-        f"{statistics.median(ratios) if ratios else float('nan'):.4f} | "
-        f"{statistics.median(secs):.0f} / {max(secs):.0f} | {len(results) - len(ok)} |"
+        f"| {label} | {change:+.0%} | {len(results)} | {flagged} | {slower} | {nsc} | {within} | "
+        f"{inc} | {statistics.median(ratios) if ratios else float('nan'):.4f} | "
+        f"{statistics.median(secs):.0f} / {max(secs):.1f} | {len(results) - len(ok)} |"
     )
+
+
+def summarise(log: Path) -> None:
+    """The table again, from a ``--log`` file (trials grouped as they were run)."""
+    groups: dict[tuple[str, str, str, float], list[dict]] = {}
+    for line in log.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            key = (r["pipeline"], r["label"], r["measure"], r["change"])
+            groups.setdefault(key, []).append(r)
+    print(HEADER)
+    for (pipeline, label, measure, change), results in groups.items():
+        print(summary(f"{pipeline}, {label}, {measure}", change, results))
 
 
 def main() -> None:
@@ -140,7 +164,11 @@ def main() -> None:
     parser.add_argument("--no-neighbour", action="store_true")
     parser.add_argument("--fixed-rounds", type=int, default=0, help="instead of --until-decided")
     parser.add_argument("--log", type=Path, help="append every trial as a JSON line here")
+    parser.add_argument("--summarise", type=Path, metavar="LOG", help="print a log's table")
     args = parser.parse_args()
+    if args.summarise:
+        summarise(args.summarise)
+        return
     if args.neighbours == -1:  # internal: be the neighbour
         neighbour(int(os.environ.get("NEIGHBOUR_SEED", "0")))
         return
@@ -160,11 +188,7 @@ def main() -> None:
                 [sys.executable, __file__, "--neighbours", "-1"], env=env, cwd=ROOT
             ))  # fmt: skip
     label = "neighbour" if neighbours else "no neighbour"
-    print(
-        "| pipeline, machine | change | trials | flagged | slower | no change | "
-        "inconclusive | median ratio | s per trial (median / max) | errors |"
-    )
-    print("|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print(HEADER)
     try:
         for p in pipelines:
             for c in changes:
