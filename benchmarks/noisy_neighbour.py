@@ -14,6 +14,8 @@ Not a test: a measurement of the real machine, whatever else it is running (stat
   faster/slower (better/worse for instruction counts); a +10 % trial is caught when it says
   "slower" ("worse").
 * **Reference runs**: the same trials with no neighbour (``--no-neighbour``).
+* **A loaded machine** (``--hogs N``): N more processes that never stop, as other people's
+  jobs kept this machine's load average at 8-10 on 2 cores; it tests the time budget.
 
 Run (from the repository root)::
 
@@ -161,6 +163,10 @@ def main() -> None:
     parser.add_argument("--pipelines", default="cpu,aio")
     parser.add_argument("--measure", default="wall")
     parser.add_argument("--neighbours", type=int, default=1)
+    parser.add_argument(
+        "--hogs", type=int, default=0,
+        help="also N processes that never stop (a machine other jobs keep loaded)",
+    )  # fmt: skip
     parser.add_argument("--no-neighbour", action="store_true")
     parser.add_argument("--fixed-rounds", type=int, default=0, help="instead of --until-decided")
     parser.add_argument("--log", type=Path, help="append every trial as a JSON line here")
@@ -169,6 +175,9 @@ def main() -> None:
     if args.summarise:
         summarise(args.summarise)
         return
+    if args.neighbours == -2:  # internal: be a hog
+        while True:
+            sum(i * i % 7 for i in range(20_000))
     if args.neighbours == -1:  # internal: be the neighbour
         neighbour(int(os.environ.get("NEIGHBOUR_SEED", "0")))
         return
@@ -187,7 +196,13 @@ def main() -> None:
             neighbours.append(subprocess.Popen(
                 [sys.executable, __file__, "--neighbours", "-1"], env=env, cwd=ROOT
             ))  # fmt: skip
+    hogs = [
+        subprocess.Popen([sys.executable, __file__, "--neighbours", "-2"], cwd=ROOT)
+        for _ in range(args.hogs)
+    ]
     label = "neighbour" if neighbours else "no neighbour"
+    if hogs:
+        label += f" + {len(hogs)} hogs"
     print(HEADER)
     try:
         for p in pipelines:
@@ -212,7 +227,7 @@ def main() -> None:
                             )
                 print(summary(f"{p}, {label}", c, results), flush=True)
     finally:
-        for proc in neighbours:
+        for proc in neighbours + hogs:
             proc.terminate()
             proc.wait()
     print(f"# end · load: {os.popen('uptime').read().strip()}")

@@ -88,8 +88,9 @@ def simulate_ab_rounds(
     )
     times = (np.cumsum(flat, axis=2) + offsets[:, :, None] + starts).reshape(trials, -1)
     state = design.states.factors(rng, times).reshape(base.shape)
-    # Block pair j runs A then B when j is even, B then A when odd (ABBA).
-    b_first = (np.arange(k) % 2 == 1)[None, None, :]
+    # Block pair j runs A then B when j is even, B then A when odd (ABBA); every other
+    # round starts with B (B A, A B, ...).
+    b_first = ((np.arange(k)[None, :] + np.arange(rounds)[:, None]) % 2 == 1)[None, :, :]
     process = np.exp(design.process_sd * rng.standard_normal((trials, rounds, 1, 2)))
     side_b = np.stack([b_first, ~b_first], axis=-1)  # is slot s side B?
     proc_slot = np.where(side_b, process[..., 1:2], process[..., 0:1])

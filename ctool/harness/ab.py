@@ -265,9 +265,17 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 
 def _round(
-    plan: ABPlan, factory: WorkerFactory, hash_seed: int, deadline: float | None = None
+    plan: ABPlan,
+    factory: WorkerFactory,
+    hash_seed: int,
+    deadline: float | None = None,
+    b_first: bool = False,
 ) -> ABRound | None:
     """One round; ``None`` when the deadline cut it to fewer than half its block pairs.
+
+    Blocks run A B, B A, A B, ... or, with ``b_first`` (every other round), B A, A B, ...:
+    the first block of a round runs 2-3 % slower under contention (measured, docs/compare.md),
+    so which side takes it alternates between rounds.
 
     Before each block pair after the first, the round stops if the slowest pair so far
     would end past ``deadline`` (a round cut at half its pairs or more is kept: its median
@@ -280,12 +288,12 @@ def _round(
             worker.ready()
         a, b = workers
         n = plan.episodes or max(1, round(plan.block_ms / max(a.episode_ms, b.episode_ms, 1e-3)))
-        result = ABRound(hash_seed, n, digests=(a.digest, b.digest))
+        result = ABRound(hash_seed, n, digests=(a.digest, b.digest), b_first=b_first)
         slowest = 0.0
         for j in range(plan.blocks):
             if deadline is not None and j and now() + slowest > deadline:
                 return result if 2 * j >= plan.blocks else None
-            first, second = (a, b) if j % 2 == 0 else (b, a)
+            first, second = (a, b) if (j % 2 == 0) != b_first else (b, a)
             started = now()
             data = {id(first): first.run(n), id(second): second.run(n)}
             result.a_blocks.append(block_values(data[id(a)]))
@@ -437,7 +445,8 @@ def run_ab(
         with _sigterm_interrupts():
             while run.more():
                 round_started = now()
-                result = _round(plan, factory, next(seeds), run.deadline)
+                b_first = len(run.round_s) % 2 == 1
+                result = _round(plan, factory, next(seeds), run.deadline, b_first)
                 run.add(result, round_started)
                 if result is None:
                     break
@@ -460,6 +469,7 @@ def _keep(folder: Path, index: int, result: ABRound) -> None:
     data = {
         "hash_seed": result.hash_seed,
         "episodes_per_block": result.episodes_per_block,
+        "b_first": result.b_first,
         "a_blocks": result.a_blocks,
         "b_blocks": result.b_blocks,
     }

@@ -91,6 +91,8 @@ class ABRound:
     a_blocks: list[dict[str, float]] = field(default_factory=list)
     b_blocks: list[dict[str, float]] = field(default_factory=list)
     digests: tuple[str | None, str | None] = (None, None)
+    b_first: bool = False
+    """B ran the round's first block (every other round: B A, A B, ...)."""
 
     def log_ratio(self, metric: str) -> float | None:
         """Median over the block pairs of ``log(B / A)``; ``None`` when undefined."""
