@@ -391,3 +391,12 @@ def test_the_cli_budget_counts_from_the_process_start() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert -0.02 <= float(proc.stdout) < 60.0
+
+
+def test_a_budget_shorter_than_a_round_still_measures_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first round is never cut: a report always has a round to show."""
+    machine = Machine(8)
+    report, started = _budgeted_run(monkeypatch, machine, budget=0.5)
+    assert _pairs(report) == [10] and len(started) == 1

@@ -7,6 +7,7 @@ pairing then does not cancel it. So each **round** starts one worker process per
 (``python -m ctool.harness.abworker``, built and warmed once) and the parent drives the two
 in lockstep: short **blocks** of episodes in ABBA order (A B, B A, A B, ...), one log ratio
 per adjacent block pair. Adjacent blocks are a block apart, far less than a state lasts.
+Every other round starts with B: under contention a round's first block runs slower.
 
 * **Block length**: ``--block-ms`` (100 ms by default) of episodes, the count chosen from the
   warm-up's median episode time and the same for A and B. A block costs one pipe round trip
@@ -446,7 +447,8 @@ def run_ab(
             while run.more():
                 round_started = now()
                 b_first = len(run.round_s) % 2 == 1
-                result = _round(plan, factory, next(seeds), run.deadline, b_first)
+                deadline = run.deadline if run.rounds else None  # the first round runs whole
+                result = _round(plan, factory, next(seeds), deadline, b_first)
                 run.add(result, round_started)
                 if result is None:
                     break
