@@ -31,7 +31,16 @@ def _env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
 
 
-def start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
+def start(
+    args: list[str], cwd: Path, ignored: tuple[int, ...] = (), **env: str
+) -> subprocess.Popen[str]:
+    """``python -m ctool ARGS``; ``ignored``: signals the child starts with ignored (as a
+    background job of a script starts with SIGINT ignored, or ``nohup`` with SIGHUP)."""
+
+    def ignore() -> None:
+        for number in ignored:
+            signal.signal(number, signal.SIG_IGN)
+
     return subprocess.Popen(
         [sys.executable, "-m", "ctool", *args],
         cwd=cwd,
@@ -39,6 +48,7 @@ def start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ignore if ignored else None,  # noqa: PLW1509 - no threads start before it
     )
 
 
@@ -195,3 +205,41 @@ def test_sigterm_during_leakcheck_writes_a_partial_report(tmp_path: Path) -> Non
     err = finish(proc)
     assert proc.returncode == 143, err
     partial(tmp_path / "leak.json")
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_started_with_sigint_ignored_still_writes_a_partial_report(
+    tmp_path: Path, sig: int, code: int
+) -> None:
+    """A background job of a non-interactive shell starts with SIGINT ignored; ctool still
+    stops on SIGINT and SIGTERM with a partial report (asyncio hooks SIGINT only while its
+    handler is the default one, which ctool restores)."""
+    marker = tmp_path / "ten"
+    proc = start(
+        ["profile", "-p", "misbehaving_pipelines:async_slow", "--set", f"marker={marker}",
+         "--duration", "60", "--warmup", "0", "-o", "out.json"],
+        tmp_path, ignored=(signal.SIGINT,),
+    )  # fmt: skip
+    wait_until(marker.exists, proc)
+    proc.send_signal(sig)
+    err = finish(proc)
+    assert proc.returncode == code, err
+    assert partial(tmp_path / "out.json")["latency_ms"]["count"] > 0
+
+
+def test_nohup_keeps_sighup_ignored(tmp_path: Path) -> None:
+    """Under ``nohup`` (SIGHUP ignored at start) a SIGHUP does not stop the run; the SIGTERM
+    sent after it does (an ignored signal is discarded when sent, so the order holds)."""
+    marker = tmp_path / "ten"
+    proc = start(
+        ["profile", "-p", "misbehaving_pipelines:async_slow", "--set", f"marker={marker}",
+         "--duration", "60", "--warmup", "0", "-o", "out.json"],
+        tmp_path, ignored=(signal.SIGHUP,),
+    )  # fmt: skip
+    wait_until(marker.exists, proc)
+    proc.send_signal(signal.SIGHUP)
+    proc.send_signal(signal.SIGTERM)
+    err = finish(proc)
+    assert proc.returncode == 143, err
+    assert "terminated by SIGTERM" in err
+    partial(tmp_path / "out.json")

@@ -20,10 +20,20 @@ _first: list[int] = []
 
 
 def install() -> None:
-    """Route SIGTERM and SIGHUP through the SIGINT handler (main thread only)."""
+    """Route SIGTERM and SIGHUP through the SIGINT handler (main thread only).
+
+    A process started with SIGINT ignored (a background job of a non-interactive shell, as
+    some CI runners start commands) would otherwise stop on none of the three with a
+    partial report: Python raises no ``KeyboardInterrupt`` and ``asyncio.run`` hooks SIGINT
+    only while its handler is the default one. So SIGINT gets its default handler back.
+    SIGHUP ignored at start (``nohup``) stays ignored: that is what ``nohup`` asks for."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     for name in FORWARDED:
         number = getattr(signal, name, None)
-        if number is not None:
+        if number is not None and not (
+            name == "SIGHUP" and signal.getsignal(number) is signal.SIG_IGN
+        ):
             signal.signal(number, _forward)
 
 
