@@ -34,12 +34,14 @@ def _env() -> dict[str, str]:
 def start(
     args: list[str], cwd: Path, ignored: tuple[int, ...] = (), **env: str
 ) -> subprocess.Popen[str]:
-    """``python -m ctool ARGS``; ``ignored``: signals the child starts with ignored (as a
-    background job of a script starts with SIGINT ignored, or ``nohup`` with SIGHUP)."""
+    """``python -m ctool ARGS``, with SIGINT, SIGTERM and SIGHUP at their defaults whatever
+    the test run inherited (a suite run under ``nohup`` ignores SIGHUP); ``ignored``: signals
+    the child starts with ignored (as a background job of a script starts with SIGINT
+    ignored, or ``nohup`` with SIGHUP)."""
 
     def ignore() -> None:
-        for number in ignored:
-            signal.signal(number, signal.SIG_IGN)
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, signal.SIG_IGN if number in ignored else signal.SIG_DFL)
 
     return subprocess.Popen(
         [sys.executable, "-m", "ctool", *args],
@@ -48,7 +50,7 @@ def start(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=ignore if ignored else None,  # noqa: PLW1509 - no threads start before it
+        preexec_fn=ignore,  # noqa: PLW1509 - the test process starts no threads before it
     )
 
 
