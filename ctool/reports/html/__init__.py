@@ -11,7 +11,7 @@ raw latencies, stages and load curves are overlaid. The page:
 * escapes every string that came from a report: the Jinja environment autoescapes, the
   chart SVG is escaped by matplotlib, the flame graph by ``flamegraph``;
 * stays small for long runs: histograms and quantile grids, never one element per episode
-  (a 100,000-episode report renders to well under 5 MB; ``benchmarks/html.py``).
+  (a 100,000-episode report renders to well under 5 MB; ``benchmarks/html_report.py``).
 
 The package builds a *view model* (``view``: sections of cards, charts and tables made of
 plain strings and numbers) from the report, one module per report kind (``profile``,
