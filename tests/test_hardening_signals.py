@@ -66,6 +66,21 @@ def wait_until(condition: Callable[[], bool], proc: subprocess.Popen[str]) -> No
         time.sleep(0.05)
 
 
+def profiling_async(
+    tmp_path: Path, *extra: str, ignored: tuple[int, ...] = ()
+) -> subprocess.Popen[str]:
+    """``ctool profile`` of a slow async pipeline for 60 s (plus ``extra`` options), once its
+    tenth episode has run (the pipeline writes a marker); the report goes to ``out.json``."""
+    marker = tmp_path / "ten"
+    proc = start(
+        ["profile", "-p", "misbehaving_pipelines:async_slow", "--set", f"marker={marker}",
+         *extra, "--duration", "60", "--warmup", "0", "-o", "out.json"],
+        tmp_path, ignored,
+    )  # fmt: skip
+    wait_until(marker.exists, proc)
+    return proc
+
+
 def finish(proc: subprocess.Popen[str]) -> str:
     try:
         _, err = proc.communicate(timeout=DEADLINE_S)
@@ -99,13 +114,7 @@ def partial(path: Path) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_sigterm_and_sighup_write_a_partial_report(tmp_path: Path, sig: int, code: int) -> None:
-    marker = tmp_path / "ten"
-    proc = start(
-        ["profile", "-p", "misbehaving_pipelines:async_slow", "--set", f"marker={marker}",
-         "--duration", "60", "--warmup", "0", "-o", "out.json"],
-        tmp_path,
-    )  # fmt: skip
-    wait_until(marker.exists, proc)
+    proc = profiling_async(tmp_path)
     proc.send_signal(sig)
     err = finish(proc)
     assert proc.returncode == code, err
@@ -147,13 +156,7 @@ def test_second_ctrl_c_on_a_hung_sync_episode_keeps_what_was_measured(tmp_path: 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_workers_are_reaped_and_their_episodes_kept(tmp_path: Path, sig: int, code: int) -> None:
-    marker = tmp_path / "ten"
-    proc = start(
-        ["profile", "-p", "misbehaving_pipelines:async_slow", "--set", f"marker={marker}",
-         "--workers", "2", "--duration", "60", "--warmup", "0", "-o", "out.json"],
-        tmp_path,
-    )  # fmt: skip
-    wait_until(marker.exists, proc)
+    proc = profiling_async(tmp_path, "--workers", "2")
     workers = children(proc.pid)
     assert len(workers) == 2
     proc.send_signal(sig)
@@ -216,13 +219,7 @@ def test_started_with_sigint_ignored_still_writes_a_partial_report(
     """A background job of a non-interactive shell starts with SIGINT ignored; ctool still
     stops on SIGINT and SIGTERM with a partial report (asyncio hooks SIGINT only while its
     handler is the default one, which ctool restores)."""
-    marker = tmp_path / "ten"
-    proc = start(
-        ["profile", "-p", "misbehaving_pipelines:async_slow", "--set", f"marker={marker}",
-         "--duration", "60", "--warmup", "0", "-o", "out.json"],
-        tmp_path, ignored=(signal.SIGINT,),
-    )  # fmt: skip
-    wait_until(marker.exists, proc)
+    proc = profiling_async(tmp_path, ignored=(signal.SIGINT,))
     proc.send_signal(sig)
     err = finish(proc)
     assert proc.returncode == code, err
@@ -232,13 +229,7 @@ def test_started_with_sigint_ignored_still_writes_a_partial_report(
 def test_nohup_keeps_sighup_ignored(tmp_path: Path) -> None:
     """Under ``nohup`` (SIGHUP ignored at start) a SIGHUP does not stop the run; the SIGTERM
     sent after it does (an ignored signal is discarded when sent, so the order holds)."""
-    marker = tmp_path / "ten"
-    proc = start(
-        ["profile", "-p", "misbehaving_pipelines:async_slow", "--set", f"marker={marker}",
-         "--duration", "60", "--warmup", "0", "-o", "out.json"],
-        tmp_path, ignored=(signal.SIGHUP,),
-    )  # fmt: skip
-    wait_until(marker.exists, proc)
+    proc = profiling_async(tmp_path, ignored=(signal.SIGHUP,))
     proc.send_signal(signal.SIGHUP)
     proc.send_signal(signal.SIGTERM)
     err = finish(proc)
