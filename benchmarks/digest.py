@@ -19,8 +19,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from ctool.harness.digest import OutputDigest, canonical  # noqa: E402
-from ctool.harness.loader import build_pipeline  # noqa: E402
+from ctool.workload.digest import OutputDigest, canonical  # noqa: E402
+from ctool.workload.loader import build_pipeline  # noqa: E402
 
 
 def collect(ref: str | None, episodes: int) -> list[Any]:

@@ -26,7 +26,7 @@ seeds) and of the ``leak_bytes`` knob (about a minute more).
 to its file). Thread CPU and wall per episode, ratios to the plain loop.
 
 ``--table``: the issue's table -- each case in a fresh process
-(``tests/leak_table.py``), five seeds, the default budget: verdict, growth, and how many
+(``tests/helpers/leak_table.py``), five seeds, the default budget: verdict, growth, and how many
 measured episodes the sequential check needed (its rounds), and the seconds it took.
 
 ``--long``: the optimized reference pipeline held to 20,000 measured episodes in one round
@@ -51,9 +51,9 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from ctool.harness.leak import LeakcheckOptions, run_leakcheck
-from ctool.harness.loader import build_pipeline
+from ctool.leak.runner import LeakcheckOptions, run_leakcheck
 from ctool.spans import EpisodeRecorder, activate, deactivate
+from ctool.workload.loader import build_pipeline
 
 Timing = tuple[float, float]
 """(wall seconds, CPU seconds of this process)."""
@@ -177,7 +177,7 @@ def part3(episodes: int, pairs: int) -> None:
 
 AFFORDABLE_BASELINE = {"kuramoto": "numpy", "phi": "vectorized", "health_probe": "offloop"}
 """The baseline preset with its three CPU- or wall-heavy settings swapped (none of them keeps
-memory across episodes; see tests/test_leakcheck_reference.py)."""
+memory across episodes; see tests/leak/test_leakcheck_reference.py)."""
 
 
 def part4() -> None:

@@ -2,7 +2,7 @@
 recorded span inside a run, <= 5 us of bookkeeping per episode (everything the harness does
 for an episode, deferred work included); and spans <= 1 % of an optimized episode.
 
-0. empty: ``ctool.harness.cost`` (the calibration every profile report carries), with more
+0. empty: ``ctool.run.cost`` (the calibration every profile report carries), with more
    blocks: an empty two-span pipeline unrecorded, recorded, and through
    ``LoadDriver.episode``, interleaved;
 
@@ -39,13 +39,13 @@ from time import perf_counter_ns
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ctool.harness.digest import OutputDigest  # noqa: E402
-from ctool.harness.loader import PipelineAdapter, build_pipeline  # noqa: E402
-from ctool.harness.recorder import PartRecorder  # noqa: E402
-from ctool.harness.sampler import ResourceSampler  # noqa: E402
-from ctool.harness.shapes import LoadDriver  # noqa: E402
-from ctool.harness.watchdog import LoopWatchdog  # noqa: E402
+from ctool.monitors.sampler import ResourceSampler  # noqa: E402
+from ctool.monitors.watchdog import LoopWatchdog  # noqa: E402
+from ctool.run.recorder import PartRecorder  # noqa: E402
+from ctool.run.shapes import LoadDriver  # noqa: E402
 from ctool.spans import EpisodeRecorder, activate, deactivate, span  # noqa: E402
+from ctool.workload.digest import OutputDigest  # noqa: E402
+from ctool.workload.loader import PipelineAdapter, build_pipeline  # noqa: E402
 
 
 class _NoOp:
@@ -173,10 +173,10 @@ def episodes_long(episodes: int) -> int:
 
 def empty_pipeline(blocks: int, episodes: int) -> None:
     """Span and bookkeeping cost on the empty pipeline, against the targets."""
-    from ctool.harness.cost import measure_harness_cost
+    from ctool.run.cost import measure_harness_cost
 
     cost = asyncio.run(measure_harness_cost(blocks=blocks, episodes=episodes))
-    print(f"empty pipeline (ctool.harness.cost, {blocks} rotated blocks of {episodes} episodes):")
+    print(f"empty pipeline (ctool.run.cost, {blocks} rotated blocks of {episodes} episodes):")
     print(f"  recorded span, inside a run   : {cost.span_ns:6.0f} ns  (target <= 350 ns)")
     print(f"  bookkeeping per episode       : {cost.bookkeeping_us:6.2f} us  (target <= 5 us)")
     print(f"  empty episode through harness : {cost.empty_episode_us:6.2f} us")

@@ -53,13 +53,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ctool.harness.loader import PipelineAdapter, build_pipeline
 from ctool.model.io import load_report
 from ctool.model.schema import ProfileReport
 from ctool.profilers.base import Profiler, ProfilerOptions
 from ctool.profilers.registry import discover
 from ctool.reports.hotspots import hotspots_table
 from ctool.spans import EpisodeRecorder, activate, deactivate
+from ctool.workload.loader import PipelineAdapter, build_pipeline
 
 KURAMOTO_STEP = "PythonKuramoto.step"
 PHI_LOOP = "phi_loop"

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ctool.executors.dask import DaskPool
-from ctool.harness.replicas import ReplicaPool, ScalingRun
-from ctool.harness.workers import LocalPool, WorkerSpec
 from ctool.model.records import PartRecords
+from ctool.run.replicas import ReplicaPool, ScalingRun
+from ctool.run.workers import LocalPool, WorkerSpec
 
 PIPELINE = "ctool.pipeline:create"
 

@@ -133,8 +133,8 @@ def test_09_burst(ctool_profile: Any) -> None:
 @pytest.fixture(scope="module")
 def rate_run(request: pytest.FixtureRequest) -> Any:
     """An open-loop run at 15 episodes/s for 4 s: normal load, shared by checks 10, 12, 13."""
-    from ctool.harness.runconfig import RunConfig
-    from ctool.harness.runner import run_profile
+    from ctool.run.config import RunConfig
+    from ctool.run.runner import run_profile
 
     return run_profile(RunConfig(pipeline=REF, episodes=0, rate=15.0, duration_s=4.0))
 
@@ -184,8 +184,8 @@ async def test_14_memory_growth(pipeline: Any, index: Iterator[int]) -> None:
 # 15, 16 ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def optimized_run() -> Any:
-    from ctool.harness.runconfig import RunConfig
-    from ctool.harness.runner import run_profile
+    from ctool.run.config import RunConfig
+    from ctool.run.runner import run_profile
 
     return run_profile(RunConfig(pipeline=REF, preset="optimized", episodes=150, warmup=10))
 
@@ -238,8 +238,8 @@ def test_18_phi_cache_hit_rate(phi_counts: dict[str, float]) -> None:
 # 19, 20 ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def baseline_run() -> Any:
-    from ctool.harness.runconfig import RunConfig
-    from ctool.harness.runner import run_profile
+    from ctool.run.config import RunConfig
+    from ctool.run.runner import run_profile
 
     return run_profile(RunConfig(pipeline=REF, preset="baseline", episodes=150, warmup=10))
 

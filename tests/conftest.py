@@ -1,4 +1,8 @@
-"""Shared fixtures. The autouse guard fails any test that leaves a profiler running."""
+"""Shared fixtures. The autouse guard fails any test that leaves a profiler running.
+
+Tests live in one folder per package (tests/run, tests/ab, ...); the modules they share
+live in tests/helpers, put on ``sys.path`` here.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,12 @@ import sys
 import threading
 import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+# The test pipelines and helpers (tests/helpers) import by bare name from any test folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +39,10 @@ def no_profiler_left_running() -> Iterator[None]:
         leaks.append("threading.settrace hook")
     if leaks:
         pytest.fail("test left profiling running: " + ", ".join(leaks))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``serial`` share one xdist group: one worker runs them one by one."""
+    for item in items:
+        if item.get_closest_marker("serial") is not None:
+            item.add_marker(pytest.mark.xdist_group("serial"))

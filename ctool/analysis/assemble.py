@@ -1,6 +1,6 @@
 """A profile run's report, assembled from what it measured (docs/design.md section 3).
 
-Pure functions over model data: ``ctool.harness.runner`` drives the run, turns what it
+Pure functions over model data: ``ctool.run.runner`` drives the run, turns what it
 measured into a ``MeasuredRun`` (episode records, the monitors' summary, the sampler's
 figures, the profilers' results, the resolved configuration) and calls ``profile_report``.
 Nothing here runs a pipeline, samples or reads a clock.

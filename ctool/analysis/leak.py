@@ -1,6 +1,6 @@
 """Leak analysis: pure functions from memory samples to slopes, sites and types.
 
-Nothing here measures, prints or reads a clock; ``ctool.harness.leak`` collects the samples
+Nothing here measures, prints or reads a clock; ``ctool.leak.runner`` collects the samples
 and calls these. A trend is a Theil--Sen fit (median of pairwise slopes, robust to the odd
 GC or allocator step) of bytes against measured episodes, with Sen's confidence interval
 (``scipy.stats.theilslopes``). The verdict built on the trends (sequential: leak, clean

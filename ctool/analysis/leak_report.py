@@ -1,6 +1,6 @@
 """A leakcheck run's report, assembled from what it measured.
 
-Pure functions over plain data: ``ctool.harness.leak`` runs the episodes, samples memory and
+Pure functions over plain data: ``ctool.leak.runner`` runs the episodes, samples memory and
 calls ``ctool.analysis.leak`` for the verdict and the sites; it then hands everything over
 as a ``LeakMeasurement`` and ``leakcheck_report`` builds the ``LeakcheckReport``.
 """

@@ -1,6 +1,6 @@
 """The sequential leak verdict: does retained memory grow without bound, and how fast?
 
-Pure functions over memory samples (``ctool.harness.leak`` collects them, round after round,
+Pure functions over memory samples (``ctool.leak.runner`` collects them, round after round,
 and asks :func:`decide` after each round whether the answer is settled). The question is not
 "is the slope above a threshold" -- a cache still warming and a slow true leak look alike
 over a thousand episodes -- but "does the growth stop?". The rules (docs/leakcheck.md):

@@ -29,7 +29,7 @@ importing ``scipy.stats`` alone takes over a second, more than half of the 2 s t
 comparing two 100,000-episode reports may take end to end. They follow scipy's definitions
 (average ranks for ties; exact null distributions for small samples without ties; the
 normal approximation with tie correction otherwise; Mann-Whitney with continuity
-correction), and ``tests/test_statistics.py`` checks them against ``scipy.stats`` to 1e-9.
+correction), and ``tests/analysis/test_statistics.py`` checks them against ``scipy.stats`` to 1e-9.
 numpy is imported inside the functions: ``ctool --help`` never pays for it.
 """
 

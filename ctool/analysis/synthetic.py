@@ -1,7 +1,7 @@
 """A seeded synthetic latency model, and profile reports built from its latencies.
 
 The model (docs/design.md section 9, docs/compare.md) is what the statistics of ``compare``
-and ``ab`` are validated on (``tests/test_compare_validation.py``) and what
+and ``ab`` are validated on (``tests/compare/test_compare_validation.py``) and what
 ``benchmarks/stats_model.py`` runs the anchors' decision rules on:
 
 * episode latency ``median * exp(x_t)``, with ``x_t`` an AR(1) process in log space

@@ -18,7 +18,7 @@ about 0.85 ms or about 1.35 ms, and each state lasted seconds. The model:
 
 :func:`simulate_ab_rounds` runs the design of ``ctool ab`` on it: per round, ``blocks``
 adjacent block pairs in ABBA order of ``block_episodes`` episodes each, and returns each
-round's value exactly as :mod:`ctool.harness.ab` computes it (the median over the round's
+round's value exactly as :mod:`ctool.ab.runner` computes it (the median over the round's
 block pairs of ``log(median B block / median A block)``).
 """
 

@@ -102,10 +102,10 @@ def ab_command(
 
     Same verdicts, gates and exit codes as 'ctool compare' (docs/compare.md).
     """
+    from ctool.ab.runner import ABInterrupted, ABPlan, parse_side, run_ab
     from ctool.analysis.compare import parse_gate
     from ctool.cli import clock
-    from ctool.harness.ab import ABInterrupted, ABPlan, parse_side, run_ab
-    from ctool.harness.loader import DEFAULT_PIPELINE
+    from ctool.workload.loader import DEFAULT_PIPELINE
 
     plan = ABPlan(
         a=parse_side("A", a, a_pipeline),

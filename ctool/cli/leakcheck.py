@@ -1,4 +1,4 @@
-"""`ctool leakcheck`: does memory grow per episode, and where? (service: ctool.harness.leak)"""
+"""`ctool leakcheck`: does memory grow per episode, and where? (service: ctool.leak.runner)"""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ctool.cli.output import (
 from ctool.model.errors import EXIT_VERDICT
 
 # The option defaults repeat LeakcheckOptions' (importing them here would import pydantic on
-# `ctool --help`); tests/test_leakcheck.py checks that they agree.
+# `ctool --help`); tests/leak/test_leakcheck.py checks that they agree.
 
 
 MaxEpisodesOption = Annotated[
@@ -113,8 +113,8 @@ def leakcheck_command(
     count grew.
     """
     from ctool.cli.console import make_console
-    from ctool.harness.leak import LeakcheckOptions, run_leakcheck
-    from ctool.harness.loader import parse_settings
+    from ctool.leak.runner import LeakcheckOptions, run_leakcheck
+    from ctool.workload.loader import parse_settings
 
     options = LeakcheckOptions(
         pipeline=pipeline,

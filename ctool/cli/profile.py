@@ -25,10 +25,10 @@ from ctool.cli.output import (
 from ctool.model.errors import EXIT_INCOMPLETE, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
-    from ctool.harness.observer import RunObserver
-    from ctool.harness.runconfig import RunConfig
-    from ctool.harness.runner import PoolFactory
     from ctool.model.schema import ProfileReport
+    from ctool.monitors.observer import RunObserver
+    from ctool.run.config import RunConfig
+    from ctool.run.runner import PoolFactory
 
 LOAD = "Load shape"
 PROFILING = "Profilers"
@@ -255,8 +255,8 @@ def profile_command(
     Defaults may come from \\[tool.ctool] in ./pyproject.toml or from ./ctool.toml.
     """
     from ctool.cli.console import make_console
-    from ctool.harness.defaults import load_defaults
-    from ctool.harness.runconfig import ProfileOptions, parse_float, parse_int, resolve
+    from ctool.cli.defaults import load_defaults
+    from ctool.cli.profile_options import ProfileOptions, parse_float, parse_int, resolve
 
     defaults = load_defaults("profile")
     fmt = parse_format(output_format, defaults.get_str("format"))
@@ -305,7 +305,7 @@ def profile_command(
 
         observers.append(ProgressObserver(stderr))
 
-    from ctool.harness.runner import run_profile
+    from ctool.run.runner import run_profile
 
     report = run_profile(
         config,
@@ -322,7 +322,7 @@ def _prometheus(port: int, linger_s: float) -> RunObserver:
         raise UsageError(f"--metrics-port must be between 1 and 65535, got {port}")
     if not 0 <= linger_s <= 3600:
         raise UsageError(f"--metrics-linger must be between 0 and 3600 seconds, got {linger_s}")
-    observer_class = optional("ctool.harness.prometheus", "PrometheusObserver", "--metrics-port")
+    observer_class = optional("ctool.exporters.prometheus", "PrometheusObserver", "--metrics-port")
     try:
         observer: RunObserver = (
             observer_class(port, linger_s=linger_s) if linger_s else observer_class(port)

@@ -62,9 +62,9 @@ def suite_command(
     target is missed, 130 when interrupted (a partial report is still written).
     """
     from ctool.cli.console import make_console
-    from ctool.harness.loader import DEFAULT_PIPELINE, parse_settings
     from ctool.suite.runner import SuiteOptions, run_suite
     from ctool.suite.targets import find_target_overrides, resolve_targets
+    from ctool.workload.loader import DEFAULT_PIPELINE, parse_settings
 
     fmt = parse_format(output_format)
     check_targets(output, html)
@@ -92,7 +92,7 @@ def suite_command(
 
 def _pool_factory(executor: str | None, scheduler: str | None) -> Any:
     """``--executor dask`` for the scaling scenario (the options are checked here, up front)."""
-    from ctool.harness.runconfig import RunConfig
+    from ctool.run.config import RunConfig
 
     RunConfig(executor=executor or "local", scheduler=scheduler)  # one-line usage errors
     if executor != "dask":

@@ -1,13 +1,13 @@
 """``--executor dask``: the replicas of a run as tasks on a Dask cluster.
 
-``DaskPool`` is a :class:`~ctool.harness.replicas.ReplicaPool`. With a scheduler address it
+``DaskPool`` is a :class:`~ctool.run.replicas.ReplicaPool`. With a scheduler address it
 connects to that cluster (``--connect-timeout``: an unreachable scheduler is a one-line
 usage error); without one it starts a ``distributed.LocalCluster`` of N worker processes of
 one thread each on 127.0.0.1 and closes it at the end, whatever happens.
 
 Each replica is pinned to its own worker (N replicas need N workers). The pool watches the
 scheduler while parts run: a worker that leaves (its process was killed) makes its replica a
-:class:`~ctool.harness.replicas.ReplicaLost`, and the run goes on with the others. On
+:class:`~ctool.run.replicas.ReplicaLost`, and the run goes on with the others. On
 interrupt it sets the run's stop ``Event`` (each replica ends its part and returns what it
 measured), then stops every replica and, if it started one, the LocalCluster.
 """
@@ -23,11 +23,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ctool.executors.replica import run_replica, start_replica, stop_replica
-from ctool.harness.replicas import ReplicaInfo, ReplicaLost
-from ctool.harness.runconfig import RunConfig
-from ctool.harness.workers import WorkerSpec
 from ctool.model.errors import CtoolError, UsageError
 from ctool.model.records import PartRecords
+from ctool.run.config import RunConfig
+from ctool.run.replicas import ReplicaInfo, ReplicaLost
+from ctool.run.workers import WorkerSpec
 
 INSTALL = 'pip install "ctool[dask]"'
 WATCH_EVERY_S = 0.25

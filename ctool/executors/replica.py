@@ -26,9 +26,9 @@ import sys
 import threading
 from typing import Any
 
-from ctool.harness.replicas import ReplicaInfo, local_info, write_samples
-from ctool.harness.workers import WorkerSpec
 from ctool.model.records import PartRecords
+from ctool.run.replicas import ReplicaInfo, local_info, write_samples
+from ctool.run.workers import WorkerSpec
 
 STOP_POLL_S = 0.2
 METRICS_EVERY_S = 1.0
@@ -58,8 +58,8 @@ class _Replica:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     async def _build(self) -> None:
-        from ctool.harness.loader import build_pipeline
-        from ctool.harness.shapes import LoadDriver
+        from ctool.run.shapes import LoadDriver
+        from ctool.workload.loader import build_pipeline
 
         spec = self.spec
         self.adapter = build_pipeline(
@@ -72,8 +72,8 @@ class _Replica:
 
     def _export(self, metrics: dict[str, Any]) -> None:
         """This replica's own exporter, sampler and metrics pump (after the warm-up)."""
-        from ctool.harness.prometheus import PrometheusObserver
-        from ctool.harness.sampler import ResourceSampler
+        from ctool.exporters.prometheus import PrometheusObserver
+        from ctool.monitors.sampler import ResourceSampler
 
         exporter = PrometheusObserver(
             0, address=str(metrics["host"]), linger_s=float(metrics.get("linger_s", 0.0))
@@ -110,7 +110,7 @@ class _Replica:
     async def _run(
         self, command: dict[str, Any], task_box: list[asyncio.Task[PartRecords]]
     ) -> PartRecords:
-        from ctool.harness.watchdog import LoopWatchdog, pipeline_roots
+        from ctool.monitors.watchdog import LoopWatchdog, pipeline_roots
 
         spec = self.spec
         watchdog = LoopWatchdog(

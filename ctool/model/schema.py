@@ -288,7 +288,7 @@ class ReplicaRow(Model):
 
 
 class HarnessCost(Model):
-    """What the harness itself costs per episode on this machine (``ctool.harness.cost``):
+    """What the harness itself costs per episode on this machine (``ctool.run.cost``):
     the floor under every measured episode."""
 
     span_ns: float

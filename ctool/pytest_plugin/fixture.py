@@ -21,8 +21,8 @@ from ctool.pytest_plugin.body import Borrowed, CallablePipeline
 if TYPE_CHECKING:
     import pytest
 
-    from ctool.harness.runconfig import RunConfig
     from ctool.model.schema import ProfileReport
+    from ctool.run.config import RunConfig
 
 _calls = itertools.count(1)
 
@@ -51,8 +51,8 @@ class ProfileFixture:
         block_threshold_ms: float = 5.0,
     ) -> Any:
         """``ProfileReport`` from a sync test; an awaitable of it from an async one."""
-        from ctool.harness.runconfig import RunConfig
         from ctool.pytest_plugin.session import refuse_under_xdist
+        from ctool.run.config import RunConfig
 
         if self.item.config.getoption("ctool_disable"):
             import pytest
@@ -106,8 +106,8 @@ class ProfileFixture:
 def _run_sync(
     config: RunConfig, target: Any, done: Callable[[ProfileReport], None]
 ) -> ProfileReport:
-    from ctool.harness.loader import provided
-    from ctool.harness.runner import run_profile
+    from ctool.run.runner import run_profile
+    from ctool.workload.loader import provided
 
     with provided(config.pipeline, target) if target is not None else nullcontext():
         report = run_profile(config)
@@ -119,8 +119,8 @@ async def _run_on_this_loop(
     config: RunConfig, target: Any, done: Callable[[ProfileReport], None]
 ) -> ProfileReport:
     """``run_profile`` on the running loop: the same run, minus its own ``asyncio.run``."""
-    from ctool.harness.loader import provided
-    from ctool.harness.runner import ProfileRun
+    from ctool.run.runner import ProfileRun
+    from ctool.workload.loader import provided
 
     with provided(config.pipeline, target) if target is not None else nullcontext():
         run = ProfileRun(config, observers=(), warn=lambda _: None)

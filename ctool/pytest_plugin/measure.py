@@ -8,13 +8,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ctool.harness.runconfig import RunConfig
 from ctool.pytest_plugin.options import MarkOptions
+from ctool.run.config import RunConfig
 
 if TYPE_CHECKING:
-    from ctool.harness.episode_memory import EpisodeMemory
     from ctool.model.leak_schema import LeakcheckReport
     from ctool.model.schema import ProfileReport
+    from ctool.workload.episode_memory import EpisodeMemory
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ def run_config(ref: str, options: MarkOptions, command: str) -> RunConfig:
 
 def measure(ref: str, body: Any, options: MarkOptions, command: str) -> Measured:
     """Everything the marker asks for, on ``body`` provided as the pipeline ``ref``."""
-    from ctool.harness.loader import provided
-    from ctool.harness.runner import run_profile
+    from ctool.run.runner import run_profile
+    from ctool.workload.loader import provided
 
     with provided(ref, body):
         measured = Measured(report=run_profile(run_config(ref, options, command)))
@@ -70,8 +70,8 @@ def measure(ref: str, body: Any, options: MarkOptions, command: str) -> Measured
 
 
 def memory_pass(ref: str, body: Any, options: MarkOptions) -> EpisodeMemory:
-    from ctool.harness.episode_memory import measure_episode_memory
-    from ctool.harness.loader import PipelineAdapter
+    from ctool.workload.episode_memory import measure_episode_memory
+    from ctool.workload.loader import PipelineAdapter
 
     adapter = PipelineAdapter(body, ref)
     first = options.warmup + options.episodes
@@ -81,8 +81,8 @@ def memory_pass(ref: str, body: Any, options: MarkOptions) -> EpisodeMemory:
 
 
 def leak_pass(ref: str, options: MarkOptions, command: str) -> LeakcheckReport:
-    from ctool.harness.leak import run_leakcheck
-    from ctool.harness.leakconfig import LeakcheckOptions
+    from ctool.leak.config import LeakcheckOptions
+    from ctool.leak.runner import run_leakcheck
     from ctool.model.errors import UsageError
 
     defaults = LeakcheckOptions()

@@ -89,8 +89,8 @@ class SuiteContext:
     def profile(self, name: str, **overrides: Any) -> ProfileReport:
         """A ``ctool profile`` run of the pipeline under test, made once per ``name``."""
         if name not in self._runs:
-            from ctool.harness.runconfig import RunConfig
-            from ctool.harness.runner import run_profile
+            from ctool.run.config import RunConfig
+            from ctool.run.runner import run_profile
 
             options: dict[str, Any] = {
                 "pipeline": self.pipeline,
@@ -122,7 +122,7 @@ class SuiteContext:
         """None when the pipeline accepts these settings / preset, else the reason it does not."""
         import asyncio
 
-        from ctool.harness.loader import build_pipeline
+        from ctool.workload.loader import build_pipeline
 
         preset = settings.pop("preset", self.preset)
         try:

@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ctool.harness.environment import capture_environment
-from ctool.harness.loader import DEFAULT_PIPELINE
+from ctool.host.environment import capture_environment
 from ctool.model.errors import UsageError
 from ctool.model.schema import RunConfigModel, ScenarioResult, SuiteReport, now_iso
 from ctool.suite.context import SuiteContext
 from ctool.suite.scenarios import SCENARIOS, Scenario, Skip, judge
 from ctool.suite.targets import Target
+from ctool.workload.loader import DEFAULT_PIPELINE
 
 
 @dataclass

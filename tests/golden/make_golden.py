@@ -6,7 +6,7 @@
 The inputs (``reports/*.json``) were written by real ``ctool`` runs and are frozen: the
 renderings (``rendered/``) are what the code renders from them: the table at a fixed
 width without colour, markdown, JSON, and the visible text of the HTML page.
-``tests/test_golden.py`` renders the same inputs and compares.
+``tests/reports/test_golden.py`` renders the same inputs and compares.
 """
 
 from __future__ import annotations

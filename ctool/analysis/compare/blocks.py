@@ -1,7 +1,7 @@
 """``ctool ab``'s fine-grained design into a :class:`CompareReport`. Pure functions.
 
 A round is one pair of worker processes (A and B, one shared ``PYTHONHASHSEED``) that ran
-``k`` adjacent block pairs in ABBA order (:mod:`ctool.harness.ab`). Per metric:
+``k`` adjacent block pairs in ABBA order (:mod:`ctool.ab.runner`). Per metric:
 
 * each block gives one value (the median episode time of the block, its mean, ...);
 * each adjacent block pair gives ``log(B / A)``; the round's value is the median of those

@@ -26,7 +26,7 @@ def _paired(ctx: SuiteContext) -> tuple[Outputs, Outputs, dict[str, Any]]:
     def measure() -> tuple[Outputs, Outputs, dict[str, Any]]:
         import asyncio
 
-        from ctool.harness.loader import build_pipeline
+        from ctool.workload.loader import build_pipeline
 
         async def outputs(preset: str) -> tuple[Outputs, dict[str, Any]]:
             pipeline = build_pipeline(

@@ -25,7 +25,7 @@ def _phi_after_warmup(ctx: SuiteContext) -> dict[str, float]:
         import asyncio
 
         from ctool.analysis.summary import flat_metrics
-        from ctool.harness.loader import build_pipeline
+        from ctool.workload.loader import build_pipeline
 
         async def drive() -> dict[str, float]:
             pipeline = build_pipeline(

@@ -30,8 +30,8 @@ def _episode_memory(ctx: SuiteContext, settings: dict[str, Any]) -> dict[str, fl
     def measure() -> dict[str, float]:
         import asyncio
 
-        from ctool.harness.episode_memory import measure_episode_memory
-        from ctool.harness.loader import build_pipeline
+        from ctool.workload.episode_memory import measure_episode_memory
+        from ctool.workload.loader import build_pipeline
 
         async def drive() -> dict[str, float]:
             pipeline = build_pipeline(
@@ -82,7 +82,7 @@ def cpu_utilisation(ctx: SuiteContext) -> Measurement:
 
 # 14 --------------------------------------------------------------------------------------
 def memory_growth(ctx: SuiteContext) -> Measurement:
-    from ctool.harness.leak import LeakcheckOptions, run_leakcheck
+    from ctool.leak.runner import LeakcheckOptions, run_leakcheck
 
     report = ctx.cached(
         "leakcheck",

@@ -57,7 +57,7 @@ def optimisation_gain(ctx: SuiteContext) -> Measurement:
     reason = ctx.supports(preset="baseline") or ctx.supports(preset="optimized")
     if reason:
         raise Skip(f"needs presets baseline and optimized: {reason}")
-    from ctool.harness.ab import ABPlan, parse_side, run_ab
+    from ctool.ab.runner import ABPlan, parse_side, run_ab
 
     settings = [f"{k}={v}" for k, v in ctx.settings.items()]
     plan = ABPlan(

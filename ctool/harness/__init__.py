@@ -1,1 +1,0 @@
-"""Drives any pipeline: spans, loading, load shapes, workers, resource sampling."""

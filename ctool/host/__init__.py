@@ -1,0 +1,6 @@
+"""The process and machine around a run.
+
+- ``environment``: the report's ``environment`` (Python, CPU model, cores, host).
+- ``child``: what every worker process ctool starts does around its serve loop.
+- ``context_executor``: the loop's default executor that copies the caller's context.
+"""
