@@ -44,7 +44,6 @@ class _Replica:
         self.thread = threading.Thread(target=self.loop.run_forever, name="ctool-replica")
         self.thread.daemon = True
         self.thread.start()
-        self.first = True
         self.exporter: Any = None
         self.sampler: Any = None
         self.pump: asyncio.Task[None] | None = None
@@ -121,7 +120,7 @@ class _Replica:
             self.driver.sequential(
                 episodes=command.get("episodes"),
                 duration_s=command.get("duration_s"),
-                digest=self.first,
+                digest=True,  # every part calls outputs(), as one process does
             )
         )
         task_box.append(task)
@@ -136,7 +135,6 @@ class _Replica:
         part.monitor = monitor
         part.metrics = self.adapter.metrics()
         part.pid = os.getpid()
-        self.first = False
         write_samples(spec.samples_dir, str(command.get("tag", "part")), part)
         return part
 

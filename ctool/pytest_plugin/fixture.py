@@ -123,8 +123,7 @@ async def _run_on_this_loop(
     from ctool.workload.loader import provided
 
     with provided(config.pipeline, target) if target is not None else nullcontext():
-        run = ProfileRun(config, observers=(), warn=lambda _: None)
-        run.prepare()
+        run = ProfileRun.prepare(config, warn=lambda _: None)
         try:
             await run.main()
         finally:

@@ -65,10 +65,12 @@ class ReplicaInfo:
     python: str = ""
     ctool: str = ""
     pipeline_hash: str = ""
+    role: str = "replica"
+    """``replica`` (``--workers``, Dask) or ``round`` (``--rounds``: one after another)."""
 
     def name(self) -> str:
         worker = f", Dask worker {self.address}" if self.address and "://" in self.address else ""
-        return f"replica {self.index} (pid {self.pid} on {self.host}{worker})"
+        return f"{self.role} {self.index} (pid {self.pid} on {self.host}{worker})"
 
 
 def pipeline_hash(ref: str) -> str:
@@ -243,13 +245,9 @@ class ScalingRun:
             self._warnings = check_versions(local_info(-1, self.pipeline), pool.infos)
             done: set[int] = set()
             for k in scaling_steps(workers):
-                alive = [i for i in range(workers) if i not in self.lost][:k]
-                if not alive or len(alive) in done:
-                    continue
-                done.add(len(alive))
-                parts = await self._step(alive, episodes=episodes, duration_s=duration_s)
-                if parts:
-                    self._record_step(parts, complete=len(parts) == len(alive))
+                await self._step_on_survivors(
+                    workers, k, done, episodes=episodes, duration_s=duration_s
+                )
             graceful = True
             return self._finish()
         except asyncio.CancelledError:
@@ -257,6 +255,29 @@ class ScalingRun:
             raise
         finally:
             await pool.close(graceful=graceful)
+
+    async def _step_on_survivors(
+        self,
+        workers: int,
+        k: int,
+        done: set[int],
+        *,
+        episodes: int | None,
+        duration_s: float | None,
+    ) -> None:
+        """The step with ``k`` replicas, on the first ``k`` still alive. When every one of
+        them died before its part came back, the step runs again on the next survivors: a
+        dead replica never takes the others' episodes with it. ``done``: the replica counts
+        of the steps that measured something."""
+        while True:
+            alive = [i for i in range(workers) if i not in self.lost][:k]
+            if not alive or len(alive) in done:
+                return
+            parts = await self._step(alive, episodes=episodes, duration_s=duration_s)
+            if parts:  # else every replica of the step was lost (``self.lost`` grew)
+                done.add(len(alive))
+                self._record_step(parts, complete=len(parts) == len(alive))
+                return
 
     async def _step(
         self, indices: list[int], *, episodes: int | None, duration_s: float | None
@@ -329,12 +350,13 @@ class ScalingRun:
             self._finish()
 
 
-def replica_rows(result: WorkersResult) -> list[ReplicaRow]:
-    """The report's per-replica rows: headline-step figures, each on the replica's own clock."""
+def replica_rows(outcomes: list[ReplicaOutcome]) -> list[ReplicaRow]:
+    """The report's per-replica rows: headline-step figures, each on the replica's own clock
+    (``WorkersResult.replicas``; or the rounds of ``--rounds``, when one was lost)."""
     from ctool.model.schema import ReplicaRow
 
     rows = []
-    for outcome in result.replicas:
+    for outcome in outcomes:
         info, part = outcome.info, outcome.part
         rows.append(
             ReplicaRow(

@@ -21,40 +21,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import os
-import signal
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from types import FrameType
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
 from ctool.host.context_executor import ContextThreadPoolExecutor
 from ctool.host.environment import capture_environment
-from ctool.model.errors import UsageError
-from ctool.model.records import MonitorSummary, PartRecords
 from ctool.model.schema import HarnessCost, ProfileReport, RunConfigModel, now_iso
 from ctool.monitors.hang import HangMonitor, hang_message
 from ctool.monitors.observer import RunObserver
-from ctool.monitors.sampler import ResourceSampler
-from ctool.monitors.watchdog import LoopWatchdog, pipeline_roots
-from ctool.profilers.base import ProfilerOptions
-from ctool.profilers.frames import set_user_code
-from ctool.profilers.session import ProfilerResult, ProfilerSession
-from ctool.run.config import DEFAULT_EPISODES, RunConfig
+from ctool.run.config import RunConfig
 from ctool.run.cost import measure_harness_cost
-from ctool.run.replicas import ReplicaPool, ScalingRun, WorkersResult, replica_rows
+from ctool.run.monitoring import RunMonitors, interrupt_notice
+from ctool.run.observing import MetricsReader, Notices, Observers, Warn
+from ctool.run.profiling import ProfilingWindow
+from ctool.run.replicas import ReplicaPool
+from ctool.run.schedule import PoolFactory, Schedule, planned_episodes
 from ctool.run.shapes import LoadDriver
-from ctool.run.workers import LocalPool, WorkerSpec, run_rounds
+from ctool.run.workers import LocalPool, WorkerSpec
 from ctool.workload.loader import PipelineAdapter, build_pipeline, pipeline_stdout_to_stderr
 
-Warn = Callable[[str], None]
-PoolFactory = Callable[[WorkerSpec, RunConfig], ReplicaPool]
-"""Makes the replicas of a replicated run (``--executor dask``: ``ctool.executors.dask``)."""
-METRICS_EVERY_S = 1.0
-ARTIFACTS_ROOT = Path("ctool-out")
+__all__ = ["PoolFactory", "ProfileRun", "run_profile"]
 
 
 def _ignore(_: str) -> None:
@@ -67,23 +55,25 @@ def run_profile(
     observers: Sequence[RunObserver] = (),
     warn: Warn | None = None,
     pool_factory: PoolFactory | None = None,
+    contexts: Sequence[AbstractContextManager[object]] = (),
 ) -> ProfileReport:
     """Run the pipeline as ``config`` asks and return its report (``complete`` false if cut).
 
-    ``pool_factory`` makes the replicas of a replicated run; by default, local worker
-    processes (``--workers N``). While the pipeline runs in this process, its stdout goes to
-    stderr (a machine format on ctool's stdout stays clean).
+    ``observers`` watch the run (``RunObserver``); ``contexts`` are context managers entered
+    on the event loop's thread after the warm-up, around the measured episodes and the
+    monitors, and exited (in reverse order) when the measured part ends, however it ends
+    (a chaos plan installs its faults this way). ``pool_factory`` makes the replicas of a
+    replicated run; by default, local worker processes (``--workers N``). While the pipeline
+    runs in this process, its stdout goes to stderr (a machine format on ctool's stdout
+    stays clean).
     """
     with pipeline_stdout_to_stderr():
-        run = ProfileRun(config, observers=observers, warn=warn or _ignore)
-        run.pool_factory = pool_factory or _local_pool
-        run.prepare()
+        run = ProfileRun.prepare(config, observers=observers, warn=warn)
         try:
-            asyncio.run(run.main())
+            asyncio.run(run.main(pool_factory or _local_pool, contexts))
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what we have
             run.interrupted = True
-            if run.driver is not None:
-                run._keep_partial(run.driver.abandon())
+            run.schedule.abandon()
         finally:
             run.cleanup()
     return run.report()
@@ -94,365 +84,134 @@ def _local_pool(spec: WorkerSpec, config: RunConfig) -> ReplicaPool:
 
 
 class ProfileRun:
-    def __init__(self, config: RunConfig, *, observers: Sequence[RunObserver], warn: Warn) -> None:
+    """One profile run, composed of parts that each do one job: the schedule of shapes (and
+    what they measured), the profilers, the monitors, the observers, the pipeline's metrics,
+    the run's warnings. ``main`` enters them together on the loop; ``cleanup`` makes sure
+    none is left running; ``report`` assembles what they measured."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        adapter: PipelineAdapter,
+        notices: Notices,
+        observers: Observers,
+        profiling: ProfilingWindow,
+    ) -> None:
         self.config = config
-        self.observers = list(observers)
-        self.warn = warn
-        self.warnings: list[str] = []
         self.created_at = now_iso()
+        self.adapter = adapter
+        self.notices = notices
+        self.observers = observers
+        self.profiling = profiling
+        self.metrics = MetricsReader(adapter, notices)
+        self.monitors = RunMonitors(config, observers, notices)
+        driver = LoadDriver(
+            adapter,
+            observers=observers.live,
+            on_observer_error=observers.failed,
+            episode_timeout_s=config.episode_timeout_s,
+        )
+        self.schedule = Schedule(config, driver, observers, notices)
         self.interrupted = False
-        self.adapter: PipelineAdapter | None = None
-        self.session: ProfilerSession | None = None
-        self.profiling = False
-        self._profiled_from = 0
-        self.profiler_result = ProfilerResult()
-        self.driver: LoadDriver | None = None
-        self.watchdog: LoopWatchdog | None = None
-        self.sampler: ResourceSampler | None = None
-        self.sampled: dict[str, Any] = {}
-        self.monitor: MonitorSummary | None = None
-        self.sequential: PartRecords | None = None
-        self.rounds: list[PartRecords] = []
-        self.workers: WorkersResult | None = None
-        self.pool_factory: PoolFactory = _local_pool
-        self.scaling_run: ScalingRun | None = None
-        self.levels: list[tuple[int, PartRecords]] = []
-        self.open_loop: PartRecords | None = None
-        self.burst: PartRecords | None = None
-        self.metrics: dict[str, Any] = {}
-        self._current: tuple[str, int] = ("sequential", 0)
         self.harness_cost: HarnessCost | None = None
 
-    # -- before the loop -----------------------------------------------------------------------
-
-    def _warn(self, message: str) -> None:
-        self.warnings.append(message)
-        self.warn(message)
-
-    def _observer_failed(self, observer: RunObserver, exc: BaseException) -> None:
-        if observer in self.observers:
-            self.observers.remove(observer)
-        self._warn(
-            f"observer {type(observer).__name__} failed and was dropped: "
-            f"{type(exc).__name__}: {exc}"
+    @classmethod
+    def prepare(
+        cls, config: RunConfig, *, observers: Sequence[RunObserver] = (), warn: Warn | None = None
+    ) -> ProfileRun:
+        """Open the profilers and build the pipeline (a bad ``--pipeline`` or profiler fails
+        here, before anything runs)."""
+        notices = Notices(warn or _ignore)
+        profiling = ProfilingWindow.open(config, notices)
+        adapter = build_pipeline(
+            config.pipeline, seed=config.seed, preset=config.preset, settings=dict(config.settings)
         )
-
-    def prepare(self) -> None:
-        cfg = self.config
-        if cfg.profilers:
-            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            options = ProfilerOptions(
-                output_dir=cfg.artifacts_dir or ARTIFACTS_ROOT / f"profile-{stamp}",
-                pyspy_rate=cfg.pyspy_rate,
-                line_targets=list(cfg.line_targets),
-                memory_targets=list(cfg.memory_targets),
-                top=cfg.top,
-                pid=os.getpid(),
-                extra={"hotspots": cfg.hotspots},
-            )
-            try:
-                set_user_code(cfg.user_code)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-            self.session = ProfilerSession.open(
-                list(cfg.profilers), require=cfg.require, options=options
-            )
-            for message in self.session.warnings:
-                self._warn(message)
-        self.adapter = build_pipeline(
-            cfg.pipeline, seed=cfg.seed, preset=cfg.preset, settings=dict(cfg.settings)
-        )
+        return cls(config, adapter, notices, Observers(observers, notices), profiling)
 
     @property
-    def _in_process_sequential(self) -> bool:
+    def _in_process(self) -> bool:
+        """Whether the measured episodes run in this process (so its metrics are theirs)."""
         cfg = self.config
-        return cfg.runs_sequential and not cfg.replicated and cfg.rounds == 1
+        sequential_here = cfg.runs_sequential and not cfg.replicated and cfg.rounds == 1
+        return sequential_here or cfg.has_load_shapes
 
-    def _planned(self) -> int | None:
-        cfg = self.config
-        if cfg.duration_s is not None:
-            return None
-        total = 0
-        if cfg.runs_sequential:
-            if cfg.rounds > 1:
-                total += cfg.episodes * cfg.rounds
-            elif cfg.replicated:
-                total += cfg.episodes * cfg.workers
-            else:
-                total += cfg.episodes
-        total += sum(cfg.level_episodes(c) for c in cfg.concurrency)
-        if cfg.rate is not None:
-            total += cfg.episodes or DEFAULT_EPISODES
-        total += cfg.burst or 0
-        return total
-
-    # -- on the loop ---------------------------------------------------------------------------
-
-    async def main(self) -> None:
-        assert self.adapter is not None
-        cfg = self.config
-        driver = self.driver = LoadDriver(
-            self.adapter,
-            observers=self.observers,
-            on_observer_error=self._observer_failed,
-            episode_timeout_s=cfg.episode_timeout_s,
-        )
-        pump: asyncio.Task[None] | None = None
+    async def main(
+        self,
+        pool_factory: PoolFactory | None = None,
+        contexts: Sequence[AbstractContextManager[object]] = (),
+    ) -> None:
+        """The run on the running loop: warm-up, then the measured part with every monitor,
+        profiler, observer and context of ``contexts`` entered together (and left together,
+        however it ends); Ctrl-C keeps what was measured."""
+        cfg, driver = self.config, self.schedule.driver
         # run_in_executor(None, ...) keeps the episode's recorder: spans in the work record.
         asyncio.get_running_loop().set_default_executor(
             ContextThreadPoolExecutor(thread_name_prefix="ctool-default-executor")
         )
-        hangs = HangMonitor(driver, lambda s: self._warn(hang_message(s, cfg.episode_timeout_s)))
-        hangs.start()
-        restore = self._say_when_interrupt_waits()
-        try:
-            if self._in_process_sequential or cfg.has_load_shapes:
-                await driver.warmup(cfg.warmup)
-            self.watchdog = LoopWatchdog(
-                threshold_ms=cfg.block_threshold_ms, user_roots=pipeline_roots(cfg.pipeline)
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(self._close_pipeline)
+            stack.callback(self.monitors.stop)
+            stack.callback(self._read_final_metrics)
+            hangs = HangMonitor(
+                driver, lambda s: self.notices(hang_message(s, cfg.episode_timeout_s))
             )
-            self.watchdog.start()
-            watchdog = self.watchdog
-            self.sampler = ResourceSampler(
-                queue_depth=driver.queue_depth,
-                loop_lag_ms=lambda: watchdog.last_lag_ms,
-                observers=self.observers,
-                include_children=cfg.replicated or cfg.rounds > 1,
-                on_observer_error=self._observer_failed,
-            )
-            self.sampler.start()
-            self._notify_start()
-            if self.observers:
-                pump = asyncio.get_running_loop().create_task(self._pump_metrics())
-            if self.session is not None:
-                self.session.start()
-                self.profiling = True
-                self._profiled_from = driver.completed
-            await self._measure(driver)
-            self._stop_profilers()
-            if pump is not None:
-                pump.cancel()
-            self.metrics = self._pipeline_metrics()
-            await self._stop_monitors()
-            self.harness_cost = await measure_harness_cost()
-            if self.session is not None and self.session.profilers:
-                await self.session.calibrate(driver.latencies)
-        except asyncio.CancelledError:
-            self.interrupted = True
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            self._keep_partial(driver.abandon())
-        finally:
-            restore()
-            hangs.stop()
-            if pump is not None:
-                pump.cancel()
-            self._stop_profilers()
-            if not self.metrics:
-                with contextlib.suppress(Exception):
-                    self.metrics = self._pipeline_metrics()
-            await self._stop_monitors()
+            stack.callback(hangs.start().stop)
+            blocked = lambda: driver.sync_started_ns is not None  # noqa: E731
+            stack.enter_context(interrupt_notice(blocked, self.notices.say))
             try:
-                await self.adapter.aclose()
-            except Exception as exc:
-                self._warn(f"the pipeline's close() failed: {type(exc).__name__}: {exc}")
+                if self._in_process:
+                    await driver.warmup(cfg.warmup)
+                for context in contexts:
+                    stack.enter_context(context)
+                stack.callback(self.profiling.stop, None)
+                self.monitors.start(driver.queue_depth)
+                self.observers.start(planned_episodes=planned_episodes(cfg), pipeline=cfg.pipeline)
+                pump = await stack.enter_async_context(contextlib.AsyncExitStack())
+                await pump.enter_async_context(self.metrics.pump(self.observers))
+                self.profiling.start(driver.completed)
+                await self.schedule.run(pool_factory or _local_pool)
+                self.profiling.stop(driver.completed)
+                await pump.aclose()
+                self.metrics.read_final()
+                self.monitors.stop()
+                self.harness_cost = await measure_harness_cost()
+                await self.profiling.calibrate(driver.latencies)
+            except asyncio.CancelledError:
+                self.interrupted = True
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                self.schedule.abandon()
 
-    def _say_when_interrupt_waits(self) -> Callable[[], None]:
-        """Wrap asyncio's SIGINT handler: a first Ctrl-C that lands while a sync episode
-        blocks the loop says the run stops after that episode (it cannot be cancelled).
-        Returns the function that puts asyncio's handler back."""
-        previous = signal.getsignal(signal.SIGINT)
-        if not callable(previous) or threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        told: list[bool] = []
+    def _read_final_metrics(self) -> None:
+        with contextlib.suppress(Exception):
+            self.metrics.read_final()
 
-        def on_interrupt(signum: int, frame: FrameType | None) -> None:
-            driver = self.driver
-            if not told and driver is not None and driver.sync_started_ns is not None:
-                told.append(True)
-                with contextlib.suppress(Exception):  # stderr busy: the stop matters more
-                    self.warn("stopping after the episode now running; Ctrl-C again stops now")
-            previous(signum, frame)
-
-        signal.signal(signal.SIGINT, on_interrupt)
-
-        def restore() -> None:
-            if signal.getsignal(signal.SIGINT) is on_interrupt:
-                signal.signal(signal.SIGINT, previous)
-
-        return restore
-
-    async def _measure(self, driver: LoadDriver) -> None:
-        cfg = self.config
-        if cfg.runs_sequential:
-            self._current = ("sequential", 0)
-            episodes = None if cfg.sequential_duration_s is not None else cfg.episodes
-            if cfg.rounds > 1:
-                self.rounds = []
-                await run_rounds(
-                    self._worker_spec(),
-                    cfg.rounds,
-                    episodes=episodes,
-                    duration_s=cfg.sequential_duration_s,
-                    on_round=self._round_done,
-                )
-            elif cfg.replicated:
-                await self._run_replicas(episodes)
-            else:
-                self.sequential = await driver.sequential(
-                    episodes=episodes, duration_s=cfg.sequential_duration_s
-                )
-        for level in cfg.concurrency:
-            self._current = ("concurrency", level)
-            episodes = None if cfg.duration_s is not None else cfg.level_episodes(level)
-            part = await driver.closed_loop(level, episodes=episodes, duration_s=cfg.duration_s)
-            self.levels.append((level, part))
-        if cfg.rate is not None:
-            self._current = ("rate", 0)
-            arrivals = None if cfg.duration_s is not None else (cfg.episodes or DEFAULT_EPISODES)
-            self.open_loop = await driver.open_loop(
-                cfg.rate, arrivals=arrivals, duration_s=cfg.duration_s
-            )
-        if cfg.burst is not None:
-            self._current = ("burst", cfg.burst)
-            self.burst = await driver.burst(cfg.burst)
-
-    async def _run_replicas(self, episodes: int | None) -> None:
-        cfg = self.config
-        spec = self._worker_spec()
-        self.scaling_run = ScalingRun(self.pool_factory(spec, cfg), cfg.pipeline)
-        self.workers = await self.scaling_run.run(
-            cfg.workers, episodes=episodes, duration_s=cfg.sequential_duration_s
-        )
-        for message in self.workers.warnings:
-            self._warn(message)
-        for failed in self.workers.failed:
-            self._warn(f"{failed.error}; the run went on with the other replicas")
-        # Dask replicas serve their own exporters: the parent's (the observer that lists
-        # them, ``set_targets``) must not count their episodes a second time.
-        self._replay(self.workers.merged, skip_exporters=cfg.executor != "local")
-
-    def _keep_partial(self, parts: list[PartRecords]) -> None:
-        if self.scaling_run is not None and self.scaling_run.result is not None:
-            self.workers = self.scaling_run.result
-        kind, level = self._current
-        for part in parts:
-            if kind == "sequential":
-                self.sequential = part
-            elif kind == "concurrency":
-                self.levels.append((level, part))
-            elif kind == "rate":
-                self.open_loop = part
-            elif kind == "burst":
-                self.burst = part
-
-    def _worker_spec(self) -> WorkerSpec:
-        cfg = self.config
-        return WorkerSpec(
-            pipeline=cfg.pipeline,
-            seed=cfg.seed,
-            preset=cfg.preset,
-            settings=dict(cfg.settings),
-            warmup=cfg.warmup,
-            block_threshold_ms=cfg.block_threshold_ms,
-            samples_dir=str(cfg.replica_samples_dir) if cfg.replica_samples_dir else None,
-            episode_timeout_s=cfg.episode_timeout_s,
-        )
-
-    def _round_done(self, part: PartRecords) -> None:
-        self.rounds.append(part)
-        self._replay(part)
-
-    def _replay(self, part: PartRecords, *, skip_exporters: bool = False) -> None:
-        """Observers see the episodes of worker processes when their part comes back."""
-        if self.driver is None or not self.observers:
-            return
-        driver = self.driver
-        keep = driver.observers
-        if skip_exporters:
-            driver.observers = [o for o in keep if not hasattr(o, "set_targets")]
+    async def _close_pipeline(self) -> None:
         try:
-            for latency in part.latencies:
-                driver._notify(driver.next_index, latency, [], None)
-                driver.next_index += 1
-        finally:  # minus any observer that failed (and was dropped) meanwhile
-            driver.observers = [o for o in keep if o in self.observers]
-
-    def _notify_start(self) -> None:
-        planned = self._planned()
-        for observer in list(self.observers):
-            try:
-                observer.on_start(planned_episodes=planned, pipeline=self.config.pipeline)
-            except Exception as exc:
-                self._observer_failed(observer, exc)
-
-    async def _pump_metrics(self) -> None:
-        while True:
-            await asyncio.sleep(METRICS_EVERY_S)
-            metrics = self._pipeline_metrics()
-            for observer in list(self.observers):
-                try:
-                    observer.on_metrics(metrics)
-                except Exception as exc:
-                    self._observer_failed(observer, exc)
-
-    def _pipeline_metrics(self) -> dict[str, Any]:
-        if self.adapter is None:
-            return {}
-        try:
-            return self.adapter.metrics()
+            await self.adapter.aclose()
         except Exception as exc:
-            self._warn(f"the pipeline's metrics() failed: {type(exc).__name__}: {exc}")
-            return {}
-
-    def _stop_profilers(self) -> None:
-        if self.session is not None and self.profiling:
-            self.profiling = False
-            episodes = None  # per-episode figures (tracemalloc's retained bytes per episode)
-            if self.driver is not None:
-                episodes = self.driver.completed - self._profiled_from
-            self.profiler_result = self.session.stop(episodes=episodes)
-
-    async def _stop_monitors(self) -> None:
-        if self.watchdog is not None:
-            self.monitor = self.watchdog.stop()
-            if self.watchdog.error:
-                self._warn(self.watchdog.error)
-            self.watchdog = None
-        if self.sampler is not None:
-            self.sampled = self.sampler.stop()
-            self.sampler = None
+            self.notices(f"the pipeline's close() failed: {type(exc).__name__}: {exc}")
 
     def cleanup(self) -> None:
         """After the loop, whatever happened: no thread, hook or profiler left running."""
-        self._stop_profilers()
-        if self.watchdog is not None:
-            self.monitor = self.watchdog.stop()
-            self.watchdog = None
-        if self.sampler is not None:
-            self.sampled = self.sampler.stop()
-            self.sampler = None
-        for observer in list(self.observers):
-            try:
-                observer.on_finish(complete=not self.interrupted)
-            except Exception as exc:
-                self._observer_failed(observer, exc)
+        self.profiling.stop(self.schedule.driver.completed)
+        self.monitors.stop()
+        self.observers.finish(complete=not self.interrupted)
 
     # -- the report ------------------------------------------------------------------------------
 
     def _config_model(self) -> RunConfigModel:
-        cfg = self.config
-        settings = _resolved_settings(self.adapter.target if self.adapter else None)
-        published = self.metrics.get("settings")
+        settings = _resolved_settings(self.adapter.target)
+        published = self.metrics.final.get("settings")
         if not settings and isinstance(published, Mapping):
             settings = {str(k): v for k, v in jsonable(dict(published)).items()}
-        return cfg.to_model(settings)
+        return self.config.to_model(settings)
 
     def measured(self) -> MeasuredRun:
         """What was measured, as model data (harness objects left behind)."""
-        result = self.profiler_result
-        failed = self.workers is not None and bool(self.workers.failed)
+        parts, result = self.schedule.parts, self.profiling.result
+        failed = parts.replica_failed
         return MeasuredRun(
             config=self._config_model(),
             created_at=self.created_at,
@@ -461,22 +220,15 @@ class ProfileRun:
             incomplete_reason=(
                 "interrupted" if self.interrupted else "replica-failed" if failed else None
             ),
-            sequential=self.sequential,
-            rounds=list(self.rounds),
-            workers=self.workers.merged if self.workers is not None else None,
-            scaling=list(self.workers.scaling) if self.workers is not None else [],
-            replicas=replica_rows(self.workers) if self.workers is not None else [],
-            levels=list(self.levels),
-            open_loop=self.open_loop,
-            burst=self.burst,
-            monitor=self.monitor,
-            sampled=dict(self.sampled),
-            metrics=self.metrics,
-            metrics_in_process=self._in_process_sequential or self.config.has_load_shapes,
+            **parts.fields(),
+            monitor=self.monitors.summary,
+            sampled=dict(self.monitors.sampled),
+            metrics=self.metrics.final,
+            metrics_in_process=self._in_process,
             hotspots=result.hotspots,
             profilers=result.runs,
             artifacts=result.artifacts,
-            warnings=list(self.warnings),
+            warnings=list(self.notices.warnings),
             harness_cost=self.harness_cost,
         )
 

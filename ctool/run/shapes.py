@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import Callable, Coroutine, Generator, Sequence
+from collections.abc import Callable, Coroutine, Generator
 from time import monotonic_ns, perf_counter_ns
 from typing import Any, cast
 
@@ -70,7 +70,7 @@ class LoadDriver:
         self,
         adapter: PipelineAdapter,
         *,
-        observers: Sequence[RunObserver] = (),
+        observers: list[RunObserver] | None = None,
         on_observer_error: Callable[[RunObserver, BaseException], None] | None = None,
         first_index: int = 0,
         episode_timeout_s: float = 0.0,
@@ -79,7 +79,8 @@ class LoadDriver:
         self.timeout_s = episode_timeout_s
         self.sync_started_ns: int | None = None
         """When the sync episode now blocking the loop started (read by a hang monitor)."""
-        self.observers = list(observers)
+        self.observers = observers if observers is not None else []
+        """Shared with the caller (a failing observer is dropped from it)."""
         self._on_observer_error = on_observer_error
         self.next_index = first_index
         self.completed = 0

@@ -14,8 +14,10 @@ a part, which ends the part and sends back what it measured so far, then stops t
 * ``--workers N``: N workers started together and kept; the part is run with 1, 2, 4, ...
   and N of them at once (the scaling rows); the N-worker run is the headline, its records
   merged (``LocalPool`` driven by ``ctool.run.replicas.ScalingRun``). A worker that dies
-  is a failed replica row; the run goes on with the others. The output digest is worker 0's
-  first run, the same episodes an in-process run would digest.
+  is a failed replica row; the run goes on with the others. Every part digests its
+  outputs (an ``outputs()`` that cannot be digested fails every episode, as in one
+  process); the report's digest is the first step's, the same episodes an in-process run
+  would digest.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import os
 import pickle
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ from ctool.monitors.hang import HangMonitor
 from ctool.run.replicas import (
     ReplicaInfo,
     ReplicaLost,
+    ReplicaOutcome,
     ScalingRun,
     WorkersResult,
     local_info,
@@ -201,26 +205,38 @@ async def run_rounds(
     *,
     episodes: int | None,
     duration_s: float | None,
-    on_round: Callable[[PartRecords], Awaitable[None] | None] | None = None,
-) -> list[PartRecords]:
-    """Each round in a fresh worker process, one after another."""
-    parts: list[PartRecords] = []
+    on_round: Callable[[ReplicaOutcome], Awaitable[None] | None] | None = None,
+) -> list[ReplicaOutcome]:
+    """Each round in a fresh worker process, one after another. A round whose worker dies
+    is a failed outcome (named ``round I``); the other rounds go on."""
+    outcomes: list[ReplicaOutcome] = []
     for index in range(rounds):
-        worker = await WorkerProcess.spawn(spec)
-        graceful = False
-        try:
-            await worker.ready()
-            part = await worker.run(episodes=episodes, duration_s=duration_s)
-            part.label = f"round {index}"
-            parts.append(part)
-            graceful = True
-        finally:
-            await _stop_all([worker], graceful=graceful)
+        outcome = await _one_round(spec, index, episodes=episodes, duration_s=duration_s)
+        outcomes.append(outcome)
         if on_round is not None:
-            maybe = on_round(part)
+            maybe = on_round(outcome)
             if maybe is not None:
                 await maybe
-    return parts
+    return outcomes
+
+
+async def _one_round(
+    spec: WorkerSpec, index: int, *, episodes: int | None, duration_s: float | None
+) -> ReplicaOutcome:
+    worker = await WorkerProcess.spawn(spec)
+    info = ReplicaInfo(index, socket.gethostname(), worker.pid, role="round")
+    graceful = False
+    try:
+        message = await worker.ready()
+        info = ReplicaInfo(**{**message.get("info", {}), "index": index, "role": "round"})
+        part = await worker.run(episodes=episodes, duration_s=duration_s)
+        part.label = f"round {index}"
+        graceful = True
+        return ReplicaOutcome(info, part)
+    except WorkerDied as exc:
+        return ReplicaOutcome(info, error=f"{info.name()} died: {exc}")
+    finally:
+        await _stop_all([worker], graceful=graceful)
 
 
 class LocalPool:
@@ -313,7 +329,6 @@ async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
     info = local_info(0, spec.pipeline, address=f"local pid {os.getpid()}").__dict__
     _send(out, {"type": "ready", "pid": os.getpid(), "info": info})
     loop = asyncio.get_running_loop()
-    first = True
     try:
         while True:
             line = await loop.run_in_executor(None, sys.stdin.buffer.readline)
@@ -322,11 +337,10 @@ async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
             command = json.loads(line)
             if command.get("cmd") != "run":
                 return
-            part = await _run_part(spec, driver, command, digest=first)
+            part = await _run_part(spec, driver, command)
             part.metrics = adapter.metrics()
             part.pid = os.getpid()
             write_samples(spec.samples_dir, str(command.get("tag", "part")), part)
-            first = False
             _send(out, {"type": "result", "part": part})
     finally:
         hangs.stop()
@@ -353,7 +367,7 @@ def _end_hung_worker(driver: LoadDriver, out: IO[bytes]) -> None:
     os._exit(0)
 
 
-async def _run_part(spec: WorkerSpec, driver: Any, command: dict[str, Any], *, digest: bool) -> Any:
+async def _run_part(spec: WorkerSpec, driver: Any, command: dict[str, Any]) -> Any:
     """The sequential part; SIGUSR1 (the parent was interrupted) ends it with what it has."""
     from ctool.monitors.watchdog import LoopWatchdog, pipeline_roots
 
@@ -363,9 +377,7 @@ async def _run_part(spec: WorkerSpec, driver: Any, command: dict[str, Any], *, d
     )
     watchdog.start()
     task = loop.create_task(
-        driver.sequential(
-            episodes=command.get("episodes"), duration_s=command.get("duration_s"), digest=digest
-        )
+        driver.sequential(episodes=command.get("episodes"), duration_s=command.get("duration_s"))
     )
     loop.add_signal_handler(signal.SIGUSR1, task.cancel)
     try:

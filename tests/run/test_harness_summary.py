@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from ctool.analysis import summary
+from ctool.analysis.assemble import MeasuredRun, profile_report
+from ctool.host.environment import capture_environment
 from ctool.model.records import BETWEEN_STAGES, PartRecords, merge_parts
 from ctool.model.samples import decode_ns
-from ctool.model.schema import LoadLevel
+from ctool.model.schema import LoadLevel, now_iso
 from ctool.run.config import RunConfig
 from ctool.run.recorder import PartRecorder
-from ctool.run.runner import ProfileRun
 
 
 def _part(latencies_ms: list[float], *, gap_ns: int = 0) -> PartRecords:
@@ -159,14 +160,15 @@ def test_error_summary_counts_and_samples() -> None:
 def test_a_100k_episode_report_stays_under_2_mb() -> None:
     rng = np.random.default_rng(11)
     lat_ms = rng.lognormal(np.log(1.5), 0.3, 100_000)
-    run = ProfileRun(RunConfig(pipeline="x:y", episodes=100_000), observers=[], warn=print)
-    run.sequential = _part(list(lat_ms), gap_ns=20_000)
-    run.sequential.digest = "0" * 64
-    report = run.report()
+    sequential = _part(list(lat_ms), gap_ns=20_000)
+    sequential.digest = "0" * 64
+    config = RunConfig(pipeline="x:y", episodes=100_000).to_model({})
+    run = MeasuredRun(config, now_iso(), capture_environment(), sequential=sequential)
+    report = profile_report(run)
     text = report.model_dump_json(indent=1)
     assert len(text.encode()) < 2_000_000
     back = json.loads(text)
     assert back["latency_ms"]["count"] == 100_000
     assert len(back["batches"]) == 50
     decoded = decode_ns(back["latency_ms"]["samples"]["data"], 100_000)
-    assert np.array_equal(decoded, summary.as_array(run.sequential.latencies))
+    assert np.array_equal(decoded, summary.as_array(sequential.latencies))
