@@ -69,6 +69,8 @@ class LeakMeasurement:
     mid_episode: int = 0
     type_sites: Mapping[str, tuple[str, str | None]] | None = None
     """Per type name: ``file:line`` making most of its new objects, and its stage."""
+    error_by_type: Mapping[str, int] | None = None
+    """Episode errors by exception type name."""
 
 
 Fits = tuple[SlopeFit, SlopeFit, SlopeFit | None, SlopeFit | None]
@@ -132,6 +134,7 @@ def leakcheck_report(m: LeakMeasurement) -> LeakcheckReport:
             count=m.error_count,
             rate=m.error_count / max(1, m.warmup + m.episodes + m.attribution_episodes),
             samples=m.error_samples,
+            by_type=dict(m.error_by_type or {}),
         ),
         traceback_frames=m.traceback_frames,
         attribution_episodes=m.attribution_episodes,

@@ -22,6 +22,14 @@ Then, for retained (traced) memory:
 * unsettled -> extend; when the budget runs out -> **inconclusive**, with the detection limit
   reached: the width of the last window's interval, the smallest steady growth it would show.
 
+Evidence first: when more than half of the episodes run so far raised
+(:func:`mostly_failed`), the samples describe a pipeline that did not run, and the verdict is
+**inconclusive** at once, never clean (``ctool leakcheck`` exits 1 with the reason).
+
+A memory budget (``rss_budget``, ``--max-rss``) settles steady growth before the horizon:
+when even the lower bound of its rate would take RSS past the budget before the horizon, a
+bound beyond it (if any) is beyond what the machine allows: a **leak**.
+
 RSS sees memory outside what the engine traces (``malloc`` from C under tracemalloc): when
 traced memory is flat and RSS grows steadily by more than ``RSS_RESOLUTION`` per episode
 beyond it, the same horizon rule applies to RSS and the reason says RSS grew beyond traced
@@ -161,6 +169,21 @@ def plateau_of(episodes: Sequence[float], values: Sequence[float], level: float)
     return Plateau(bytes=level, growth_bytes=rise, episode=later[0] if later else reached)
 
 
+MAX_FAILED_SHARE = 0.5
+"""More than this share of the episodes raised: no verdict on memory (see above)."""
+MIB = 1 << 20
+
+
+def mostly_failed(errors: int, attempted: int) -> str | None:
+    """Why the episodes are no evidence (more than half of them raised), or ``None``."""
+    if attempted <= 0 or errors <= MAX_FAILED_SHARE * attempted:
+        return None
+    return (
+        f"{errors} of {attempted} episodes failed: memory measured around failing episodes "
+        "says nothing about the pipeline's; fix the errors (see errors.samples) and run again"
+    )
+
+
 def decide(
     episodes: Sequence[float],
     traced: Sequence[float],
@@ -168,8 +191,12 @@ def decide(
     criteria: Criteria,
     *,
     final: bool,
+    failures: tuple[int, int] = (0, 0),
+    rss_budget: float | None = None,
 ) -> LeakAnalysis:
-    """Judge the samples so far; ``final``: the budget is spent, no more rounds."""
+    """Judge the samples so far; ``final``: the budget is spent, no more rounds.
+    ``failures``: (episodes that raised, episodes run); ``rss_budget``: bytes of RSS the
+    process may reach (``--max-rss``)."""
     if len(episodes) < MIN_SAMPLES:
         raise ValueError(f"leak analysis needs at least {MIN_SAMPLES} samples")
     rss_base = float(rss[0])
@@ -177,6 +204,9 @@ def decide(
     r_full, r_late = _fits(episodes, rss, criteria, rss_base)
     done = float(episodes[-1])
     fits = Fits(t_full, r_full, t_late, r_late)
+    no_evidence = mostly_failed(*failures)
+    if no_evidence is not None:
+        return fits.analysis("inconclusive", no_evidence, "unsettled", None, None)
     t_state = state_of(t_full, t_late, criteria.threshold, criteria.resolution)
     what = "retained memory"
     fit, late = t_full, t_late
@@ -225,6 +255,11 @@ def decide(
             span,
             beyond=beyond,
         )
+    past = _past_budget(fit, late, float(rss[-1]), done, criteria, rss_budget)
+    if stable and floor_ok and past is not None:
+        return fits.analysis(
+            "leak", f"{trend}: {past}{native}", "steady", limit, span, beyond=beyond
+        )
     growth: Growth = "steady" if stable else "slowing"
     if not final:
         return fits.analysis(None, f"{trend}: still growing", growth, limit, span)
@@ -236,6 +271,28 @@ def decide(
         limit,
         span,
         beyond=beyond,
+    )
+
+
+def _past_budget(
+    fit: SlopeFit,
+    late: SlopeFit | None,
+    rss_now: float,
+    done: float,
+    criteria: Criteria,
+    budget: float | None,
+) -> str | None:
+    """Why steady growth is a leak before the horizon: even at the lower bound of its rate
+    (the run's and the last window's), RSS passes the memory budget first."""
+    if budget is None:
+        return None
+    low = fit.ci_low if late is None else min(fit.ci_low, late.ci_low)
+    if low <= 0 or rss_now + low * max(criteria.horizon - done, 0.0) <= budget:
+        return None
+    return (
+        f"still growing at a stable rate after {done:g} episodes; at its lower bound "
+        f"({exact_bytes(low)}/episode) RSS passes the memory budget (--max-rss "
+        f"{budget / MIB:g} MiB) before the horizon ({criteria.horizon:g} episodes)"
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from ctool.cli.output import (
 )
 from ctool.model.errors import EXIT_VERDICT
 
+if TYPE_CHECKING:
+    from ctool.model.schema import LeakcheckReport
+
 # The option defaults repeat LeakcheckOptions' (importing them here would import pydantic on
 # `ctool --help`); tests/leak/test_leakcheck.py checks that they agree.
 
@@ -33,6 +36,14 @@ MaxEpisodesOption = Annotated[
 ]
 MaxSecondsOption = Annotated[
     float, typer.Option(help="Budget: seconds of measured episodes at most.")
+]
+MaxRSSOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Memory budget, MiB of RSS: the run stops before ctool grows past it "
+        "(default: half of this machine's memory).",
+        show_default=False,
+    ),
 ]
 HorizonOption = Annotated[
     int,
@@ -83,6 +94,7 @@ def leakcheck_command(
     ] = 1000,
     max_episodes: MaxEpisodesOption = None,
     max_seconds: MaxSecondsOption = 600.0,
+    max_rss: MaxRSSOption = None,
     horizon: HorizonOption = 10000,
     resolution: ResolutionOption = 8.0,
     engine: EngineOption = "tracemalloc",
@@ -131,6 +143,7 @@ def leakcheck_command(
         command="leakcheck",
         max_episodes=max_episodes,
         max_seconds=max_seconds,
+        max_rss=None if max_rss is None else max_rss << 20,
         horizon=horizon,
         resolution=resolution,
         engine=engine,
@@ -143,5 +156,18 @@ def leakcheck_command(
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
     if not report.complete:
         exit_interrupted(output)
+    if _no_evidence(report):
+        raise typer.Exit(EXIT_VERDICT)
     if report.verdict == "leak" or (strict and report.verdict == "inconclusive"):
         raise typer.Exit(EXIT_VERDICT)
+
+
+def _no_evidence(report: LeakcheckReport) -> bool:
+    """Most episodes failed: an error (exit 1, the reason on stderr), never a verdict."""
+    from ctool.analysis.leak_verdict import mostly_failed
+
+    attempted = report.warmup + report.episodes + report.attribution_episodes
+    why = mostly_failed(report.errors.count, attempted)
+    if why is not None:
+        typer.echo(f"ctool: leakcheck: {why}", err=True)
+    return why is not None

@@ -5,6 +5,7 @@ The run itself (episodes, memory samples, the attribution window) is ``ctool.lea
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,19 @@ ENGINES = ("tracemalloc", "memray")
 DEFAULT_FRAMES = 8
 """Traceback depth of the attribution window: enough to climb from an allocation a few
 helper calls deep back to the ``with ctool.span(...)`` line of its stage."""
+MIB = 1 << 20
+MAX_RSS_SHARE = 0.5
+"""The default memory budget: this share of the machine's physical memory."""
+
+
+def default_max_rss() -> int:
+    """Half of this machine's physical memory (4 GiB where it cannot be read): a leak
+    check never takes the machine, and a leak proven before the budget stops earlier."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        total = 8 << 30
+    return int(MAX_RSS_SHARE * total)
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,9 @@ class LeakcheckOptions:
     horizon: int = DEFAULT_HORIZON
     resolution: float = DEFAULT_RESOLUTION
     engine: str = "tracemalloc"
+    max_rss: int | None = None
+    """Memory budget, bytes of RSS: the run stops before the process grows past it;
+    ``None``: ``default_max_rss()``."""
 
     def sample_points(self) -> list[int]:
         """Measured-episode counts at which memory is sampled in the first round: 0, k,
@@ -72,6 +89,9 @@ class LeakcheckOptions:
         if self.max_episodes is not None:
             return self.max_episodes
         return max(DEFAULT_MAX_EPISODES, self.episodes)
+
+    def rss_budget(self) -> int:
+        return self.max_rss if self.max_rss is not None else default_max_rss()
 
     def max_samples(self) -> int:
         """Room for every sample the whole budget can take (each round's end included)."""
@@ -130,6 +150,8 @@ class LeakcheckOptions:
             raise UsageError(f"--horizon must be at least 1 (got {self.horizon})")
         if not self.resolution >= 0:
             raise UsageError(f"--resolution must be 0 or more (got {self.resolution:g})")
+        if self.max_rss is not None and self.max_rss <= 0:
+            raise UsageError(f"--max-rss must be above 0 (got {self.max_rss // MIB} MiB)")
         if self.engine not in ENGINES:
             raise UsageError(f"unknown --engine {self.engine!r} (choose from {', '.join(ENGINES)})")
         samples = len(self.sample_points())

@@ -34,14 +34,17 @@ MAX_ERROR_SAMPLES = 3
 
 
 class Errors:
-    __slots__ = ("count", "samples")
+    __slots__ = ("by_type", "count", "samples")
 
     def __init__(self) -> None:
         self.count = 0
         self.samples: list[tuple[int, str, str, str]] = []
+        self.by_type: dict[str, int] = {}
 
     def add(self, index: int, exc: BaseException) -> None:
         self.count += 1
+        name = type(exc).__name__
+        self.by_type[name] = self.by_type.get(name, 0) + 1
         if len(self.samples) < MAX_ERROR_SAMPLES:
             # File, line and function only: formatting source lines would fill linecache
             # and the caret-anchor caches, growth that is ctool's and not the pipeline's.
@@ -106,10 +109,12 @@ def measured(run: LeakRun, ref: str, *, duration_s: float) -> LeakMeasurement:
             resolution=options.resolution,
             rounds=list(run.rounds),
             exhausted=run.exhausted,
+            max_rss=options.rss_budget(),
         ),
         mid_types=json.loads(run.mid_blob) if run.mid_blob else None,
         mid_episode=run.mid_episode,
         type_sites=named_type_sites(run.type_sites),
+        error_by_type=dict(run.errors.by_type),
     )
 
 

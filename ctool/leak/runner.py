@@ -49,7 +49,7 @@ from ctool.analysis.leak import (
     rank_sites,
 )
 from ctool.analysis.leak_report import leakcheck_report
-from ctool.analysis.leak_verdict import LeakAnalysis, decide
+from ctool.analysis.leak_verdict import LeakAnalysis, decide, mostly_failed
 from ctool.leak.config import LeakcheckOptions
 from ctool.leak.heap import (
     RSSReader,
@@ -276,14 +276,19 @@ class LeakRun:
             if done == points[next_point]:
                 self.sample(done)
                 next_point += 1
-                if done < target and time.perf_counter() - self.measure_started > (
-                    options.max_seconds
-                ):
+                if done < target and self.budget_spent():
                     return False
                 # A chance for asyncio.run's Ctrl-C handler to cancel us, even when
                 # the pipeline's episodes never suspend.
                 await asyncio.sleep(0)
         return True
+
+    def budget_spent(self) -> bool:
+        """The time budget ran out, or the process reached the memory budget (RSS at the
+        last sample): the run stops here, whatever the verdict so far."""
+        elapsed = time.perf_counter() - self.measure_started
+        rss = self.sample_rss[self.taken - 1] if self.taken else 0
+        return elapsed > self.options.max_seconds or rss >= self.options.rss_budget()
 
     def judge(self, *, final: bool) -> None:
         """The verdict on the samples so far; what it keeps is ctool's, not growth."""
@@ -298,6 +303,8 @@ class LeakRun:
                 list(self.sample_rss[:n]),
                 self.options.criteria(),
                 final=final,
+                failures=(self.errors.count, self.options.warmup + self.done),
+                rss_budget=self.options.rss_budget(),
             )
         )
         self.own_bytes = self.blob_bytes()
@@ -432,6 +439,7 @@ class LeakRun:
 
         return (
             not self.interrupted
+            and mostly_failed(self.errors.count, self.options.warmup + self.done) is None
             and self.memray is None  # memray records whole stacks already
             and self.analysis is not None
             and self.analysis.verdict != "clean"

@@ -82,6 +82,8 @@ class LeakBudget(Model):
     """Measured episodes at the end of each round."""
     exhausted: bool = False
     """The run stopped on its budget, not because the answer was settled."""
+    max_rss: int | None = None
+    """The memory budget, bytes of RSS (``--max-rss``); ``None`` in reports before it."""
 
 
 class SlopeFit(Model):

@@ -71,3 +71,21 @@ class _Undigestable:
 
 def undigestable(**_: Any) -> _Undigestable:
     return _Undigestable()
+
+
+class _TouchingLeak:
+    """Keeps ``leak_bytes`` written bytes per episode (RSS grows, not only traced memory)."""
+
+    def __init__(self, leak_bytes: int) -> None:
+        self.leak_bytes = leak_bytes
+        self.kept: list[bytes] = []
+
+    async def episode(self, index: int) -> int:
+        with ctool.span("KEEP"):
+            self.kept.append(b"\x01" * self.leak_bytes)
+        await asyncio.sleep(0)
+        return index
+
+
+def touching_leak(leak_bytes: int = 1 << 20, **_: Any) -> _TouchingLeak:
+    return _TouchingLeak(leak_bytes)
