@@ -118,7 +118,7 @@ async def pipeline_rounds(
     async def harness(count: int = episodes) -> list[int]:
         part = PartRecorder("bench", perf_counter_ns())
         digest = OutputDigest()
-        driver.next_index = index
+        driver.runner.next_index = index
         out = [await driver.episode(part, None, digest) for _ in range(count)]
         return out
 
@@ -145,14 +145,14 @@ async def pipeline_rounds(
         await recorded()
         await harness()
         await monitored()
-        index = driver.next_index
+        index = driver.runner.next_index
     pooled: list[list[int]] = [[], [], []]
     variants = [raw, recorded, harness]
     for r in range(rounds):
         for k in range(3):  # rotate the order each round: no variant always runs first
             which = (r + k) % 3
             pooled[which].extend(await variants[which]())
-            index = driver.next_index = max(index, driver.next_index)
+            index = driver.runner.next_index = max(index, driver.runner.next_index)
     long_off: list[int] = []
     long_on: list[int] = []
     for r in range(8):
@@ -161,7 +161,7 @@ async def pipeline_rounds(
                 monitored(episodes_long(episodes)) if on else harness(episodes_long(episodes))
             )
             (long_on if on else long_off).extend(block)
-            index = driver.next_index
+            index = driver.runner.next_index
     pooled += [long_off, long_on]
     medians = [statistics.median(p) for p in pooled]
     return medians, spans, statistics.mean(pooled[0])

@@ -166,7 +166,7 @@ def _no_evidence(report: LeakcheckReport) -> bool:
     """Most episodes failed: an error (exit 1, the reason on stderr), never a verdict."""
     from ctool.analysis.leak_verdict import mostly_failed
 
-    attempted = report.warmup + report.episodes + report.attribution_episodes
+    attempted = report.warmup + report.episodes + (report.attribution_episodes or 0)
     why = mostly_failed(report.errors.count, attempted)
     if why is not None:
         typer.echo(f"ctool: leakcheck: {why}", err=True)

@@ -79,9 +79,9 @@ class _Replica:
         )
         self.exporter = exporter
         exporter.on_start(planned_episodes=None, pipeline=self.spec.pipeline)
-        self.driver.observers.append(exporter)
+        self.driver.runner.observers.append(exporter)
         self.sampler = ResourceSampler(
-            queue_depth=self.driver.queue_depth,
+            queue_depth=self.driver.book.queue_depth,
             loop_lag_ms=lambda: self.lag_ms,
             observers=[exporter],
         )
@@ -127,7 +127,7 @@ class _Replica:
         try:
             part: PartRecords = await task
         except asyncio.CancelledError:
-            part = self.driver.abandon()[0]
+            part = self.driver.book.abandon()[0]
             part.extra["partial"] = True
         finally:
             self.lag_ms = watchdog.last_lag_ms

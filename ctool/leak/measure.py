@@ -1,30 +1,20 @@
-"""What a leakcheck run hands over: its episode errors, everything it measured as plain data
-(``LeakMeasurement``, assembled into the report by ``ctool.analysis.leak_report``), and which
-allocations are ctool's own (``is_own_trace``).
+"""What a leakcheck run hands over: its episode errors and everything it measured as plain
+data (``LeakMeasurement``, assembled into the report by ``ctool.analysis.leak_report``).
+Which allocations are ctool's own is ``ctool.leak.bookkeeping``.
 
 The run itself is ``ctool.leak.runner``; this module is what it hands over.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import traceback
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ctool.analysis.leak import Frame
 from ctool.analysis.leak_report import LeakMeasurement
-from ctool.leak.heap import (
-    by_name,
-    count_types,
-    count_types_in_thread,
-    ctool_roots,
-    growth_since,
-    resolved,
-    type_sites,
-)
+from ctool.leak.bookkeeping import bookkeeping
+from ctool.leak.heap import by_name
 from ctool.spans import LOCATOR
 
 if TYPE_CHECKING:
@@ -41,6 +31,7 @@ class Errors:
         self.samples: list[tuple[int, str, str, str]] = []
         self.by_type: dict[str, int] = {}
 
+    @bookkeeping
     def add(self, index: int, exc: BaseException) -> None:
         self.count += 1
         name = type(exc).__name__
@@ -57,14 +48,16 @@ class Errors:
             self.samples.append((index, type(exc).__name__, message, stack))
 
 
+@bookkeeping
 def measured(run: LeakRun, ref: str, *, duration_s: float) -> LeakMeasurement:
     """What was measured, as plain data: sample columns cut to the samples taken, types
     by name, error samples as models."""
     from ctool.host.environment import capture_environment
     from ctool.model.schema import ErrorSample, LeakBudget, RunConfigModel, now_iso
 
-    options = run.options
-    n = run.taken
+    options, progress, meter = run.options, run.progress, run.meter
+    census = meter.census
+    episodes, traced, rss, objects = meter.samples.columns()
     return LeakMeasurement(
         config=RunConfigModel(
             pipeline=ref,
@@ -77,28 +70,28 @@ def measured(run: LeakRun, ref: str, *, duration_s: float) -> LeakMeasurement:
         ),
         environment=capture_environment(),
         created_at=now_iso(),
-        complete=not run.interrupted,
-        planned_episodes=run.target,
-        episodes=run.done,
+        complete=not progress.interrupted,
+        planned_episodes=progress.target,
+        episodes=progress.done,
         warmup=options.warmup,
         every=options.every,
         criteria=options.criteria(),
         top=options.top,
-        sample_episodes=list(run.sample_episode[:n]),
-        sample_traced=list(run.sample_traced[:n]),
-        sample_rss=list(run.sample_rss[:n]),
-        sample_objects=list(run.sample_objects[:n]),
-        analysis=run.analysis,
-        sites=run.sites,
-        start_types=by_name(run.start_types),
-        end_types=by_name(run.end_types),
-        latency_ns=run.latency_ns[: run.done],
+        sample_episodes=episodes,
+        sample_traced=traced,
+        sample_rss=rss,
+        sample_objects=objects,
+        analysis=meter.verdicts.analysis,
+        sites=run.sites.sites,
+        start_types=by_name(census.start),
+        end_types=by_name(census.end),
+        latency_ns=meter.samples.latency_ns[: progress.done],
         error_count=run.errors.count,
         error_samples=[
             ErrorSample(episode=i, type=t, message=m, stack=s) for i, t, m, s in run.errors.samples
         ],
-        traceback_frames=run.traceback_frames,
-        attribution_episodes=run.attribution_episodes,
+        traceback_frames=meter.tracing.frames,
+        attribution_episodes=run.sites.attribution_episodes,
         duration_s=duration_s,
         engine=options.engine,
         budget=LeakBudget(
@@ -107,13 +100,13 @@ def measured(run: LeakRun, ref: str, *, duration_s: float) -> LeakMeasurement:
             max_seconds=options.max_seconds,
             horizon=options.horizon,
             resolution=options.resolution,
-            rounds=list(run.rounds),
-            exhausted=run.exhausted,
+            rounds=list(progress.rounds),
+            exhausted=progress.exhausted,
             max_rss=options.rss_budget(),
         ),
-        mid_types=json.loads(run.mid_blob) if run.mid_blob else None,
-        mid_episode=run.mid_episode,
-        type_sites=named_type_sites(run.type_sites),
+        mid_types=census.mid_types(),
+        mid_episode=census.mid_episode,
+        type_sites=named_type_sites(census.type_sites),
         error_by_type=dict(run.errors.by_type),
     )
 
@@ -137,60 +130,3 @@ def growing_types(start: Counter[type], end: Counter[type], top: int) -> set[str
         ((count - before.get(name, 0), name) for name, count in after.items()), reverse=True
     )
     return {name for growth, name in grown[:top] if growth > 0}
-
-
-@functools.cache
-def _bookkeeping_code() -> tuple[tuple[str, int, int], ...]:
-    """(file, first line, last line) of the functions that sample, snapshot and count."""
-    from ctool.leak.runner import LeakRun, warm_analysis
-
-    ranges = []
-    for fn in (
-        LeakRun.begin,
-        LeakRun.sample,
-        LeakRun.judge,
-        LeakRun.count_mid_types,
-        LeakRun.end,
-        LeakRun.conclude,
-        LeakRun.report,
-        measured,
-        Errors.add,
-        growth_since,
-        count_types,
-        count_types_in_thread,
-        type_sites,
-        warm_analysis,
-    ):
-        code = fn.__code__
-        lines = [line for _, _, line in code.co_lines() if line is not None]
-        ranges.append((code.co_filename, min(lines), max(lines)))
-    return tuple(ranges)
-
-
-def inside_driver(frames: Sequence[Frame]) -> tuple[Frame, ...]:
-    """The frames inside this module's driver: what called ``ctool leakcheck`` is not the
-    pipeline's business (innermost first, so cut at the first frame of this file)."""
-    from ctool.leak import runner as leak
-
-    here = resolved(leak.__file__)
-    kept: list[Frame] = []
-    for frame in frames:
-        if resolved(frame[0]) == here:
-            break
-        kept.append(frame)
-    return tuple(kept)
-
-
-def is_own_trace(frames: Sequence[Frame]) -> bool:
-    """An allocation made by ctool itself: its innermost frame is ctool's, or it happened
-    while ctool was sampling (a snapshot, a count, an error sample)."""
-    if not frames:
-        return True
-    if resolved(frames[0][0]).startswith(ctool_roots()):
-        return True
-    ranges = _bookkeeping_code()
-    return any(
-        filename == name and first <= line <= last
-        for filename, line in frames
-        for name, first, last in ranges
-    )

@@ -23,6 +23,15 @@ docs/leakcheck.md, "How it measures", has the reasons and the figures):
    -- a few episodes traced with deep tracebacks (``frames``) -- so that a site inside a
    helper is traced back to the ``with ctool.span(...)`` line of its stage.
 
+Each job is its own part, composed by :class:`LeakRun`: the sample buffers and progress
+(``ctool.leak.samples``), the tracing engine (``ctool.leak.tracing``), the object census and
+``gc.freeze`` (``ctool.leak.census``), the verdict so far (``ctool.leak.verdicts``), the sites
+and their attribution window (``ctool.leak.sites``); what is ctool's own allocation is
+``ctool.leak.bookkeeping``, which every bookkeeping function joins with ``@bookkeeping``.
+
+The run stops at the memory budget (``--max-rss``: RSS checked at every sample), at the
+time budget, or as soon as the verdict is settled.
+
 A Ctrl-C during the measured part stops it; the samples so far are judged as final and the
 report is marked incomplete. The report is assembled by ``ctool.analysis.leak_report`` from
 ``ctool.leak.measure.measured``.
@@ -31,62 +40,30 @@ report is marked incomplete. The report is assembled by ``ctool.analysis.leak_re
 from __future__ import annotations
 
 import asyncio
-import gc
-import json
-import pickle
-import sys
 import time
-from array import array
-from collections import Counter
 from collections.abc import Callable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
-from ctool.analysis.leak import (
-    MIN_SAMPLES,
-    RawSite,
-    attribute_sites,
-    rank_sites,
-)
+from ctool.analysis.leak import MIN_SAMPLES
 from ctool.analysis.leak_report import leakcheck_report
-from ctool.analysis.leak_verdict import LeakAnalysis, decide, mostly_failed
+from ctool.analysis.leak_verdict import decide, mostly_failed
+from ctool.leak.bookkeeping import bookkeeping, driver_module, is_own_trace
 from ctool.leak.config import LeakcheckOptions
-from ctool.leak.heap import (
-    RSSReader,
-    by_name,
-    count_types,
-    count_types_in_thread,
-    decode_sites,
-    describe_line,
-    encode_sites,
-    growth_since,
-    is_plumbing_file,
-    live_traces,
-    type_sites,
-)
-from ctool.leak.measure import (
-    Errors,
-    growing_types,
-    inside_driver,
-    is_own_trace,
-    measured,
-)
+from ctool.leak.measure import Errors, measured
 from ctool.leak.memray import MemrayTracking, require_memray
-from ctool.spans import LOCATOR, EpisodeRecorder, activate, deactivate
+from ctool.leak.meter import HeapMeter
+from ctool.leak.samples import Progress
+from ctool.leak.sites import SiteFinder
+from ctool.spans import EpisodeRecorder, activate, deactivate
 
 if TYPE_CHECKING:
-    import tracemalloc
-
-    from ctool.model.schema import LeakcheckReport, LeakSite
+    from ctool.model.schema import LeakcheckReport
     from ctool.workload.loader import PipelineAdapter
 
-MEASURE_FRAMES = 1
-"""tracemalloc traceback depth during warm-up and the measured part (see above)."""
-ATTRIBUTION_EPISODES = 10
-"""Episodes in the attribution window. A site that grows every episode (a leak) allocates
-in each of them; at the window's depth they cost some 20x a plain episode."""
-
 __all__ = ["LeakcheckOptions", "is_own_trace", "run_leakcheck"]
+
+driver_module(__file__)  # the pipeline's stacks end here (``bookkeeping.inside_driver``)
 
 
 def run_leakcheck(
@@ -97,8 +74,6 @@ def run_leakcheck(
     ``on_start(description)`` is called once the pipeline is built, before the warm-up:
     after the errors a bad ``--pipeline`` or ``--set`` can raise.
     """
-    import tracemalloc
-
     from ctool.workload.loader import DEFAULT_PIPELINE, build_pipeline
 
     options.validate()
@@ -117,26 +92,16 @@ def run_leakcheck(
             f"episodes, memory sampled every {options.every} ..."
         )
     warm_analysis()
-    run = LeakRun(options)
-    if options.engine == "memray":
-        run.memray = MemrayTracking()
-    else:
-        run.owns_tracing = not tracemalloc.is_tracing()
-        if run.owns_tracing:
-            tracemalloc.start(MEASURE_FRAMES)
-        # else: PYTHONTRACEMALLOC (or the caller) traces already, at its own depth; use it.
+    run = LeakRun(options, MemrayTracking() if options.engine == "memray" else None)
+    run.meter.tracing.start()
     try:
         asyncio.run(run.drive(adapter))
     finally:
-        run.release()
-        run.start_snapshot = None
-        run.stop_tracing()
-        run.rss.close()
-        if run.memray is not None:
-            run.memray.close()
+        run.meter.close()
     return run.report(ref, duration_s=time.perf_counter() - started)
 
 
+@bookkeeping
 def warm_analysis() -> None:
     """One verdict on made-up samples before tracing starts: the imports and first-call
     caches of numpy and scipy.stats are then not part of traced memory when the rounds are
@@ -148,133 +113,76 @@ def warm_analysis() -> None:
 
 
 class LeakRun:
-    """State of one leakcheck run; every buffer is allocated before tracing starts."""
+    """One leakcheck run, composed of parts that each do one job (see the module's
+    docstring); every buffer is allocated before tracing starts."""
 
-    def __init__(self, options: LeakcheckOptions) -> None:
+    def __init__(self, options: LeakcheckOptions, memray: MemrayTracking | None) -> None:
         self.options = options
-        n = options.max_samples()
-        self.sample_episode = array("q", bytes(8 * n))
-        self.sample_traced = array("q", bytes(8 * n))
-        self.sample_rss = array("q", bytes(8 * n))
-        self.sample_objects = array("q", bytes(8 * n))
-        self.latency_ns = array("q", bytes(8 * options.budget_episodes()))
-        self.rounds: list[int] = []
-        self.target = options.episodes
-        self.exhausted = False
-        self.own_bytes = 0
-        """Traced bytes ctool keeps between samples (verdicts, type counts): subtracted."""
-        self.measure_started = 0.0
-        self.mid_blob: bytes | None = None
-        """Live objects by type name at the start of the last round, as JSON (one bytes,
-        ctool's own, like ``verdict_blob``)."""
-        self.mid_episode = 0
-        self.type_sites: dict[str, Counter[tuple[str, int]]] = {}
-        self.memray: MemrayTracking | None = None
-        self.replayed = 0
-        """Samples whose retained bytes came from memray's files so far."""
-        self.taken = 0
-        self.done = 0
-        self.snapshot_bytes = 0
+        self.meter = HeapMeter(options, memray)
+        self.progress = Progress(target=options.episodes)
         self.errors = Errors()
-        self.interrupted = False
-        self.frozen = False
-        self.owns_tracing = False
-        self.rss = RSSReader()
-        self.start_types: Counter[type] = Counter()
-        self.end_types: Counter[type] = Counter()
-        self.freeze_count = 0
-        self.start_snapshot: tracemalloc.Snapshot | None = None
-        self.raw_sites_blob = b""
-        self.traceback_frames = MEASURE_FRAMES
-        self.attribution_episodes = 0
-        self.verdict_blob: bytes | None = None
-        """The latest verdict, pickled: one ``bytes`` (allocated on a line of this module, so
-        the site table knows it as ctool's) instead of models and floats that would show up
-        as growing sites and types."""
-        self.sites: list[LeakSite] = []
+        self.sites = SiteFinder()
 
     async def drive(self, adapter: PipelineAdapter) -> None:
-        import tracemalloc
-
-        # memray: 0, whole Python stacks.
-        self.traceback_frames = 0 if self.memray else tracemalloc.get_traceback_limit()
-        options = self.options
+        options, progress = self.options, self.progress
         try:
             for index in range(options.warmup):
                 await self.episode(adapter, index)
-            self.begin()
+            self.meter.begin()
+            self.progress.start()
             try:
                 await self.rounds_until_settled(adapter)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 # Ctrl-C: asyncio.run cancels this task. Keep what was measured.
-                self.interrupted = True
-                if self.taken and self.sample_episode[self.taken - 1] != self.done:
-                    self.sample(self.done)
-                self.collect_memray()
+                progress.interrupted = True
+                samples = self.meter.samples
+                if samples.taken and samples.episode[samples.taken - 1] != progress.done:
+                    self.meter.sample(progress.done)
+                self.meter.collect_memray()
                 self.judge(final=True)
-            self.end()
-            self.conclude()
+            self.meter.end()
+            self.sites.rank(self.meter.tracing, progress.done, options.top)
             if self.needs_attribution():
-                await self.attribute(adapter, options.warmup + self.done)
+                await self.sites.attribute(
+                    self.meter.tracing,
+                    options.frames,
+                    lambda index: self.episode(adapter, index),
+                    options.warmup + progress.done,
+                )
         finally:
             await adapter.aclose()
 
     async def rounds_until_settled(self, adapter: PipelineAdapter) -> None:
         """Round after round (doubling, ``LeakcheckOptions.rounds``) until the verdict is
-        settled or the budget (episodes, seconds) is spent."""
-        options = self.options
+        settled or a budget (episodes, seconds, memory) is spent."""
+        options, progress = self.options, self.progress
         for target in options.rounds():
-            self.target = target
+            progress.target = target
             stopped_early = not await self.run_to(adapter, target)
             final = stopped_early or target >= options.budget_episodes()
-            self.rounds.append(self.done)
-            self.collect_memray()
+            progress.rounds.append(progress.done)
+            self.meter.collect_memray()
             self.judge(final=final)
-            if self.analysis is None or self.analysis.settled:
-                self.exhausted = final
+            analysis = self.meter.verdicts.analysis
+            if analysis is None or analysis.settled:
+                progress.exhausted = final
                 return
-            self.count_mid_types()
-            if self.memray is not None:
-                self.memray.start_round()
-        self.exhausted = True
-
-    def blob_bytes(self) -> int:
-        """What ctool keeps between samples: the verdict and the type count, one ``bytes``
-        each, at their allocated size. (Measured as exactly that rather than as the change in
-        traced memory around judging and counting: a thread's remains and the like are freed
-        later, and a difference taken around them over-subtracts.)"""
-        blobs = (self.verdict_blob, self.mid_blob)
-        return sum(sys.getsizeof(blob) for blob in blobs if blob is not None)
-
-    def own_tables(self) -> tuple[object, ...]:
-        """ctool's own containers alive during a count (the verdict and type-count blobs, memray's
-        tables), for the count to leave out."""
-        blobs = tuple(blob for blob in (self.verdict_blob, self.mid_blob) if blob is not None)
-        return blobs + (() if self.memray is None else self.memray.containers())
-
-    def collect_memray(self) -> None:
-        """memray: close the round's Tracker and fill in the retained bytes of its samples
-        from its file (``ctool.leak.memray``)."""
-        if self.memray is None:
-            return
-        marks = self.memray.end_round()
-        for value in marks[: self.taken - self.replayed]:
-            self.sample_traced[self.replayed] = value
-            self.replayed += 1
+            self.meter.next_round(progress.done)
+        progress.exhausted = True
 
     async def run_to(self, adapter: PipelineAdapter, target: int) -> bool:
-        """Measured episodes up to ``target``, sampling on the way; ``False`` when the time
-        budget ran out first (the last sample is then the stopping point)."""
-        options = self.options
-        points = [p for p in options.points_between(self.done, target) if p > self.done]
+        """Measured episodes up to ``target``, sampling on the way; ``False`` when a budget
+        (seconds, memory) ran out first (the last sample is then the stopping point)."""
+        options, progress = self.options, self.progress
+        points = [p for p in options.points_between(progress.done, target) if p > progress.done]
         next_point = 0
-        for done in range(self.done + 1, target + 1):
+        for done in range(progress.done + 1, target + 1):
             started = perf_counter_ns()
             await self.episode(adapter, options.warmup + done - 1)
-            self.latency_ns[done - 1] = perf_counter_ns() - started
-            self.done = done
+            self.meter.samples.latency_ns[done - 1] = perf_counter_ns() - started
+            progress.done = done
             if done == points[next_point]:
-                self.sample(done)
+                self.meter.sample(done)
                 next_point += 1
                 if done < target and self.budget_spent():
                     return False
@@ -286,49 +194,13 @@ class LeakRun:
     def budget_spent(self) -> bool:
         """The time budget ran out, or the process reached the memory budget (RSS at the
         last sample): the run stops here, whatever the verdict so far."""
-        elapsed = time.perf_counter() - self.measure_started
-        rss = self.sample_rss[self.taken - 1] if self.taken else 0
-        return elapsed > self.options.max_seconds or rss >= self.options.rss_budget()
+        options = self.options
+        over_time = self.progress.seconds() > options.max_seconds
+        return over_time or self.meter.samples.last_rss() >= options.rss_budget()
 
     def judge(self, *, final: bool) -> None:
-        """The verdict on the samples so far; what it keeps is ctool's, not growth."""
-        n = self.taken
-        if n < MIN_SAMPLES:
-            return
-        self.verdict_blob = None  # the previous one freed first
-        self.verdict_blob = pickle.dumps(
-            decide(
-                list(self.sample_episode[:n]),
-                list(self.sample_traced[:n]),
-                list(self.sample_rss[:n]),
-                self.options.criteria(),
-                final=final,
-                failures=(self.errors.count, self.options.warmup + self.done),
-                rss_budget=self.options.rss_budget(),
-            )
-        )
-        self.own_bytes = self.blob_bytes()
-
-    @property
-    def analysis(self) -> LeakAnalysis | None:
-        analysis: LeakAnalysis | None = (
-            pickle.loads(self.verdict_blob) if self.verdict_blob else None
-        )
-        return analysis
-
-    def count_mid_types(self) -> None:
-        """Live objects by type at the start of the next round: the object evidence
-        compares growth per episode before and after this point."""
-        self.release()
-        self.mid_blob = None
-        counts = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
-        self.mid_blob = json.dumps(by_name(counts)).encode()
-        del counts
-        self.mid_episode = self.done
-        gc.freeze()
-        self.frozen = True
-        self.freeze_count = gc.get_freeze_count()
-        self.own_bytes = self.blob_bytes()
+        attempted = self.options.warmup + self.progress.done
+        self.meter.judge(final=final, failures=(self.errors.count, attempted))
 
     async def episode(self, adapter: PipelineAdapter, index: int) -> None:
         token = activate(EpisodeRecorder(locate=True))
@@ -339,141 +211,18 @@ class LeakRun:
         finally:
             deactivate(token)
 
-    def begin(self) -> None:
-        import tracemalloc
-
-        gc.collect()
-        # Counted before the snapshot: what counting allocates (its Counter, ABC caches, the
-        # thread's bookkeeping) is then in both snapshots, not growth. The end count runs
-        # after the start snapshot is gone, so neither count sees it.
-        self.start_types = count_types_in_thread()
-        if self.memray is None:
-            before = tracemalloc.get_traced_memory()[0]
-            self.start_snapshot = tracemalloc.take_snapshot()
-            # The snapshot stays alive, unchanged, all run: a constant, not the pipeline's.
-            self.snapshot_bytes = tracemalloc.get_traced_memory()[0] - before
-        gc.collect()
-        gc.freeze()
-        self.frozen = True
-        self.freeze_count = gc.get_freeze_count()  # walks a list: once, not per sample
-        self.measure_started = time.perf_counter()
-        if self.memray is not None:
-            self.memray.start_round()
-        self.sample(0)
-
-    def sample(self, done: int) -> None:
-        import tracemalloc
-
-        gc.collect()
-        traced = tracemalloc.get_traced_memory()[0]
-        rss = self.rss.read()
-        objects = self.freeze_count + len(gc.get_objects())
-        i = self.taken
-        self.sample_episode[i] = done
-        self.sample_traced[i] = traced - self.snapshot_bytes - self.own_bytes
-        self.sample_rss[i] = rss
-        self.sample_objects[i] = objects
-        self.taken = i + 1
-        if self.memray is not None:
-            self.memray.checkpoint()
-
-    def end(self) -> None:
-        if self.start_snapshot is not None:
-            # Kept as one bytes object while the types are counted, not as thousands of
-            # tuples that would count as growth.
-            self.raw_sites_blob = encode_sites(growth_since(self.start_snapshot))
-            self.start_snapshot = None
-        self.release()
-        gc.collect()
-        if self.owns_tracing and self.analysis is not None and self.analysis.verdict != "clean":
-            # Counted while tracing (in a thread, in chunks: see heap.count_types), so that
-            # the new objects of the types that grew can be traced to the line making them.
-            self.end_types = count_types_in_thread(exclude=(self.start_types, *self.own_tables()))
-            grown = growing_types(self.start_types, self.end_types, self.options.top)
-            self.type_sites = type_sites(grown, skip=(self.start_types, self.end_types))
-            self.stop_tracing()
-            return
-        # Counting types allocates an int per increment: twenty times slower while tracing.
-        self.stop_tracing()
-        gc.collect()
-        self.end_types = count_types(exclude=(self.start_types, *self.own_tables()))
-
-    def release(self) -> None:
-        if self.frozen:
-            gc.unfreeze()
-            self.frozen = False
-
-    def stop_tracing(self) -> None:
-        import tracemalloc
-
-        if self.owns_tracing:
-            tracemalloc.stop()
-            self.owns_tracing = False
-
-    def conclude(self) -> None:
-        """The verdict and the growing sites, from what ``end`` collected."""
-        options = self.options
-        found = (
-            decode_sites(self.raw_sites_blob)
-            if self.memray is None
-            else self.memray.sites(keep=lambda frames: not is_own_trace(frames))
-        )
-        raw_sites = [
-            RawSite(inside_driver(site.frames), site.size_diff, site.count_diff)
-            for site in found
-            if not is_own_trace(site.frames)
-        ]
-        self.sites = rank_sites(
-            raw_sites,
-            self.done,
-            is_plumbing=is_plumbing_file,
-            stage_of=LOCATOR.stage_of_stack,
-            describe=describe_line,
-            top=options.top,
-        )
-
     def needs_attribution(self) -> bool:
-        """A deeper look is worth its cost when there is something to explain: not after a
-        Ctrl-C, not on a clean run, not when every site already has its stage."""
-        import tracemalloc
-
-        return (
-            not self.interrupted
-            and mostly_failed(self.errors.count, self.options.warmup + self.done) is None
-            and self.memray is None  # memray records whole stacks already
-            and self.analysis is not None
-            and self.analysis.verdict != "clean"
-            and any(site.stage is None for site in self.sites)
-            and self.options.frames > MEASURE_FRAMES
-            and not tracemalloc.is_tracing()  # someone else's tracing: its depth stands
+        """Not after a Ctrl-C, nor when most episodes failed; else ``SiteFinder``'s rule."""
+        if self.progress.interrupted:
+            return False
+        if mostly_failed(self.errors.count, self.options.warmup + self.progress.done):
+            return False
+        meter = self.meter
+        return self.sites.needs_attribution(
+            meter.verdicts.analysis, meter.tracing, self.options.frames
         )
 
-    async def attribute(self, adapter: PipelineAdapter, first_index: int) -> None:
-        """Trace a few more episodes with deep tracebacks; give each site the stage of its
-        largest traceback in that window."""
-        import tracemalloc
-
-        tracemalloc.start(self.options.frames)
-        self.owns_tracing = True
-        try:
-            for i in range(ATTRIBUTION_EPISODES):
-                await self.episode(adapter, first_index + i)
-            window = live_traces(tracemalloc.take_snapshot())
-        finally:
-            self.stop_tracing()
-        self.attribution_episodes = ATTRIBUTION_EPISODES
-        self.traceback_frames = self.options.frames
-        self.sites = attribute_sites(
-            self.sites,
-            [
-                RawSite(inside_driver(raw.frames), raw.size_diff, raw.count_diff)
-                for raw in window
-                if not is_own_trace(raw.frames)
-            ],
-            is_plumbing=is_plumbing_file,
-            stage_of=LOCATOR.stage_of_stack,
-        )
-
+    @bookkeeping
     def report(self, ref: str, *, duration_s: float) -> LeakcheckReport:
         """The report, assembled by ``ctool.analysis.leak_report`` from what was measured."""
         return leakcheck_report(measured(self, ref, duration_s=duration_s))

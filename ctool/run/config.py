@@ -90,6 +90,13 @@ class RunConfig:
         return bool(self.concurrency) or self.rate is not None or self.burst is not None
 
     @property
+    def measures_in_process(self) -> bool:
+        """Whether measured episodes run in this process (so its metrics are theirs): the
+        sequential part without rounds or replicas, or any load shape."""
+        sequential_here = self.runs_sequential and not self.replicated and self.rounds == 1
+        return sequential_here or self.has_load_shapes
+
+    @property
     def replicated(self) -> bool:
         """The sequential part runs in replica processes (``--workers N``, ``--executor dask``)."""
         return self.workers > 1 or self.executor != "local"

@@ -128,13 +128,6 @@ class ProfileRun:
         )
         return cls(config, adapter, notices, Observers(observers, notices), profiling)
 
-    @property
-    def _in_process(self) -> bool:
-        """Whether the measured episodes run in this process (so its metrics are theirs)."""
-        cfg = self.config
-        sequential_here = cfg.runs_sequential and not cfg.replicated and cfg.rounds == 1
-        return sequential_here or cfg.has_load_shapes
-
     async def main(
         self,
         pool_factory: PoolFactory | None = None,
@@ -152,25 +145,20 @@ class ProfileRun:
             stack.push_async_callback(self._close_pipeline)
             stack.callback(self.monitors.stop)
             stack.callback(self._read_final_metrics)
-            hangs = HangMonitor(
-                driver, lambda s: self.notices(hang_message(s, cfg.episode_timeout_s))
-            )
-            stack.callback(hangs.start().stop)
-            blocked = lambda: driver.sync_started_ns is not None  # noqa: E731
-            stack.enter_context(interrupt_notice(blocked, self.notices.say))
+            self._watch_episodes(stack)
             try:
-                if self._in_process:
+                if self.config.measures_in_process:
                     await driver.warmup(cfg.warmup)
                 for context in contexts:
                     stack.enter_context(context)
                 stack.callback(self.profiling.stop, None)
-                self.monitors.start(driver.queue_depth)
+                self.monitors.start(driver.book.queue_depth)
                 self.observers.start(planned_episodes=planned_episodes(cfg), pipeline=cfg.pipeline)
                 pump = await stack.enter_async_context(contextlib.AsyncExitStack())
                 await pump.enter_async_context(self.metrics.pump(self.observers))
-                self.profiling.start(driver.completed)
+                self.profiling.start(driver.runner.completed)
                 await self.schedule.run(pool_factory or _local_pool)
-                self.profiling.stop(driver.completed)
+                self.profiling.stop(driver.runner.completed)
                 await pump.aclose()
                 self.metrics.read_final()
                 self.monitors.stop()
@@ -182,6 +170,15 @@ class ProfileRun:
                 if task is not None:
                     task.uncancel()
                 self.schedule.abandon()
+
+    def _watch_episodes(self, stack: contextlib.AsyncExitStack) -> None:
+        """A sync episode that hangs past --episode-timeout is reported; a Ctrl-C that has
+        to wait for one says so."""
+        episodes, timeout_s = self.schedule.driver.runner, self.config.episode_timeout_s
+        hangs = HangMonitor(episodes, lambda s: self.notices(hang_message(s, timeout_s)))
+        stack.callback(hangs.start().stop)
+        blocked = lambda: episodes.sync_started_ns is not None  # noqa: E731
+        stack.enter_context(interrupt_notice(blocked, self.notices.say))
 
     def _read_final_metrics(self) -> None:
         with contextlib.suppress(Exception):
@@ -195,7 +192,7 @@ class ProfileRun:
 
     def cleanup(self) -> None:
         """After the loop, whatever happened: no thread, hook or profiler left running."""
-        self.profiling.stop(self.schedule.driver.completed)
+        self.profiling.stop(self.schedule.driver.runner.completed)
         self.monitors.stop()
         self.observers.finish(complete=not self.interrupted)
 
@@ -224,7 +221,7 @@ class ProfileRun:
             monitor=self.monitors.summary,
             sampled=dict(self.monitors.sampled),
             metrics=self.metrics.final,
-            metrics_in_process=self._in_process,
+            metrics_in_process=self.config.measures_in_process,
             hotspots=result.hotspots,
             profilers=result.runs,
             artifacts=result.artifacts,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ctool.model.records import PartRecords
+from ctool.run.arrivals import burst, open_loop
 from ctool.run.config import DEFAULT_EPISODES, RunConfig
 from ctool.run.observing import Notices, Observers
 from ctool.run.parts import Parts
@@ -90,12 +91,12 @@ class Schedule:
         if cfg.rate is not None:
             parts.current = ("rate", 0)
             arrivals = None if cfg.duration_s is not None else (cfg.episodes or DEFAULT_EPISODES)
-            parts.open_loop = await driver.open_loop(
-                cfg.rate, arrivals=arrivals, duration_s=cfg.duration_s
+            parts.open_loop = await open_loop(
+                driver, cfg.rate, arrivals=arrivals, duration_s=cfg.duration_s
             )
         if cfg.burst is not None:
             parts.current = ("burst", cfg.burst)
-            parts.burst = await driver.burst(cfg.burst)
+            parts.burst = await burst(driver, cfg.burst)
 
     async def _replicas(self, pool_factory: PoolFactory, episodes: int | None) -> None:
         cfg = self.config
@@ -123,11 +124,13 @@ class Schedule:
         if not self.observers:
             return
         for latency in part.latencies:
-            self.observers.episode(self.driver.next_index, latency, skip_exporters=skip_exporters)
-            self.driver.next_index += 1
+            self.observers.episode(
+                self.driver.runner.next_index, latency, skip_exporters=skip_exporters
+            )
+            self.driver.runner.next_index += 1
 
     def abandon(self) -> None:
         """The run was cut: what the replicas measured so far, and the parts still open."""
         if self.scaling is not None and self.scaling.result is not None:
             self.parts.workers = self.scaling.result
-        self.parts.keep_open(self.driver.abandon())
+        self.parts.keep_open(self.driver.book.abandon())

@@ -324,7 +324,7 @@ async def _serve(spec: WorkerSpec, out: IO[bytes]) -> None:
         spec.pipeline, seed=spec.seed, preset=spec.preset, settings=spec.settings
     )
     driver = LoadDriver(adapter, episode_timeout_s=spec.episode_timeout_s)
-    hangs = HangMonitor(driver, lambda _: _end_hung_worker(driver, out)).start()
+    hangs = HangMonitor(driver.runner, lambda _: _end_hung_worker(driver, out)).start()
     await driver.warmup(spec.warmup)
     info = local_info(0, spec.pipeline, address=f"local pid {os.getpid()}").__dict__
     _send(out, {"type": "ready", "pid": os.getpid(), "info": info})
@@ -354,10 +354,10 @@ def _end_hung_worker(driver: LoadDriver, out: IO[bytes]) -> None:
     of kind ``timeout``, and end this worker. The parent starts a fresh one if it needs it."""
     from ctool.run.shapes import EpisodeTimeout
 
-    index = driver.next_index - 1
-    for recorder in driver.open_parts():
-        recorder.add_error(index, EpisodeTimeout(index, driver.timeout_s, cancelled=True))
-    parts = driver.abandon()
+    index = driver.runner.next_index - 1
+    for recorder in driver.book.open_parts():
+        recorder.add_error(index, EpisodeTimeout(index, driver.runner.timeout_s, cancelled=True))
+    parts = driver.book.abandon()
     with contextlib.suppress(Exception):
         if parts:
             _send(out, {"type": "result", "part": parts[0], "ended": True})
@@ -383,7 +383,7 @@ async def _run_part(spec: WorkerSpec, driver: Any, command: dict[str, Any]) -> A
     try:
         part = await task
     except asyncio.CancelledError:
-        part = driver.abandon()[0]
+        part = driver.book.abandon()[0]
         part.extra["partial"] = True
     finally:
         loop.remove_signal_handler(signal.SIGUSR1)
