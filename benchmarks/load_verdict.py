@@ -4,7 +4,7 @@ Runs the same closed-loop sweep N times, each in a fresh process, and prints eve
 throughput per level and its verdict. The verdict should be one and the same in every run,
 and never "cliff" for the optimized reference pipeline (CPU-bound: throughput flat).
 
-    .venv/bin/python benchmarks/load_verdict.py --runs 10
+    .venv/bin/python benchmarks/load_verdict.py --runs 10          # --episodes 1000
     .venv/bin/python benchmarks/load_verdict.py --runs 10 --pipeline MOD:FACTORY --levels 1,4,16
 """
 
@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 
-def one_run(pipeline: str | None, levels: str, out: Path) -> dict[str, object]:
-    command = [sys.executable, "-m", "ctool", "profile", "--episodes", "0", "--concurrency",
-               levels, "--warmup", "5", "-o", str(out), "--format", "json"]  # fmt: skip
+def one_run(pipeline: str | None, levels: str, episodes: int, out: Path) -> dict[str, object]:
+    command = [sys.executable, "-m", "ctool", "profile", "--episodes", str(episodes),
+               "--concurrency", levels, "-o", str(out), "--format", "json"]  # fmt: skip
     if pipeline:
         command += ["--pipeline", pipeline]
     else:
@@ -36,11 +36,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--pipeline", default=None)
     parser.add_argument("--levels", default="1,5,10,20,50")
+    parser.add_argument(
+        "--episodes", type=int, default=1000, help="per level (and the sequential part)"
+    )
     args = parser.parse_args()
     verdicts: collections.Counter[str] = collections.Counter()
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
-            report = one_run(args.pipeline, args.levels, Path(tmp) / f"run{run}.json")
+            report = one_run(
+                args.pipeline, args.levels, args.episodes, Path(tmp) / f"run{run}.json"
+            )
             load = report.get("load") or []
             assert isinstance(load, list)
             throughput = " / ".join(f"{row['throughput_eps']:,.0f}" for row in load)
