@@ -27,6 +27,8 @@ LAST_FLOOR = 6
 """The narrowest a name column gets when nothing is left to drop (numbers stay whole)."""
 
 Kind = Literal["number", "name", "text"]
+"""number: never shortened; name: shortened in the middle, one line per line of text;
+text: prose or source, wrapped at spaces."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,15 @@ class FittedTable:
     table_options: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments for :class:`rich.table.Table` (title, box, caption, ...)."""
 
+    @property
+    def title(self) -> str | None:
+        title = self.table_options.get("title")
+        return str(title) if title is not None else None
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
     def add_row(self, cells: Sequence[str], style: str | None = None) -> None:
         self.rows.append(list(cells))
         self.row_styles.append(style)
@@ -197,7 +208,8 @@ class FittedTable:
             table.add_column(
                 _header(column.header, width),
                 justify="right" if column.right else "left",
-                no_wrap=True,
+                no_wrap=column.kind != "text",
+                overflow="fold",
                 min_width=width,
                 max_width=width,
                 style=column.style,
@@ -208,7 +220,7 @@ class FittedTable:
         for r, (row, style) in enumerate(zip(self.rows, self.row_styles, strict=True)):
             cells: list[RenderableType] = [
                 # Cell text is data, not Rich markup ("theta[i]" stays as written).
-                Text(fit_cell(row[i], width) if self.columns[i].kind != "number" else row[i])
+                Text(fit_cell(row[i], width) if self.columns[i].kind == "name" else row[i])
                 for i, width in zip(keep, widths, strict=True)
             ]
             if extras:

@@ -168,7 +168,7 @@ def render_bottleneck(table: BottleneckTable) -> FittedTable:
         columns=[
             FitColumn(
                 header,
-                kind="number" if right else "name",
+                kind="number" if right else "text" if header == "source" else "name",
                 right=right,
                 drop_order=1 if header == "stage" else None,
             )
