@@ -235,21 +235,10 @@ def decide(
         )
     stable = late is None or late.slope >= STABLE_FRACTION * fit.slope
     floor_ok = 100.0 * fit.slope * done / max(rss_base, 1.0) > criteria.growth_floor_pct
-    if stable and done >= criteria.horizon and floor_ok:
-        still = "" if late is None else f", {exact_bytes(late.slope)}/episode over the last third"
+    proven = _proven(fit, late, float(rss[-1]), done, criteria, rss_budget)
+    if stable and floor_ok and proven is not None:
         return fits.analysis(
-            "leak",
-            f"{trend}: still growing at a stable rate after {done:g} episodes (horizon "
-            f"{criteria.horizon:g}){still}{native}",
-            "steady",
-            limit,
-            span,
-            beyond=beyond,
-        )
-    past = _past_budget(fit, late, float(rss[-1]), done, criteria, rss_budget)
-    if stable and floor_ok and past is not None:
-        return fits.analysis(
-            "leak", f"{trend}: {past}{native}", "steady", limit, span, beyond=beyond
+            "leak", f"{trend}: {proven}{native}", "steady", limit, span, beyond=beyond
         )
     growth: Growth = "steady" if stable else "slowing"
     if not final:
@@ -265,7 +254,7 @@ def decide(
     )
 
 
-def _past_budget(
+def _proven(
     fit: SlopeFit,
     late: SlopeFit | None,
     rss_now: float,
@@ -273,8 +262,15 @@ def _past_budget(
     criteria: Criteria,
     budget: float | None,
 ) -> str | None:
-    """Why steady growth is a leak before the horizon: even at the lower bound of its rate
-    (the run's and the last window's), RSS passes the memory budget first."""
+    """Why steady growth is a leak: it went on past the horizon; or, before it, even at the
+    lower bound of its rate (the run's and the last window's) RSS passes the memory budget
+    first. ``None``: not proven yet."""
+    if done >= criteria.horizon:
+        still = "" if late is None else f", {exact_bytes(late.slope)}/episode over the last third"
+        return (
+            f"still growing at a stable rate after {done:g} episodes (horizon "
+            f"{criteria.horizon:g}){still}"
+        )
     if budget is None:
         return None
     low = fit.ci_low if late is None else min(fit.ci_low, late.ci_low)
