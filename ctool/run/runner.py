@@ -151,7 +151,7 @@ class ProfileRun:
                     await driver.warmup(cfg.warmup)
                 for context in contexts:
                     stack.enter_context(context)
-                stack.callback(self.profiling.stop, None)
+                stack.callback(lambda: self.profiling.stop(driver.runner.completed))
                 self.monitors.start(driver.book.queue_depth)
                 self.observers.start(planned_episodes=planned_episodes(cfg), pipeline=cfg.pipeline)
                 pump = await stack.enter_async_context(contextlib.AsyncExitStack())
