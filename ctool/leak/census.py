@@ -8,6 +8,7 @@ import gc
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 
 from ctool.leak.bookkeeping import bookkeeping
 from ctool.leak.heap import by_name, count_types, count_types_in_thread, type_sites
@@ -53,28 +54,29 @@ class Census:
         self.start = count_types_in_thread()
 
     @bookkeeping
-    def count_mid(self, done: int, own: tuple[object, ...]) -> None:
+    def count_mid(self, done: int, own: Callable[[], tuple[object, ...]]) -> None:
         """At the start of the next round: the object evidence compares growth per episode
-        before and after this point. ``own``: ctool's containers, left out."""
+        before and after this point. ``own()``: ctool's containers, left out (asked for
+        here, not held in a tuple that would itself refer to them during the count)."""
         self.mid_blob = None
-        counts = count_types_in_thread(exclude=(self.start, *own))
+        counts = count_types_in_thread(exclude=(self.start, *own()))
         self.mid_blob = json.dumps(by_name(counts)).encode()
         del counts
         self.mid_episode = done
 
     @bookkeeping
-    def count_end_traced(self, own: tuple[object, ...], top: int) -> None:
+    def count_end_traced(self, own: Callable[[], tuple[object, ...]], top: int) -> None:
         """Counted while tracing (in a thread, in chunks: see ``heap.count_types``), so that
         the new objects of the types that grew can be traced to the line making them."""
-        self.end = count_types_in_thread(exclude=(self.start, *own))
+        self.end = count_types_in_thread(exclude=(self.start, *own()))
         grown = growing_types(self.start, self.end, top)
         self.type_sites = type_sites(grown, skip=(self.start, self.end))
 
     @bookkeeping
-    def count_end(self, own: tuple[object, ...]) -> None:
+    def count_end(self, own: Callable[[], tuple[object, ...]]) -> None:
         """Counted after tracing stopped (counting allocates an int per increment: twenty
         times slower while tracing)."""
-        self.end = count_types(exclude=(self.start, *own))
+        self.end = count_types(exclude=(self.start, *own()))
 
     def mid_types(self) -> dict[str, int] | None:
         loaded: dict[str, int] | None = json.loads(self.mid_blob) if self.mid_blob else None

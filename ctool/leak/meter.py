@@ -48,7 +48,7 @@ class HeapMeter:
         memray round."""
         self.freeze.release()
         self.census.mid_blob = None
-        self.census.count_mid(done, self.own_tables())
+        self.census.count_mid(done, self.own_tables)
         self.freeze.freeze()
         self.own_bytes = self.verdicts.blob_bytes() + self.census.blob_bytes()
         if self.tracing.memray is not None:
@@ -95,12 +95,12 @@ class HeapMeter:
         gc.collect()
         analysis = self.verdicts.analysis
         if tracing.owns and analysis is not None and analysis.verdict != "clean":
-            self.census.count_end_traced(self.own_tables(), self.options.top)
+            self.census.count_end_traced(self.own_tables, self.options.top)
             tracing.stop()
             return
         tracing.stop()
         gc.collect()
-        self.census.count_end(self.own_tables())
+        self.census.count_end(self.own_tables)
 
     def close(self) -> None:
         """Whatever happened: gc unfrozen, tracing stopped, files closed."""
