@@ -93,8 +93,7 @@ class HeapMeter:
         tracing.keep_growth()
         self.freeze.release()
         gc.collect()
-        analysis = self.verdicts.analysis
-        if tracing.owns and analysis is not None and analysis.verdict != "clean":
+        if tracing.owns and self.verdicts.not_clean():
             self.census.count_end_traced(self.own_tables, self.options.top)
             tracing.stop()
             return

@@ -163,8 +163,7 @@ class LeakRun:
             progress.rounds.append(progress.done)
             self.meter.collect_memray()
             self.judge(final=final)
-            analysis = self.meter.verdicts.analysis
-            if analysis is None or analysis.settled:
+            if self.meter.verdicts.stops_here():
                 progress.exhausted = final
                 return
             self.meter.next_round(progress.done)

@@ -50,5 +50,17 @@ class Verdicts:
         analysis: LeakAnalysis | None = pickle.loads(self.blob) if self.blob else None
         return analysis
 
+    def stops_here(self) -> bool:
+        """No verdict (too few samples) or a settled one: no next round. (A bool, as
+        ``not_clean``: nothing of the analysis is alive during the next count.)"""
+        analysis = self.analysis
+        return analysis is None or analysis.settled
+
+    def not_clean(self) -> bool:
+        """A verdict so far, and not clean. (A bool: the analysis it unpickles is gone
+        before the caller counts live objects.)"""
+        analysis = self.analysis
+        return analysis is not None and analysis.verdict != "clean"
+
     def blob_bytes(self) -> int:
         return sys.getsizeof(self.blob) if self.blob is not None else 0
