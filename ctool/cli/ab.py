@@ -102,7 +102,7 @@ def ab_command(
 
     Same verdicts, gates and exit codes as 'ctool compare' (docs/compare.md).
     """
-    from ctool.ab.runner import ABInterrupted, ABPlan, parse_side, run_ab
+    from ctool.ab.runner import ABPlan, parse_side, run_ab
     from ctool.analysis.compare import parse_gate
     from ctool.cli import clock
     from ctool.workload.loader import DEFAULT_PIPELINE
@@ -142,14 +142,7 @@ def ab_command(
             f"hash seed {result.hash_seed})"
         )
 
-    try:
-        report = run_ab(plan, progress=progress, started=clock.started)
-    except ABInterrupted as stop:
-        if stop.report is not None and output:
-            from ctool.model.io import write_report
-
-            write_report(stop.report, output)
-        raise KeyboardInterrupt from None
+    report = run_ab(plan, progress=progress, started=clock.started)
     out.emit_and_gate(
         report,
         output_format=fmt,

@@ -56,10 +56,10 @@ class CtoolGroup(TyperGroup):
             typer.echo(f"ctool: error: {_one_line(exc.message)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            from ctool.cli.signals import interrupted_by, interrupted_exit_code
+            from ctool.host import stop
 
-            typer.echo(f"ctool: {interrupted_by()}", err=True)
-            raise typer.Exit(interrupted_exit_code()) from None
+            typer.echo(f"ctool: {stop.described()}", err=True)
+            raise typer.Exit(stop.exit_code()) from None
         except Exception as exc:
             if _is_click_usage_error(exc):
                 raise _usage_exit(exc) from None
@@ -110,12 +110,12 @@ _register()
 
 def main() -> None:
     from ctool.cli import clock
-    from ctool.cli.signals import install, interrupted_by, interrupted_exit_code
+    from ctool.host import stop
 
     clock.mark()
-    install()
+    stop.install()
     try:
         app()
     except KeyboardInterrupt:  # outside a command (e.g. during import)
-        sys.stderr.write(f"ctool: {interrupted_by()}\n")
-        sys.exit(interrupted_exit_code())
+        sys.stderr.write(f"ctool: {stop.described()}\n")
+        sys.exit(stop.exit_code())

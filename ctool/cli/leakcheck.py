@@ -12,11 +12,9 @@ from ctool.cli.output import (
     HtmlOption,
     OutputOption,
     QuietOption,
-    check_targets,
-    emit,
-    exit_interrupted,
     parse_format,
 )
+from ctool.cli.stop import Targets, finish
 from ctool.model.errors import EXIT_VERDICT
 
 # The option defaults repeat LeakcheckOptions' (importing them here would import pydantic on
@@ -137,11 +135,10 @@ def leakcheck_command(
     )
     options.validate()
     fmt = parse_format(output_format)
-    check_targets(output, html)
+    targets = Targets(fmt=fmt, output=output, html=html, quiet=quiet)
+    targets.check()
     status = make_console(stderr=True, quiet=quiet or fmt != "table")
     report = run_leakcheck(options, on_start=lambda line: status.print(line, style="dim"))
-    emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
-    if not report.complete:
-        exit_interrupted(output)
+    finish(report, targets)
     if report.verdict == "leak" or (strict and report.verdict == "inconclusive"):
         raise typer.Exit(EXIT_VERDICT)

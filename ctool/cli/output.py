@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -142,12 +142,3 @@ def warning_line(message: str) -> str:
     from ctool.model.text import safe_text
 
     return f"ctool: warning: {safe_text(message, one_line=True)}"
-
-
-def exit_interrupted(output: str | Path | None = None) -> NoReturn:
-    """After a partial report was emitted: one line, and 130 / 143 / 129 by the signal."""
-    from ctool.cli.signals import interrupted_by, interrupted_exit_code
-
-    where = f"; partial report written to {output}" if output is not None and str(output) else ""
-    typer.echo(f"ctool: {interrupted_by()}{where}", err=True)
-    raise typer.Exit(interrupted_exit_code())

@@ -50,6 +50,7 @@ from ctool.analysis.leak import (
 )
 from ctool.analysis.leak_report import leakcheck_report
 from ctool.analysis.leak_verdict import LeakAnalysis, decide
+from ctool.host import stop
 from ctool.leak.config import LeakcheckOptions
 from ctool.leak.heap import (
     RSSReader,
@@ -126,7 +127,8 @@ def run_leakcheck(
             tracemalloc.start(MEASURE_FRAMES)
         # else: PYTHONTRACEMALLOC (or the caller) traces already, at its own depth; use it.
     try:
-        asyncio.run(run.drive(adapter))
+        with stop.measuring():
+            asyncio.run(run.drive(adapter))
     finally:
         run.release()
         run.start_snapshot = None

@@ -22,15 +22,13 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import signal
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
+from ctool.host import stop
 from ctool.host.context_executor import ContextThreadPoolExecutor
 from ctool.host.environment import capture_environment
 from ctool.model.errors import UsageError
@@ -79,7 +77,8 @@ def run_profile(
         run.pool_factory = pool_factory or _local_pool
         run.prepare()
         try:
-            asyncio.run(run.main())
+            with stop.measuring():
+                asyncio.run(run.main())
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what we have
             run.interrupted = True
             if run.driver is not None:
@@ -204,7 +203,7 @@ class ProfileRun:
         )
         hangs = HangMonitor(driver, lambda s: self._warn(hang_message(s, cfg.episode_timeout_s)))
         hangs.start()
-        restore = self._say_when_interrupt_waits()
+        restore = stop.listen(self._say_when_interrupt_waits)
         try:
             if self._in_process_sequential or cfg.has_load_shapes:
                 await driver.warmup(cfg.warmup)
@@ -258,30 +257,12 @@ class ProfileRun:
             except Exception as exc:
                 self._warn(f"the pipeline's close() failed: {type(exc).__name__}: {exc}")
 
-    def _say_when_interrupt_waits(self) -> Callable[[], None]:
-        """Wrap asyncio's SIGINT handler: a first Ctrl-C that lands while a sync episode
-        blocks the loop says the run stops after that episode (it cannot be cancelled).
-        Returns the function that puts asyncio's handler back."""
-        previous = signal.getsignal(signal.SIGINT)
-        if not callable(previous) or threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        told: list[bool] = []
-
-        def on_interrupt(signum: int, frame: FrameType | None) -> None:
-            driver = self.driver
-            if not told and driver is not None and driver.sync_started_ns is not None:
-                told.append(True)
-                with contextlib.suppress(Exception):  # stderr busy: the stop matters more
-                    self.warn("stopping after the episode now running; Ctrl-C again stops now")
-            previous(signum, frame)
-
-        signal.signal(signal.SIGINT, on_interrupt)
-
-        def restore() -> None:
-            if signal.getsignal(signal.SIGINT) is on_interrupt:
-                signal.signal(signal.SIGINT, previous)
-
-        return restore
+    def _say_when_interrupt_waits(self) -> None:
+        """A first stop signal that lands while a sync episode blocks the loop says the run
+        stops after that episode (it cannot be cancelled), and what stops it now."""
+        driver = self.driver
+        if driver is not None and driver.sync_started_ns is not None:
+            self.warn(f"stopping after the episode now running; {stop.again()} stops now")
 
     async def _measure(self, driver: LoadDriver) -> None:
         cfg = self.config
