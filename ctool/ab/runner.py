@@ -162,7 +162,9 @@ class ABPlan:
 
     @property
     def max_rounds(self) -> int:
-        return self.rounds or (30 if self.until_decided else 6)
+        if self.rounds is not None:
+            return self.rounds
+        return 30 if self.until_decided else 6
 
     @property
     def limit(self) -> float:

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from ctool.cli.options import PipelineOption, PresetOption, SeedOption, SettingsOption
+from ctool.cli.options import (
+    PipelineOption,
+    PresetOption,
+    SeedOption,
+    SettingsOption,
+    count_option,
+    episodes_option,
+    warmup_option,
+)
 from ctool.cli.output import (
     FormatOption,
     HtmlOption,
@@ -23,10 +31,10 @@ from ctool.model.errors import EXIT_VERDICT
 
 MaxEpisodesOption = Annotated[
     int | None,
-    typer.Option(
-        help="Budget: measured episodes at most, over all rounds (default: 40000, or "
+    count_option(
+        "Budget: measured episodes at most, over all rounds (default: 40000, or "
         "--episodes if larger).",
-        show_default=False,
+        low=1,
     ),
 ]
 MaxSecondsOption = Annotated[
@@ -77,14 +85,16 @@ def leakcheck_command(
     set_: SettingsOption = None,
     seed: SeedOption = 0,
     episodes: Annotated[
-        int, typer.Option(help="Measured episodes of the first round (then doubling).")
+        int, episodes_option("Measured episodes of the first round, then doubling \\[1000].", low=1)
     ] = 1000,
     max_episodes: MaxEpisodesOption = None,
     max_seconds: MaxSecondsOption = 600.0,
     horizon: HorizonOption = 10000,
     resolution: ResolutionOption = 8.0,
     engine: EngineOption = "tracemalloc",
-    warmup: Annotated[int, typer.Option(help="Warm-up episodes, run first and discarded.")] = 100,
+    warmup: Annotated[
+        int, warmup_option("Warm-up episodes, run first and discarded \\[100].")
+    ] = 100,
     every: Annotated[
         int, typer.Option(help="Sample memory every N episodes (after gc.collect()).")
     ] = 20,
@@ -118,7 +128,7 @@ def leakcheck_command(
         pipeline=pipeline,
         preset=preset,
         settings=parse_settings(set_),
-        seed=seed,
+        seed=seed or 0,
         episodes=episodes,
         warmup=warmup,
         every=every,

@@ -70,9 +70,7 @@ def resolve(options: ProfileOptions, defaults: Defaults | None = None) -> RunCon
         preset=pick(options.preset, d.get_str("preset"), None),
         seed=pick(options.seed, d.get_int("seed"), 0),
         settings=settings,
-        episodes=pick(
-            options.episodes, d.get_int("episodes"), DEFAULT_EPISODES
-        ),
+        episodes=pick(options.episodes, d.get_int("episodes"), DEFAULT_EPISODES),
         warmup=pick(options.warmup, d.get_int("warmup"), DEFAULT_WARMUP),
         concurrency=parse_levels(levels_text) if levels_text else (),
         rate=pick(options.rate, d.get_float("rate"), None),

@@ -72,7 +72,7 @@ def suite_command(
     options = SuiteOptions(
         pipeline=pipeline or DEFAULT_PIPELINE,
         preset=preset,
-        seed=seed,
+        seed=seed or 0,
         settings=parse_settings(settings),
         quick=quick,
         only=[item for item in (only or "").split(",") if item.strip()],
