@@ -113,19 +113,38 @@ def emit(
 
 
 def show(report: Report, fmt: str, *, stderr: bool = False) -> None:
-    """Print ``report`` on stdout (or stderr) in ``fmt`` through the renderer registry."""
+    """Print ``report`` on stdout (or stderr) in ``fmt`` through the renderer registry.
+
+    A stream that cannot be written (file descriptor 1 closed by the pipeline, a reader
+    gone) is one warning on stderr: the files asked for are already written."""
     from ctool.reports.registry import renderer_for
 
     function = renderer_for(report.kind, fmt)
     if function is None:
         raise UsageError(f"--format {fmt} is not available for {report.kind} reports")
     rendered = function(report)
-    if isinstance(rendered, str):
-        _echo(rendered, stderr=stderr)
-        return
-    from ctool.cli.console import make_console
+    try:
+        if isinstance(rendered, str):
+            _echo(rendered, stderr=stderr)
+            return
+        from ctool.cli.console import make_console
 
-    make_console(stderr=stderr).print(rendered)
+        make_console(stderr=stderr).print(rendered)
+    except OSError as exc:
+        _stream_lost(exc, stderr=stderr)
+
+
+def _stream_lost(exc: OSError, *, stderr: bool) -> None:
+    """Stop writing to a stream that failed: it is pointed at /dev/null (so Python's flush
+    at exit cannot fail again) and, if it was stdout, stderr says why nothing was shown."""
+    import os
+    import sys
+
+    name = "stderr" if stderr else "stdout"
+    setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - for the process
+    if not stderr:
+        reason = exc.strerror or type(exc).__name__
+        typer.echo(f"ctool: warning: cannot write to standard output ({reason})", err=True)
 
 
 def _echo(text: str, *, stderr: bool) -> None:

@@ -19,8 +19,9 @@ where it went, and the command exits 130, 143 or 129 (128 + the signal's number)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Targets:
-    """Where a command's report goes: ``--format`` on stdout, ``-o`` and ``--html``."""
+    """Where a command's report goes: ``--format`` on stdout, ``-o`` and ``--html``.
+
+    Relative paths are resolved once, when the targets are made (before the run): a
+    pipeline that changes the working directory does not move the report. Messages show
+    the paths as the user typed them."""
 
     fmt: str = "table"
     output: Path | None = None
@@ -42,14 +47,26 @@ class Targets:
     quiet: bool = False
     related: Sequence[Report] = ()
     base_dir: Path | None = None
+    where: tuple[Path | None, Path | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "where", (_absolute(self.output), _absolute(self.html)))
 
     def check(self) -> None:
         """Fail before any work if ``-o`` or ``--html`` cannot be written (one line, exit 2)."""
-        check_targets(self.output, self.html)
+        check_targets(*self.where)
 
     def files(self) -> list[str]:
-        """The targets that are files (``-`` is standard output)."""
+        """The targets that are files, as typed (``-`` is standard output)."""
         return [str(p) for p in (self.output, self.html) if p is not None and str(p)]
+
+
+def _absolute(path: Path | None) -> Path | None:
+    from ctool.model.io import is_stdout
+
+    if path is None or not str(path) or is_stdout(path):
+        return path
+    return Path(os.path.abspath(path))
 
 
 def finish(report: Report, targets: Targets, *, interrupted: bool | None = None) -> None:
@@ -62,11 +79,12 @@ def finish(report: Report, targets: Targets, *, interrupted: bool | None = None)
 
     stop.finishing()  # a signal from here on is recorded, never lost in the middle of a write
     cut = (not report.complete) if interrupted is None else interrupted
+    output, html = targets.where
     emit(
         report,
         fmt=targets.fmt,
-        output=targets.output,
-        html=targets.html,
+        output=output,
+        html=html,
         related=targets.related,
         base_dir=targets.base_dir,
         quiet=targets.quiet,
