@@ -107,9 +107,27 @@ def emit(
     if output is not None and str(output):
         write_report(report, output)
     if html is not None and str(html):
-        html_writer()(report, html, related=related, base_dir=base_dir)
+        write_page(report, html, related=related, base_dir=base_dir)
     if not quiet:
         show(report, fmt, stderr=is_stdout(output) or is_stdout(html))
+
+
+def write_page(
+    report: Report, html: str | Path, *, related: Sequence[Report], base_dir: Path | None
+) -> None:
+    """The HTML page. What the drawing library says while drawing the charts (a glyph a
+    full-width stage name needs is not in the font, a very long name leaves the plot no
+    room) is about pictures, not the run: it becomes one ``ctool: warning`` line, never a
+    Python warning with a source line."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        html_writer()(report, html, related=related, base_dir=base_dir)
+    if caught:
+        first = " ".join(str(caught[0].message).split())
+        more = f" (and {len(caught) - 1} more)" if len(caught) > 1 else ""
+        typer.echo(warning_line(f"charts of {html}: {first[:120]}{more}"), err=True)
 
 
 def show(report: Report, fmt: str, *, stderr: bool = False) -> None:

@@ -38,9 +38,7 @@ def _written(tmp_path: Path, err: str, sig: int) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ab_stopped_after_a_round_writes_json_and_html(
-    tmp_path: Path, sig: int, code: int
-) -> None:
+def test_ab_stopped_after_a_round_writes_json_and_html(tmp_path: Path, sig: int, code: int) -> None:
     proc = start(_ab(tmp_path, "--rounds", "20", "--episodes", "4"), tmp_path)
     assert proc.stderr is not None
     lines: list[str] = []
