@@ -58,8 +58,6 @@ def _write(tmp_path: Path, data: dict[str, Any], change: Callable[[dict[str, Any
     (tmp_path / "r.json").write_text(json.dumps(data))
 
 
-
-
 @pytest.mark.parametrize(
     "where",
     ["count", "pipeline_metrics"],
