@@ -19,7 +19,6 @@ import typer
 
 MAX_COUNT = 1_000_000_000
 """The most episodes (or warm-up episodes) an option takes: more is a typing slip."""
-MAX_SEED = 2**63 - 1
 
 PipelineOption = Annotated[
     str | None,
@@ -43,7 +42,6 @@ SeedOption = Annotated[
     typer.Option(
         metavar="N",
         min=0,
-        max=MAX_SEED,
         help="Seed passed to the pipeline factory \\[default: 0].",
         show_default=False,
     ),
