@@ -23,16 +23,15 @@ A side is a preset and settings (``"preset=baseline,phi_cache=false"``), optiona
 pipeline (``module:factory``) or another checkout (a directory: its workers run there with the
 directory first on ``PYTHONPATH``).
 
-Ctrl-C or SIGTERM: the workers are closed and reaped, and :class:`ABInterrupted` carries the
-report of the rounds already measured (``complete: false``).
+Ctrl-C, SIGTERM or SIGHUP (:mod:`ctool.host.stop`): the workers are closed and reaped, and
+``run_ab`` returns the report of the rounds already measured, ``complete: false`` (with no
+round finished: a report with no rounds, inconclusive), like every other service.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
-import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -63,12 +62,13 @@ from ctool.analysis.sequential import (
     rounds_needed,
     t_interval,
 )
+from ctool.host import stop
 from ctool.host.environment import capture_environment
 from ctool.model.errors import UsageError
 from ctool.model.schema import CompareReport, Measure, RunConfigModel, SequentialStop
 from ctool.workload.loader import DEFAULT_PIPELINE
 
-__all__ = ["ABInterrupted", "ABPlan", "Side", "parse_side", "run_ab"]
+__all__ = ["ABPlan", "Side", "parse_side", "run_ab"]
 CLOSE_TIMEOUT_S = 5.0
 MEASURES = ("wall", "cpu", "instructions")
 
@@ -162,7 +162,9 @@ class ABPlan:
 
     @property
     def max_rounds(self) -> int:
-        return self.rounds or (30 if self.until_decided else 6)
+        if self.rounds is not None:
+            return self.rounds
+        return 30 if self.until_decided else 6
 
     @property
     def limit(self) -> float:
@@ -233,36 +235,6 @@ WorkerFactory = Callable[[ABPlan, Side, int], Worker]
 """(plan, side, hash seed) -> a started worker."""
 Progress = Callable[[int, ABRound, float | None], None]
 """(round index, the round, the gated metric's round ratio)."""
-
-
-class ABInterrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM during the rounds; carries the report of the rounds completed."""
-
-    def __init__(self, report: CompareReport | None) -> None:
-        super().__init__()
-        self.report = report
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM ends the rounds like Ctrl-C (main thread only), unless a handler is already
-    set: the CLI routes SIGTERM and SIGHUP through Ctrl-C itself, and keeps which came."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(
-        signal.SIGTERM
-    ) not in (signal.SIG_DFL, None):
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _round(
@@ -435,7 +407,9 @@ def run_ab(
     profiled_runner: ProfiledRunner | None = None,
     started: float | None = None,
 ) -> CompareReport:
-    """Run the rounds and compare them; Ctrl-C or SIGTERM raises :class:`ABInterrupted`.
+    """Run the rounds and compare them; after a stop signal (Ctrl-C, SIGTERM, SIGHUP: see
+    :mod:`ctool.host.stop`) the report of the rounds completed, ``complete: false`` (none
+    completed: a report with no rounds, inconclusive).
 
     ``started``: when the time budget began (monotonic clock; default now)."""
     plan.check()
@@ -443,7 +417,7 @@ def run_ab(
     run = _Run(plan) if started is None else _Run(plan, started=started)
     seeds = plan.hash_seeds()
     try:
-        with _sigterm_interrupts():
+        with stop.measuring():
             while run.more():
                 round_started = now()
                 b_first = len(run.round_s) % 2 == 1
@@ -456,12 +430,15 @@ def run_ab(
                     _keep(plan.keep, len(run.rounds), result)
                 if progress is not None:
                     progress(len(run.rounds) - 1, result, result.log_ratio(PRIMARY[plan.measure]))
-        report = run.report()
-        if plan.profilers:
-            report = with_profiled_rounds(plan, report, profiled_runner or profile_half)
     except KeyboardInterrupt:
-        partial = run.report(complete=False) if run.rounds else None
-        raise ABInterrupted(partial) from None
+        return run.report(complete=False)
+    report = run.report()
+    if plan.profilers:
+        try:
+            with stop.measuring():
+                report = with_profiled_rounds(plan, report, profiled_runner or profile_half)
+        except KeyboardInterrupt:
+            report.complete = False
     return report
 
 

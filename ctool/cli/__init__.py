@@ -2,8 +2,11 @@
 
 - ``app``: the Typer app and the one error handler; ``profile``, ``compare``, ``ab``,
   ``leakcheck``, ``suite``, ``report``, ``profilers``: the commands.
-- ``options``, ``profile_options``, ``defaults``: shared options, ``ctool profile``'s
-  options resolved into a ``RunConfig``, ``[tool.ctool]`` defaults.
+- ``options``, ``profile_options``, ``defaults``: the shared typed options (declared once),
+  ``ctool profile``'s typed options resolved into one ``RunConfig``, ``[tool.ctool]``
+  defaults.
 - ``output``, ``compare_output``, ``console``, ``progress``: targets, rendering, progress.
-- ``signals``, ``clock``, ``optional``: interruption, the process clock, optional extras.
+- ``stop``: the one way every command ends (``Targets``, ``finish``: every target written,
+  then 130 / 143 / 129 when a signal stopped it; the handlers are ``ctool.host.stop``).
+- ``clock``, ``optional``: the process clock, optional extras.
 """

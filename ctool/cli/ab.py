@@ -9,6 +9,7 @@ import typer
 
 from ctool.cli import compare_output as out
 from ctool.cli.console import make_console
+from ctool.cli.options import SeedOption, count_option, episodes_option, warmup_option
 from ctool.cli.output import FormatOption, HtmlOption, OutputOption, check_targets, parse_format
 
 if TYPE_CHECKING:
@@ -32,20 +33,19 @@ def ab_command(
     ] = None,
     rounds: Annotated[
         int | None,
-        typer.Option(
-            help="Rounds (fresh worker pairs, each with its own hash seed). Default 6; with "
+        count_option(
+            "Rounds (fresh worker pairs, each with its own hash seed). Default 6; with "
             "--until-decided the most rounds (default 30).",
-            show_default=False,
+            low=0,
         ),
     ] = None,
-    blocks: Annotated[int, typer.Option(help="ABBA block pairs per round.")] = 10,
+    blocks: Annotated[int, count_option("ABBA block pairs per round \\[default: 10].", low=1)] = 10,
     block_ms: Annotated[float, typer.Option(help="Length of a block in milliseconds.")] = 100.0,
     episodes: Annotated[
-        int | None,
-        typer.Option(help="Episodes per block (default: --block-ms worth).", show_default=False),
+        int | None, episodes_option("Episodes per block (default: --block-ms worth).", low=1)
     ] = None,
-    warmup: Annotated[int, typer.Option(help="Warm-up episodes per worker.")] = 20,
-    seed: Annotated[int, typer.Option(help="Seed of the pipelines and the hash seeds.")] = 0,
+    warmup: Annotated[int, warmup_option("Warm-up episodes per worker \\[default: 20].")] = 20,
+    seed: SeedOption = 0,
     measure: Annotated[
         str, typer.Option(help="wall (time), cpu (CPU time) or instructions (perf counters).")
     ] = "wall",
@@ -87,7 +87,7 @@ def ab_command(
         ),
     ] = None,
     profiled_rounds: Annotated[
-        int, typer.Option(help="Extra profiled rounds with --profiler.")
+        int, count_option("Extra profiled rounds with --profiler \\[default: 2].", low=1)
     ] = 2,
     fail_on_regression: out.RegressionOption = False,
     fail_on_change: out.ChangeOption = False,
@@ -102,7 +102,7 @@ def ab_command(
 
     Same verdicts, gates and exit codes as 'ctool compare' (docs/compare.md).
     """
-    from ctool.ab.runner import ABInterrupted, ABPlan, parse_side, run_ab
+    from ctool.ab.runner import ABPlan, parse_side, run_ab
     from ctool.analysis.compare import parse_gate
     from ctool.cli import clock
     from ctool.workload.loader import DEFAULT_PIPELINE
@@ -115,7 +115,7 @@ def ab_command(
         block_ms=block_ms,
         episodes=episodes,
         warmup=warmup,
-        seed=seed,
+        seed=seed or 0,
         pipeline=pipeline or DEFAULT_PIPELINE,
         threshold=None if threshold is None else out.parse_threshold(threshold),
         alpha=out.check_alpha(alpha),
@@ -142,14 +142,7 @@ def ab_command(
             f"hash seed {result.hash_seed})"
         )
 
-    try:
-        report = run_ab(plan, progress=progress, started=clock.started)
-    except ABInterrupted as stop:
-        if stop.report is not None and output:
-            from ctool.model.io import write_report
-
-            write_report(stop.report, output)
-        raise KeyboardInterrupt from None
+    report = run_ab(plan, progress=progress, started=clock.started)
     out.emit_and_gate(
         report,
         output_format=fmt,

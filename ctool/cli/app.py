@@ -8,8 +8,9 @@ scipy or a profiler: ``ctool --help`` must stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -83,10 +84,10 @@ class CtoolGroup(TyperGroup):
             typer.echo(f"ctool: error: {_one_line(exc.message)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            from ctool.cli.signals import interrupted_by, interrupted_exit_code
+            from ctool.host import stop
 
-            typer.echo(f"ctool: {interrupted_by()}", err=True)
-            raise typer.Exit(interrupted_exit_code()) from None
+            typer.echo(f"ctool: {stop.described()}", err=True)
+            raise typer.Exit(stop.exit_code()) from None
         except Exception as exc:
             if _is_click_usage_error(exc):
                 raise _usage_exit(exc) from None
@@ -157,12 +158,48 @@ the command function's docstring (``tests/cli/test_startup.py`` checks they agre
 
 def main() -> None:
     from ctool.cli import clock
-    from ctool.cli.signals import install, interrupted_by, interrupted_exit_code
+    from ctool.host import stop
 
     clock.mark()
-    install()
+    stop.install()
     try:
         app()
     except KeyboardInterrupt:  # outside a command (e.g. during import)
-        sys.stderr.write(f"ctool: {interrupted_by()}\n")
-        sys.exit(interrupted_exit_code())
+        sys.stderr.write(f"ctool: {stop.described()}\n")
+        _end(stop.exit_code())
+    except SystemExit as exc:  # how Typer ends every command
+        _end(exc.code)
+
+
+def _end(code: int | str | None) -> NoReturn:
+    """Exit with ``code`` now that ctool's work is done, whatever threads the pipeline left.
+
+    Python waits for every non-daemon thread before it exits: a pipeline thread that never
+    ends would keep ctool alive forever after its report was written (and a signal then
+    has nothing to stop). So, if any is left: one warning naming them, streams flushed,
+    and the process ends without waiting (``os._exit``)."""
+    import os
+    import threading
+
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    if isinstance(code, str):
+        sys.stderr.write(f"{code}\n")
+    left = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+    if not left:
+        sys.exit(status)
+    from ctool.model.text import safe_text
+
+    names = safe_text(", ".join(left[:5]) + (", ..." if len(left) > 5 else ""), one_line=True)
+    with contextlib.suppress(Exception):
+        sys.stderr.write(
+            f"ctool: warning: the pipeline left {len(left)} thread(s) running ({names}); "
+            "exiting without waiting for them\n"
+        )
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)

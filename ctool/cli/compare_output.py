@@ -1,5 +1,5 @@
 """What ``ctool compare`` and ``ctool ab`` share after the analysis: the options' parsing,
-the output (through :func:`ctool.cli.output.emit`), and the gate's exit code.
+the output (through :func:`ctool.cli.stop.finish`), and the gate's exit code.
 
 Heavy modules (pydantic schema, renderers) are imported inside the functions.
 """
@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ctool.cli.output import emit
 from ctool.model.errors import EXIT_OK, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
@@ -67,10 +66,12 @@ def emit_and_gate(
     fail_on_regression: bool,
     fail_on_change: bool,
 ) -> None:
-    """Write, print, then exit with the gate's code (raises ``typer.Exit``)."""
+    """Write, print, then exit with the gate's code (raises ``typer.Exit``); a stopped
+    ``ab`` ends through :func:`ctool.cli.stop.finish` (130 / 143 / 129) before any gate."""
     from ctool.analysis.compare import unmatched_gate
+    from ctool.cli.stop import Targets, finish
 
-    emit(report, fmt=output_format, output=output, html=html, related=related)
+    finish(report, Targets(fmt=output_format, output=output, html=html, related=related))
     missing = unmatched_gate(report)
     if missing:
         raise UsageError(f"--gate {', '.join(missing)}: matches no metric of these reports")

@@ -6,17 +6,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ctool.cli.options import PipelineOption, PresetOption, SeedOption, SettingsOption
+from ctool.cli.options import (
+    PipelineOption,
+    PresetOption,
+    SeedOption,
+    SettingsOption,
+    count_option,
+    episodes_option,
+    warmup_option,
+)
 from ctool.cli.output import (
     FormatOption,
     HtmlOption,
     OutputOption,
     QuietOption,
-    check_targets,
-    emit,
-    exit_interrupted,
     parse_format,
 )
+from ctool.cli.stop import Targets, finish
 from ctool.model.errors import EXIT_VERDICT
 
 if TYPE_CHECKING:
@@ -28,10 +34,10 @@ if TYPE_CHECKING:
 
 MaxEpisodesOption = Annotated[
     int | None,
-    typer.Option(
-        help="Budget: measured episodes at most, over all rounds (default: 40000, or "
+    count_option(
+        "Budget: measured episodes at most, over all rounds (default: 40000, or "
         "--episodes if larger).",
-        show_default=False,
+        low=1,
     ),
 ]
 MaxSecondsOption = Annotated[
@@ -90,7 +96,7 @@ def leakcheck_command(
     set_: SettingsOption = None,
     seed: SeedOption = 0,
     episodes: Annotated[
-        int, typer.Option(help="Measured episodes of the first round (then doubling).")
+        int, episodes_option("Measured episodes of the first round, then doubling \\[1000].", low=1)
     ] = 1000,
     max_episodes: MaxEpisodesOption = None,
     max_seconds: MaxSecondsOption = 600.0,
@@ -98,7 +104,9 @@ def leakcheck_command(
     horizon: HorizonOption = 10000,
     resolution: ResolutionOption = 8.0,
     engine: EngineOption = "tracemalloc",
-    warmup: Annotated[int, typer.Option(help="Warm-up episodes, run first and discarded.")] = 100,
+    warmup: Annotated[
+        int, warmup_option("Warm-up episodes, run first and discarded \\[100].")
+    ] = 100,
     every: Annotated[
         int, typer.Option(help="Sample memory every N episodes (after gc.collect()).")
     ] = 20,
@@ -132,7 +140,7 @@ def leakcheck_command(
         pipeline=pipeline,
         preset=preset,
         settings=parse_settings(set_),
-        seed=seed,
+        seed=seed or 0,
         episodes=episodes,
         warmup=warmup,
         every=every,
@@ -150,12 +158,11 @@ def leakcheck_command(
     )
     options.validate()
     fmt = parse_format(output_format)
-    check_targets(output, html)
+    targets = Targets(fmt=fmt, output=output, html=html, quiet=quiet)
+    targets.check()
     status = make_console(stderr=True, quiet=quiet or fmt != "table")
     report = run_leakcheck(options, on_start=lambda line: status.print(line, style="dim"))
-    emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
-    if not report.complete:
-        exit_interrupted(output)
+    finish(report, targets)
     if _no_evidence(report):
         raise typer.Exit(EXIT_VERDICT)
     if report.verdict == "leak" or (strict and report.verdict == "inconclusive"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -107,25 +107,62 @@ def emit(
     if output is not None and str(output):
         write_report(report, output)
     if html is not None and str(html):
-        html_writer()(report, html, related=related, base_dir=base_dir)
+        write_page(report, html, related=related, base_dir=base_dir)
     if not quiet:
         show(report, fmt, stderr=is_stdout(output) or is_stdout(html))
 
 
+def write_page(
+    report: Report, html: str | Path, *, related: Sequence[Report], base_dir: Path | None
+) -> None:
+    """The HTML page. What the drawing library says while drawing the charts (a glyph a
+    full-width stage name needs is not in the font, a very long name leaves the plot no
+    room) is about pictures, not the run: it becomes one ``ctool: warning`` line, never a
+    Python warning with a source line."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        html_writer()(report, html, related=related, base_dir=base_dir)
+    if caught:
+        first = " ".join(str(caught[0].message).split())
+        more = f" (and {len(caught) - 1} more)" if len(caught) > 1 else ""
+        typer.echo(warning_line(f"charts of {html}: {first[:120]}{more}"), err=True)
+
+
 def show(report: Report, fmt: str, *, stderr: bool = False) -> None:
-    """Print ``report`` on stdout (or stderr) in ``fmt`` through the renderer registry."""
+    """Print ``report`` on stdout (or stderr) in ``fmt`` through the renderer registry.
+
+    A stream that cannot be written (file descriptor 1 closed by the pipeline, a reader
+    gone) is one warning on stderr: the files asked for are already written."""
     from ctool.reports.registry import renderer_for
 
     function = renderer_for(report.kind, fmt)
     if function is None:
         raise UsageError(f"--format {fmt} is not available for {report.kind} reports")
     rendered = function(report)
-    if isinstance(rendered, str):
-        _echo(rendered, stderr=stderr)
-        return
-    from ctool.cli.console import make_console
+    try:
+        if isinstance(rendered, str):
+            _echo(rendered, stderr=stderr)
+            return
+        from ctool.cli.console import make_console
 
-    make_console(stderr=stderr).print(rendered)
+        make_console(stderr=stderr).print(rendered)
+    except OSError as exc:
+        _stream_lost(exc, stderr=stderr)
+
+
+def _stream_lost(exc: OSError, *, stderr: bool) -> None:
+    """Stop writing to a stream that failed: it is pointed at /dev/null (so Python's flush
+    at exit cannot fail again) and, if it was stdout, stderr says why nothing was shown."""
+    import os
+    import sys
+
+    name = "stderr" if stderr else "stdout"
+    setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - for the process
+    if not stderr:
+        reason = exc.strerror or type(exc).__name__
+        typer.echo(f"ctool: warning: cannot write to standard output ({reason})", err=True)
 
 
 def _echo(text: str, *, stderr: bool) -> None:
@@ -142,12 +179,3 @@ def warning_line(message: str) -> str:
     from ctool.model.text import safe_text
 
     return f"ctool: warning: {safe_text(message, one_line=True)}"
-
-
-def exit_interrupted(output: str | Path | None = None) -> NoReturn:
-    """After a partial report was emitted: one line, and 130 / 143 / 129 by the signal."""
-    from ctool.cli.signals import interrupted_by, interrupted_exit_code
-
-    where = f"; partial report written to {output}" if output is not None and str(output) else ""
-    typer.echo(f"ctool: {interrupted_by()}{where}", err=True)
-    raise typer.Exit(interrupted_exit_code())

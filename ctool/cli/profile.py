@@ -10,18 +10,23 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ctool.cli.optional import optional
-from ctool.cli.options import PipelineOption, PresetOption, SettingsOption
+from ctool.cli.options import (
+    PipelineOption,
+    PresetOption,
+    SeedOption,
+    SettingsOption,
+    episodes_option,
+    warmup_option,
+)
 from ctool.cli.output import (
     FormatOption,
     HtmlOption,
     OutputOption,
     QuietOption,
-    check_targets,
-    emit,
-    exit_interrupted,
     parse_format,
     warning_line,
 )
+from ctool.cli.stop import Targets, finish
 from ctool.model.errors import EXIT_INCOMPLETE, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
@@ -40,21 +45,17 @@ def profile_command(
     pipeline: PipelineOption = None,
     preset: PresetOption = None,
     settings: SettingsOption = None,
-    seed: Annotated[
-        str | None, typer.Option(metavar="N", help="Random seed \\[default: 0].")
-    ] = None,
+    seed: SeedOption = None,
     episodes: Annotated[
-        str | None,
-        typer.Option(
-            metavar="N",
-            help="Sequential episodes, and per concurrency level \\[default: 200]. "
+        int | None,
+        episodes_option(
+            "Sequential episodes, and per concurrency level \\[default: 200]. "
             "0 skips the sequential part.",
-            rich_help_panel=LOAD,
+            panel=LOAD,
         ),
     ] = None,
     warmup: Annotated[
-        str | None,
-        typer.Option(metavar="N", help="Unmeasured warm-up episodes \\[default: 5]."),
+        int | None, warmup_option("Unmeasured warm-up episodes \\[default: 5].")
     ] = None,
     concurrency: Annotated[
         str | None,
@@ -65,7 +66,7 @@ def profile_command(
         ),
     ] = None,
     rate: Annotated[
-        str | None,
+        float | None,
         typer.Option(
             metavar="PER_S",
             help="Open loop: arrivals per second; latency from the intended start.",
@@ -73,7 +74,7 @@ def profile_command(
         ),
     ] = None,
     duration: Annotated[
-        str | None,
+        float | None,
         typer.Option(
             metavar="SECONDS",
             help="Run for this long: the open loop, each concurrency level, or (alone) a "
@@ -82,7 +83,7 @@ def profile_command(
         ),
     ] = None,
     burst: Annotated[
-        str | None,
+        int | None,
         typer.Option(
             metavar="N",
             help="Queue N episodes at once: drain time, queue depth.",
@@ -90,7 +91,7 @@ def profile_command(
         ),
     ] = None,
     workers: Annotated[
-        str | None,
+        int | None,
         typer.Option(
             metavar="N",
             help="Run the sequential part in N replicas (worker processes, or Dask tasks with "
@@ -117,7 +118,7 @@ def profile_command(
         ),
     ] = None,
     connect_timeout: Annotated[
-        str | None,
+        float | None,
         typer.Option(
             metavar="SECONDS",
             help="--executor dask: give up on the scheduler and its workers after this long "
@@ -135,7 +136,7 @@ def profile_command(
         ),
     ] = None,
     rounds: Annotated[
-        str | None,
+        int | None,
         typer.Option(
             metavar="R",
             help="Run the sequential part in R fresh processes, one after another "
@@ -161,7 +162,7 @@ def profile_command(
         ),
     ] = None,
     pyspy_rate: Annotated[
-        str | None,
+        int | None,
         typer.Option(
             metavar="HZ", help="py-spy sampling rate \\[default: 100].", rich_help_panel=PROFILING
         ),
@@ -183,7 +184,7 @@ def profile_command(
         ),
     ] = None,
     top: Annotated[
-        str | None,
+        int | None,
         typer.Option(
             metavar="N",
             help="Hotspot rows per profiler \\[default: 10].",
@@ -209,7 +210,7 @@ def profile_command(
         ),
     ] = None,
     block_threshold_ms: Annotated[
-        str | None,
+        float | None,
         typer.Option(
             metavar="MS",
             help="Name the calls that block the event loop at least this long "
@@ -217,7 +218,7 @@ def profile_command(
         ),
     ] = None,
     episode_timeout: Annotated[
-        str | None,
+        float | None,
         typer.Option(
             metavar="SECONDS",
             help="An episode running longer is an error of kind timeout and the run goes on "
@@ -230,7 +231,7 @@ def profile_command(
     output: OutputOption = None,
     html: HtmlOption = None,
     metrics_port: Annotated[
-        str | None,
+        int | None,
         typer.Option(
             metavar="PORT",
             help="Serve live Prometheus metrics on this port during the run (and /targets: "
@@ -239,7 +240,7 @@ def profile_command(
         ),
     ] = None,
     metrics_linger: Annotated[
-        str | None,
+        float | None,
         typer.Option(
             metavar="SECONDS",
             help="After the run, keep serving the final metrics until scraped once more, at "
@@ -256,7 +257,7 @@ def profile_command(
     """
     from ctool.cli.console import make_console
     from ctool.cli.defaults import load_defaults
-    from ctool.cli.profile_options import ProfileOptions, parse_float, parse_int, resolve
+    from ctool.cli.profile_options import ProfileOptions, resolve
 
     defaults = load_defaults("profile")
     fmt = parse_format(output_format, defaults.get_str("format"))
@@ -292,14 +293,13 @@ def profile_command(
         ),
         defaults,
     )
-    check_targets(output, html)
+    targets = Targets(fmt=fmt, output=output, html=html, quiet=quiet)
+    targets.check()
     stderr = make_console(stderr=True, quiet=quiet)
     observers: list[RunObserver] = []
-    port = parse_int("--metrics-port", metrics_port)
-    if port is not None:
-        linger = parse_float("--metrics-linger", metrics_linger) or 0.0
-        observers.append(_prometheus(port, linger))
-    pool_factory = _pool_factory(config, observers[0] if port is not None else None)
+    if metrics_port is not None:
+        observers.append(_prometheus(metrics_port, metrics_linger or 0.0))
+    pool_factory = _pool_factory(config, observers[0] if metrics_port is not None else None)
     if not quiet and stderr.is_terminal:
         from ctool.cli.progress import ProgressObserver
 
@@ -313,7 +313,7 @@ def profile_command(
         warn=lambda m: stderr.print(warning_line(m)),
         pool_factory=pool_factory,
     )
-    emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
+    finish(report, targets, interrupted=report.incomplete_reason == "interrupted")
     _exit_code(report, output)
 
 
@@ -342,15 +342,13 @@ def _pool_factory(config: RunConfig, exporter: RunObserver | None) -> PoolFactor
 
 
 def _exit_code(report: ProfileReport, output: Path | None) -> None:
-    """Interrupted: 130; a replica failed: 3 (the partial report was written); every episode
-    failed: 1."""
-    if not report.complete:
-        if report.incomplete_reason == "replica-failed":
-            where = f"; partial report written to {output}" if output is not None else ""
-            lost = ", ".join(r.failed or "" for r in report.replicas if r.failed)
-            typer.echo(f"ctool: incomplete: {lost}{where}", err=True)
-            raise typer.Exit(EXIT_INCOMPLETE)
-        exit_interrupted(output)
+    """After :func:`finish` (a stop signal exits there: 130 / 143 / 129): a replica failed:
+    3 (the partial report was written); every episode failed: 1."""
+    if not report.complete and report.incomplete_reason == "replica-failed":
+        where = f"; partial report written to {output}" if output is not None else ""
+        lost = ", ".join(r.failed or "" for r in report.replicas if r.failed)
+        typer.echo(f"ctool: incomplete: {lost}{where}", err=True)
+        raise typer.Exit(EXIT_INCOMPLETE)
     if report.latency_ms.count == 0 and report.errors.count:
         typer.echo(f"ctool: every episode failed ({report.errors.count:,} errors)", err=True)
         raise typer.Exit(EXIT_VERDICT)

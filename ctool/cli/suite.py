@@ -14,11 +14,9 @@ from ctool.cli.output import (
     HtmlOption,
     OutputOption,
     QuietOption,
-    check_targets,
-    emit,
-    exit_interrupted,
     parse_format,
 )
+from ctool.cli.stop import Targets, finish
 from ctool.model.errors import EXIT_OK, EXIT_VERDICT
 
 
@@ -59,7 +57,8 @@ def suite_command(
     Targets default to the plan (p50 < 50 ms, p95 < 100 ms, > 20 episodes/s, Φ p95 < 10 ms,
     hit rate > 80 %, growth < 10 %, CPU < 70 % of a core, < 1 MB/s, gain > 20 %) and can be
     set in \\[tool.ctool.targets] of ./pyproject.toml or in ./ctool.toml. Exit code 1 when a
-    target is missed, 130 when interrupted (a partial report is still written).
+    target is missed, 130 / 143 / 129 when
+    stopped by SIGINT / SIGTERM / SIGHUP (a partial report is still written).
     """
     from ctool.cli.console import make_console
     from ctool.suite.runner import SuiteOptions, run_suite
@@ -67,12 +66,13 @@ def suite_command(
     from ctool.workload.loader import DEFAULT_PIPELINE, parse_settings
 
     fmt = parse_format(output_format)
-    check_targets(output, html)
+    targets = Targets(fmt=fmt, output=output, html=html, quiet=quiet)
+    targets.check()
     overrides, source = find_target_overrides()
     options = SuiteOptions(
         pipeline=pipeline or DEFAULT_PIPELINE,
         preset=preset,
-        seed=seed,
+        seed=seed or 0,
         settings=parse_settings(settings),
         quick=quick,
         only=[item for item in (only or "").split(",") if item.strip()],
@@ -84,9 +84,7 @@ def suite_command(
     )
     err = make_console(stderr=True, quiet=quiet)
     report = run_suite(options, progress=lambda msg: err.log(msg) if fmt == "table" else None)
-    emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
-    if not report.complete:
-        exit_interrupted(output)
+    finish(report, targets)
     raise typer.Exit(EXIT_VERDICT if report.failed else EXIT_OK)
 
 

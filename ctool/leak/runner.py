@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 from ctool.analysis.leak import MIN_SAMPLES
 from ctool.analysis.leak_report import leakcheck_report
 from ctool.analysis.leak_verdict import decide, mostly_failed
+from ctool.host import stop
 from ctool.leak.bookkeeping import bookkeeping, driver_module, is_own_trace
 from ctool.leak.config import LeakcheckOptions
 from ctool.leak.measure import Errors, measured
@@ -95,7 +96,8 @@ def run_leakcheck(
     run = LeakRun(options, MemrayTracking() if options.engine == "memray" else None)
     run.meter.tracing.start()
     try:
-        asyncio.run(run.drive(adapter))
+        with stop.measuring():
+            asyncio.run(run.drive(adapter))
     finally:
         run.meter.close()
     return run.report(ref, duration_s=time.perf_counter() - started)

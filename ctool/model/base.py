@@ -73,11 +73,13 @@ class Samples(Model):
     @field_validator("data")
     @classmethod
     def _holds_its_count(cls, value: str, info: Any) -> str:
-        from ctool.model.samples import check_count
+        """The block is checked whole on load (docs/promises.md): its encoding, base64, zlib
+        and exactly ``count`` values; a bad block is an error, not "no raw samples"."""
+        from ctool.model.samples import check_block
 
-        count = info.data.get("count")
-        if isinstance(count, int):
-            check_count(count, len(value))
+        count, encoding = info.data.get("count"), info.data.get("encoding")
+        if isinstance(count, int) and isinstance(encoding, str):
+            check_block(encoding, value, count)
         return value
 
 

@@ -8,8 +8,10 @@ Writes (``-o``, ``--html``, ``compare -o``; docs/promises.md):
   ``/dev/stdout``) is refused with exit 2 before the run: an atomic rename would put a
   regular file in its place, and writing into a FIFO may block forever. ``-`` is stdout.
 * The file is written beside its target and renamed over it: readers see the old file or
-  the new one. A failed write (a full disk, EIO, a read-only file system) is one line and
-  exit 2; the old file stays as it was and no temporary file is left behind.
+  the new one. On Linux it is written with no name (``O_TMPFILE``) and named only once whole
+  and synced, so a process killed mid-write (SIGKILL) leaves no hidden ``.tmp`` file. A
+  failed write (a full disk, EIO, a read-only file system) is one line and exit 2; the old
+  file stays as it was and no temporary file is left behind.
 
 Reads: only regular files, at most :data:`MAX_REPORT_BYTES` (``CTOOL_MAX_REPORT_MB`` raises
 it); ``NaN`` and ``Infinity`` are refused (no ctool report holds them); strings that are not
@@ -33,11 +35,16 @@ from pydantic import ValidationError
 from ctool.model.errors import ReportError, UsageError
 from ctool.model.schema import REPORT_MODELS, SCHEMA_VERSION, Report
 from ctool.model.text import escape_surrogates, map_strings, to_json
+from ctool.model.values import check_values
 
 STDOUT = "-"
 MAX_REPORT_MB_ENV = "CTOOL_MAX_REPORT_MB"
 MAX_REPORT_BYTES = 1024 * 1024 * 1024
 """Default size limit of a report file: 1 GiB (a 10 M-episode report is about 100 MB)."""
+MAX_REPORT_MB_LIMIT = 1024 * 1024
+"""The largest ``CTOOL_MAX_REPORT_MB`` (1 TiB); ``inf`` or ``1e400`` are refused, not a crash."""
+MAX_INT_DIGITS = 30
+"""The longest integer a report may hold (counts, nanoseconds, bytes fit in 20 digits)."""
 
 
 def is_stdout(path: str | os.PathLike[str] | None) -> bool:
@@ -100,6 +107,8 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     target = resolve_target(path)
     data = text.encode("utf-8", errors="backslashreplace")
     try:
+        if _unnamed_write(target, data):
+            return
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise UsageError(f"cannot write {shown}: {exc.strerror or exc}") from None
@@ -118,6 +127,51 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _unnamed_write(target: Path, data: bytes) -> bool:
+    """Write ``data`` into a file with no name (Linux ``O_TMPFILE``), give it a name once it
+    is whole and synced, and rename that over ``target``: a process killed while writing
+    (SIGKILL, the OOM killer) leaves nothing behind. False where the system or the file
+    system has no ``O_TMPFILE`` (the caller falls back to a named temporary file)."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not os.path.isdir("/proc/self/fd"):
+        return False
+    try:
+        fd = os.open(target.parent, flag | os.O_WRONLY, _mode_for(target))
+    except OSError:
+        return False
+    tmp = None
+    proc_fds = -1
+    try:
+        os.fchmod(fd, _mode_for(target))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        proc_fds = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+        for _ in range(100):
+            name = target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp"
+            try:  # linkat(AT_SYMLINK_FOLLOW): give the unnamed file a name
+                os.link(str(fd), name, src_dir_fd=proc_fds, follow_symlinks=True)
+            except FileExistsError:
+                continue
+            except OSError:
+                return False  # no linkat through /proc here: the named temporary file
+            tmp = name
+            break
+        if tmp is None:
+            raise FileExistsError(f"no free temporary name beside {target.name}")
+        os.replace(tmp, target)
+        tmp = None
+    finally:
+        os.close(fd)
+        if proc_fds >= 0:
+            os.close(proc_fds)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return True
 
 
 def _mode_for(target: Path) -> int:
@@ -191,12 +245,14 @@ def parse_report(data: Any, source: str = "report") -> Report:
     if model is None:
         raise ReportError(f"{source}: unknown report kind {escape_surrogates(repr(kind))}")
     try:
-        return model.model_validate(data)
+        report = model.model_validate(data)
     except ValidationError as exc:
         message = escape_surrogates(_first_error(exc))
         raise ReportError(f"{source}: invalid {kind} report: {message}") from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise ReportError(f"{source}: invalid {kind} report: {exc}") from None
+    check_values(report, source)
+    return report
 
 
 def max_report_bytes() -> int:
@@ -209,8 +265,11 @@ def max_report_bytes() -> int:
         raise UsageError(
             f"{MAX_REPORT_MB_ENV} must be a number of megabytes, got {raw!r}"
         ) from None
-    if not megabytes > 0:
-        raise UsageError(f"{MAX_REPORT_MB_ENV} must be positive, got {raw!r}")
+    if not 0 < megabytes <= MAX_REPORT_MB_LIMIT:
+        raise UsageError(
+            f"{MAX_REPORT_MB_ENV} must be between 0 and {MAX_REPORT_MB_LIMIT:,} (megabytes), "
+            f"got {raw!r}"
+        )
     return int(megabytes * 1024 * 1024)
 
 
@@ -245,10 +304,19 @@ def _too_big(source: str, size: int, limit: int) -> str:
 
 
 class _Numbers:
-    """``json.loads`` hooks that note a number no report may hold (NaN, Infinity, 1e999)."""
+    """``json.loads`` hooks that note a number no report may hold (NaN, Infinity, 1e999,
+    an integer of thousands of digits)."""
 
     def __init__(self) -> None:
         self.odd = False
+        self.long_int = 0
+
+    def integer(self, text: str) -> int:
+        digits = len(text.lstrip("-"))
+        if digits > MAX_INT_DIGITS:
+            self.long_int = max(self.long_int, digits)
+            return 0
+        return int(text)
 
     def constant(self, name: str) -> float:
         self.odd = True
@@ -287,12 +355,22 @@ def load_report(path: str | os.PathLike[str]) -> Report:
         raise ReportError(f"{source}: empty file")
     numbers = _Numbers()
     try:
-        data = json.loads(text, parse_constant=numbers.constant, parse_float=numbers.number)
+        data = json.loads(
+            text,
+            parse_constant=numbers.constant,
+            parse_float=numbers.number,
+            parse_int=numbers.integer,
+        )
     except json.JSONDecodeError as exc:
         raise ReportError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except RecursionError:
         raise ReportError(f"{source}: not valid JSON (nested too deeply)") from None
     del text
+    if numbers.long_int:
+        raise ReportError(
+            f"{source}: an integer of {numbers.long_int:,} digits is not a number a report may "
+            f"hold (at most {MAX_INT_DIGITS})"
+        )
     try:
         where = _first_odd(data) if numbers.odd else None
         data = map_strings(data, escape_surrogates)

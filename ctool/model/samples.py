@@ -48,10 +48,16 @@ def check_count(count: int, stored_chars: int) -> None:
         )
 
 
-def decode_ns(data: str, count: int) -> npt.NDArray[np.int64]:
-    """Inverse of :func:`encode_ns`. Raises ``ValueError`` on any corruption."""
-    import numpy as np
+def check_block(encoding: str, data: str, count: int) -> None:
+    """Refuse a sample block that is not what it says: an unknown encoding, data that is not
+    base64 or not zlib, or more or fewer values than ``count``. Run once, when a report is
+    loaded (``ctool.model.base.Samples``), so every reader sees the same error."""
+    if encoding != ENCODING:
+        raise ValueError(f"latency samples: unknown encoding {encoding!r} (expected {ENCODING})")
+    _inflate(data, count)
 
+
+def _inflate(data: str, count: int) -> bytes:
     check_count(count, len(data))
     expected = count * 8
     try:
@@ -67,6 +73,14 @@ def decode_ns(data: str, count: int) -> npt.NDArray[np.int64]:
         raise ValueError(f"latency samples hold more than the {count:,} values they claim")
     if len(raw) != expected or not inflate.eof:
         raise ValueError(f"latency samples hold {len(raw) // 8} values, expected {count}")
+    return raw
+
+
+def decode_ns(data: str, count: int) -> npt.NDArray[np.int64]:
+    """Inverse of :func:`encode_ns`. Raises ``ValueError`` on any corruption."""
+    import numpy as np
+
+    raw = _inflate(data, count)
     if count == 0:
         return np.zeros(0, dtype=np.int64)
     shuffled = np.frombuffer(raw, dtype=np.uint8).reshape(8, count)

@@ -74,14 +74,22 @@ def renderer_for(kind: str, fmt: str) -> Renderer | None:
         found = _REGISTERED.get((kind, fmt))
     if found is None:
         return None
-    return _sanitised(found)
+    return _sanitised(found, markdown=fmt == "markdown")
 
 
-def _sanitised(function: Renderer) -> Renderer:
-    from ctool.model.text import sanitize_tree
+def _sanitised(function: Renderer, *, markdown: bool = False) -> Renderer:
+    """Markdown renderers also get every string made inert in markdown (HTML, links,
+    @mentions: :mod:`ctool.reports.markdown_safe`), so their output is safe to post."""
+    from ctool.model.text import map_model, safe_text, sanitize_tree
+
+    def markdown_text(text: str) -> str:
+        from ctool.reports.markdown_safe import neutralise
+
+        return neutralise(safe_text(text))
 
     def render_safe(report: Any, *args: Any, **kwargs: Any) -> Any:
-        return function(sanitize_tree(report), *args, **kwargs)
+        safe = map_model(report, markdown_text) if markdown else sanitize_tree(report)
+        return function(safe, *args, **kwargs)
 
     render_safe.__wrapped__ = function  # type: ignore[attr-defined]
     return render_safe

@@ -39,6 +39,9 @@ DEFAULT_PYSPY_RATE = 100
 DEFAULT_BLOCK_THRESHOLD_MS = 5.0
 MAX_CONCURRENCY = 10_000
 MAX_WORKERS = 256
+MAX_COUNT = 1_000_000_000
+"""The most episodes a count takes (ctool.cli.options bounds the options alike)."""
+MAX_ROUNDS = 10_000
 MIN_LEVEL_EPISODES_PER_SLOT = 10
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 EXECUTORS = ("local", "dask")
@@ -171,10 +174,10 @@ class RunConfig:
         return max(self.episodes or DEFAULT_EPISODES, MIN_LEVEL_EPISODES_PER_SLOT * concurrency)
 
     def validate(self) -> None:
-        _at_least("--episodes", self.episodes, 0)
-        _at_least("--warmup", self.warmup, 0)
+        _at_least("--episodes", self.episodes, 0, MAX_COUNT)
+        _at_least("--warmup", self.warmup, 0, MAX_COUNT)
         _at_least("--workers", self.workers, 1, MAX_WORKERS)
-        _at_least("--rounds", self.rounds, 1)
+        _at_least("--rounds", self.rounds, 1, MAX_ROUNDS)
         _at_least("--top", self.top, 1)
         _at_least("--pyspy-rate", self.pyspy_rate, 1, 10_000)
         if self.hotspots not in ("boundary", "user", "all"):

@@ -5,10 +5,7 @@ SIGINT notice for an interrupt that has to wait for a sync episode."""
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 from collections.abc import Callable, Iterator
-from types import FrameType
 from typing import Any
 
 from ctool.model.records import MonitorSummary
@@ -59,25 +56,18 @@ class RunMonitors:
 
 @contextlib.contextmanager
 def interrupt_notice(blocked: Callable[[], bool], say: Callable[[str], None]) -> Iterator[None]:
-    """Wrap asyncio's SIGINT handler: a first Ctrl-C that lands while a sync episode blocks
-    the loop (``blocked()``) says the run stops after that episode (it cannot be cancelled).
-    asyncio's handler is back on the way out."""
-    previous = signal.getsignal(signal.SIGINT)
-    if not callable(previous) or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    told: list[bool] = []
+    """A first stop signal that lands while a sync episode blocks the loop (``blocked()``)
+    says the run stops after that episode (it cannot be cancelled), and what stops it now.
+    Listens through the one stop path (``ctool.host.stop``) while the block runs."""
+    from ctool.host import stop
 
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        if not told and blocked():
-            told.append(True)
+    def on_stop() -> None:
+        if blocked():
             with contextlib.suppress(Exception):  # stderr busy: the stop matters more
-                say("stopping after the episode now running; Ctrl-C again stops now")
-        previous(signum, frame)
+                say(f"stopping after the episode now running; {stop.again()} stops now")
 
-    signal.signal(signal.SIGINT, on_interrupt)
+    restore = stop.listen(on_stop)
     try:
         yield
     finally:
-        if signal.getsignal(signal.SIGINT) is on_interrupt:
-            signal.signal(signal.SIGINT, previous)
+        restore()

@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ctool.analysis.assemble import MeasuredRun, jsonable, profile_report
+from ctool.host import stop
 from ctool.host.context_executor import ContextThreadPoolExecutor
 from ctool.host.environment import capture_environment
 from ctool.model.schema import HarnessCost, ProfileReport, RunConfigModel, now_iso
@@ -70,7 +71,8 @@ def run_profile(
     with pipeline_stdout_to_stderr():
         run = ProfileRun.prepare(config, observers=observers, warn=warn)
         try:
-            asyncio.run(run.main(pool_factory or _local_pool, contexts))
+            with stop.measuring():
+                asyncio.run(run.main(pool_factory or _local_pool, contexts))
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what we have
             run.interrupted = True
             run.schedule.abandon()

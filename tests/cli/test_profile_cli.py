@@ -115,12 +115,12 @@ def test_every_episode_failing_exits_1() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--episodes", "abc"], "--episodes must be an integer, got 'abc'"),
-        (["--episodes", "-3"], "--episodes must be >= 0, got -3"),
+        (["--episodes", "abc"], "'--episodes': Input should be a valid integer"),
+        (["--episodes", "-3"], "'--episodes': Input should be greater than or equal to 0"),
         (["--concurrency", "1,x"], "--concurrency expects comma-separated positive integers"),
         (["--concurrency", "0"], "--concurrency must be between 1 and 10000, got 0"),
         (["--rate", "-5"], "--rate must be a positive number, got -5.0"),
-        (["--duration", "soon"], "--duration must be a number, got 'soon'"),
+        (["--duration", "soon"], "'--duration': Input should be a valid number"),
         (["--format", "xml"], "--format must be one of table, json, markdown, got 'xml'"),
         (["--set", "novalue"], "--set expects key=value, got 'novalue'"),
         (["--set", "colour=red"], "has no setting 'colour'"),

@@ -3,7 +3,6 @@ exit 130), the replicas are stopped and a LocalCluster ctool started is closed."
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -86,8 +85,6 @@ def test_ctrl_c_stops_dask_replicas_and_closes_the_local_cluster(
     tmp_path: Path, signum: int
 ) -> None:
     pytest.importorskip("distributed", reason='needs the dask extra: pip install "ctool[dask]"')
-    if signum == signal.SIGTERM and importlib.util.find_spec("ctool.cli.signals") is None:
-        pytest.skip("SIGTERM is handled like Ctrl-C once ctool.cli.signals is in (hardening)")
     out = tmp_path / "r.json"
     port = free_port()
     proc = subprocess.Popen(

@@ -201,7 +201,7 @@ def test_cli_quiet_prints_nothing_and_ctrl_c_exits_130(tmp_path: Path) -> None:
     [
         (["--episodes", "10", "--every", "20"], "--episodes (10) must be at least --every (20)"),
         (["--threshold", "-5"], "--threshold must be 0 or more"),
-        (["--warmup", "-1"], "--warmup must be 0 or more"),
+        (["--warmup", "-1"], "'--warmup': Input should be greater than or equal to 0"),
         (["--every", "0"], "--every must be at least 1"),
         (["--episodes", "60", "--every", "20"], "gives 4 samples"),
         (["--growth-floor", "-1"], "--growth-floor must be 0 or more"),

@@ -68,6 +68,8 @@ def optimisation_gain(ctx: SuiteContext) -> Measurement:
         gate=("mean",),
     )  # fmt: skip
     report = ctx.cached("ab baseline vs optimized", lambda: run_ab(plan))
+    if not report.complete:  # stopped by a signal: the suite ends with a partial report
+        raise KeyboardInterrupt
     row = next((m for m in report.metrics if m.metric == "latency.mean"), None)
     if row is None or row.ratio is None:
         raise Skip("the A/B run produced no mean-latency ratio")
