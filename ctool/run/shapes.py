@@ -26,8 +26,10 @@ from collections.abc import Callable, Coroutine, Generator, Sequence
 from time import monotonic_ns, perf_counter_ns
 from typing import Any, cast
 
+from ctool.model.declared import paths_read
 from ctool.model.records import PartRecords
 from ctool.monitors.observer import RunObserver
+from ctool.run.checkpoints import Checkpointer
 from ctool.run.recorder import PartRecorder
 from ctool.spans import EpisodeRecorder, activate, deactivate
 from ctool.workload.digest import OutputDigest
@@ -90,6 +92,11 @@ class LoadDriver:
         self._episode_coro: Callable[[int], Any] | None = adapter.episode_coroutine
         self._eager = True
         """Start episodes eagerly until one yields (``_run_one``)."""
+        self.declared = adapter.declared_metrics()
+        self.neutral_settings = adapter.neutral_settings()
+        for observer in self.observers:  # the exporter publishes each declared metric
+            if self.declared and hasattr(observer, "on_declared"):
+                observer.on_declared(self.declared)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -103,6 +110,8 @@ class LoadDriver:
     def _begin(self, label: str, *, separate_service: bool = False) -> PartRecorder:
         rec = PartRecorder(label, perf_counter_ns(), separate_service=separate_service)
         rec.records.t_start_mono_ns = monotonic_ns()
+        rec.records.declared = [spec.model_copy() for spec in self.declared]
+        rec.records.neutral_settings = list(self.neutral_settings)
         self._open.append(rec)
         return rec
 
@@ -277,17 +286,27 @@ class LoadDriver:
         dig = OutputDigest() if digest and self._has_outputs else None
         self._depth = lambda: 1
         deadline = rec.t0_ns + int(duration_s * 1e9) if duration_s is not None else None
+        marks = Checkpointer(
+            rec.records,
+            self.adapter.metrics,
+            paths_read(self.declared),
+            episodes=episodes,
+            duration_s=duration_s,
+        )
+        marks.start(perf_counter_ns())
         last_yield = perf_counter_ns()
         done = 0
         while episodes is None or done < episodes:
             await self.episode(rec, None, dig)
             done += 1
             now = perf_counter_ns()
+            marks.after_episode(now)
             if deadline is not None and now >= deadline:
                 break
             if now - last_yield > YIELD_EVERY_NS:
                 await let_loop_run()
                 last_yield = perf_counter_ns()
+        marks.finish()
         if dig is not None:
             rec.records.digest = dig.hexdigest()
         rec.records.queue_depth_max = 1
