@@ -164,9 +164,7 @@ class ProfilerRun(Model):
     """A sampling backend's rows, per consecutive slice of its samples: each row's share of
     the user's time (``caller -> library function [stage]`` -> fraction). Compare's movers
     (``ctool.analysis.movers``) read it from whichever backend fills it."""
-    row_ms_per_episode: list[dict[str, float]] = Field(
-        default_factory=list, exclude_if=_is_empty
-    )
+    row_ms_per_episode: list[dict[str, float]] = Field(default_factory=list, exclude_if=_is_empty)
     """The same slices in ms per episode (empty when the episodes are not known)."""
 
     @property
