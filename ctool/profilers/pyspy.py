@@ -401,12 +401,12 @@ class PySpyBackend:
                 "folding": folding,
                 "user_s": profile.folder.total_s,
                 "outside_s": profile.folder.outside_s,
-                "row_shares": profile.folder.chunk_shares(),
-                "row_ms_per_episode": profile.folder.chunk_ms_per_episode(
-                    int(options.extra.get("episodes") or 0)
-                ),
                 "open_with": "https://www.speedscope.app",
             },
+            row_shares=profile.folder.chunk_shares(),
+            row_ms_per_episode=profile.folder.chunk_ms_per_episode(
+                int(options.extra.get("episodes") or 0)
+            ),
         )
 
 
