@@ -72,8 +72,8 @@ def test_declared_metrics_reach_report_compare_prometheus_and_html(
 
 
 def prometheus_series(report: ProfileReport) -> dict[str, float]:
-    from prometheus_client.parser import text_string_to_metric_families
     from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
 
     from ctool.exporters.prometheus import PrometheusObserver
 
