@@ -447,7 +447,7 @@ def blocking_calls(monitor: MonitorSummary | None, limit: int = 10) -> list[Bloc
 
 
 def flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """``{"phi": {"p95_ms": 1.2}}`` -> ``{"phi.p95_ms": 1.2}`` (numbers only)."""
+    """``{"store": {"p95_ms": 1.2}}`` -> ``{"store.p95_ms": 1.2}`` (numbers only)."""
     flat: dict[str, float] = {}
     for key, value in metrics.items():
         name = f"{prefix}{key}"

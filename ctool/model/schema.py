@@ -4,9 +4,9 @@ History:
   v1 (ctool 0.1): first version. Kinds: profile, leakcheck, suite, compare.
   v1, extended (no field renamed, so no bump): ``ProfileReport.declared_metrics`` and
   ``neutral_settings``, ``ProfilerRun.row_shares`` / ``row_ms_per_episode`` (were free-form
-  ``metadata``), ``MetricComparison.label``, ``HotspotMover.basis``. The Φ reading of v1
-  (``PhiMetrics``, ``ProfileReport.phi``) became pipeline-declared metrics; a report
-  without ``declared_metrics`` is read through ``ctool.model.legacy``.
+  ``metadata``), ``MetricComparison.label``, ``HotspotMover.basis``. v1's typed reading
+  of one pipeline's metrics group became pipeline-declared metrics; a report without
+  ``declared_metrics`` is read through ``ctool.model.legacy``.
 
 A change to a name here is a schema version bump with a loader for the old version (see
 ``ctool.model.io``). Adding an optional field is not.
