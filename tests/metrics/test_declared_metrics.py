@@ -143,3 +143,18 @@ def test_a_bad_declaration_is_one_usage_error() -> None:
 
     with pytest.raises(UsageError, match=r"metric_specs\(\): 'x': kind"):
         PipelineAdapter(Bad(), "t:bad").declared_metrics()
+
+
+def test_the_etl_example_declares_metrics_that_compare_judges() -> None:
+    """An example pipeline written against sqlite3 and json: same seed, twice the batch.
+    Rows loaded per episode double (a counter, per episode); the accepted share holds."""
+    small = profile("examples.etl_pipeline:create", episodes=60, batch=20)
+    large = profile("examples.etl_pipeline:create", episodes=60, batch=40)
+    assert all("rows.accepted" in b.metrics for b in large.batches)
+    report = compare_reports(small, large)
+    loaded = row(report, "pipeline.rows.count")
+    assert loaded.unit == "rows/episode" and loaded.label == "rows loaded"
+    assert loaded.ratio == pytest.approx(2.0, rel=0.2)
+    accepted = row(report, "pipeline.rows.accepted")
+    assert accepted.verdict in ("same", "no significant change", "within noise"), accepted
+    assert not accepted.lower_is_better
