@@ -126,7 +126,13 @@ class ETLPipeline:
     def metric_specs(self) -> list[dict[str, object]]:
         """The figures of metrics() that ctool judges, each declared once."""
         return [
-            {"name": "rows.count", "kind": "counter", "unit": "rows", "label": "rows loaded"},
+            {
+                "name": "rows.count",
+                "kind": "counter",
+                "unit": "rows",
+                "label": "rows loaded",
+                "higher_is_better": True,
+            },
             {
                 "name": "rows.accepted",
                 "kind": "ratio",
