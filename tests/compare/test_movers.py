@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from ctool.analysis.flametree import parse_folded
 from ctool.analysis.movers import movers, welch
 from ctool.model.schema import CompareReport, ProfileReport, ProfilerRun
 from ctool.profilers.registry import discover
-from ctool.reports.flamegraph import diff_flame_svg, parse_folded
+from ctool.reports.flamegraph import diff_flame_svg
 from ctool.reports.movers import mover_cells
 
 REPO = Path(__file__).resolve().parents[2]
