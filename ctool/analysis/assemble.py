@@ -29,6 +29,7 @@ from ctool.model.schema import (
     ReplicaRow,
     Resources,
     RunConfigModel,
+    WindowStats,
 )
 
 
@@ -76,7 +77,7 @@ def profile_report(run: MeasuredRun) -> ProfileReport:
     headline = headline_part(run)
     stages, bottleneck = summary.stage_table(headline)
     load, verdict = load_rows(run)
-    rounds = [summary.window_stats(part, i, pid=part.pid) for i, part in enumerate(run.rounds)]
+    rounds = [round_stats(part, i) for i, part in enumerate(run.rounds)]
     published = reported_metrics(run, headline)
     return ProfileReport(
         created_at=run.created_at,
@@ -202,6 +203,15 @@ def round_warnings(rounds: list[PartRecords]) -> list[str]:
             "the pipeline is not deterministic for a given seed and settings"
         ]
     return []
+
+
+def round_stats(part: PartRecords, index: int) -> WindowStats:
+    """A round's window: everything its process's ``metrics()`` published (flattened), with
+    CPU per episode and the declared metrics over its episodes (from its checkpoints) on
+    top."""
+    measured = checkpoints.window_values(part.checkpoints, part.declared, 0, part.ok)
+    metrics = {**summary.flat_metrics(part.metrics), **measured}
+    return summary.window_stats(part, index, pid=part.pid, metrics=metrics)
 
 
 def declared_figures(headline: PartRecords, published: dict[str, Any]) -> list[DeclaredMetric]:

@@ -211,8 +211,8 @@ class WindowStats(Model):
     metrics: dict[str, float] = Field(default_factory=dict)
     """This slice's figure of each declared metric, by its name (``cache.hit_rate``;
     ``ctool.model.declared`` says what a slice makes of each kind), and the process's CPU
-    time per episode (``cpu.ms_per_episode``). Schema v1 rounds: every numeric pipeline
-    metric, flattened, as the round's process published it."""
+    time per episode (``cpu.ms_per_episode``). Rounds also hold every numeric metric their
+    process published, flattened (all that rounds held before declarations)."""
     pid: int | None = None
 
 
