@@ -3,8 +3,8 @@
 Contract (docs/design.md section 4):
 
 * ``with span("ESGT"): ...`` or ``@stage("ESGT")`` on a sync or async function marks a stage.
-  Spans nest; a nested span is named by the pipeline, conventionally ``"MCEA.phi"`` inside
-  ``"MCEA"``.
+  Spans nest; a nested span is named by the pipeline, conventionally ``"parse.tokens"``
+  inside ``"parse"``.
 * Nothing is recorded unless the harness has activated an :class:`EpisodeRecorder` in the
   current context (a ``contextvars.ContextVar``, so concurrent asyncio episodes each record
   into their own recorder). With no recorder a span costs two context-variable reads.

@@ -16,7 +16,9 @@ What ctool needs from a pipeline, all shown here:
   nested stage is named ``"parent.child"`` by convention;
 * optional hooks: ``outputs(result)`` (a dict describing what the episode decided: ctool
   digests it so two runs can be checked for identical behaviour), ``metrics()`` (your own
-  counters, copied into the report) and ``close()``.
+  counters, copied into the report), ``metric_specs()`` (which of them ctool should judge,
+  and how: compare gives them rows and verdicts, the exporter series; docs/metrics.md) and
+  ``close()``.
 
 Every episode is deterministic for a given seed, so the output digest is reproducible.
 """
@@ -54,6 +56,7 @@ class ETLPipeline:
         self.db.execute("CREATE TABLE orders (episode INT, region TEXT, cents INT)")
         self.loaded_rows = 0
         self.loaded_bytes = 0
+        self.seen_rows = 0
 
     def _extract(self, index: int) -> list[str]:
         rng = random.Random(self.seed * 1_000_003 + index)
@@ -87,6 +90,7 @@ class ETLPipeline:
                 [(index, r["region"], r["cents"]) for r in valid],
             )
             self.loaded_rows += len(valid)
+            self.seen_rows += len(records)
             if self.sync_audit:
                 self._audit()
         return BatchSummary(
@@ -110,7 +114,34 @@ class ETLPipeline:
         }
 
     def metrics(self) -> dict[str, object]:
-        return {"rows": {"count": self.loaded_rows, "bytes": self.loaded_bytes}}
+        return {
+            "rows": {
+                "count": self.loaded_rows,
+                "bytes": self.loaded_bytes,
+                "seen": self.seen_rows,
+                "accepted": self.loaded_rows / self.seen_rows if self.seen_rows else 0.0,
+            }
+        }
+
+    def metric_specs(self) -> list[dict[str, object]]:
+        """The figures of metrics() that ctool judges, each declared once."""
+        return [
+            {
+                "name": "rows.count",
+                "kind": "counter",
+                "unit": "rows",
+                "label": "rows loaded",
+                "higher_is_better": True,
+            },
+            {
+                "name": "rows.accepted",
+                "kind": "ratio",
+                "higher_is_better": True,
+                "numerator": "rows.count",
+                "denominator": "rows.seen",
+                "label": "rows accepted",
+            },
+        ]
 
     def close(self) -> None:
         self.db.close()

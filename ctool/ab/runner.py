@@ -19,7 +19,7 @@ Every other round starts with B: under contention a round's first block runs slo
   interval decides, the round budget or the time budget ending it otherwise
   (:mod:`ctool.analysis.sequential`).
 
-A side is a preset and settings (``"preset=baseline,phi_cache=false"``), optionally another
+A side is a preset and settings (``"preset=baseline,pooling=false"``), optionally another
 pipeline (``module:factory``) or another checkout (a directory: its workers run there with the
 directory first on ``PYTHONPATH``).
 
@@ -96,7 +96,7 @@ class Side:
 
 
 def parse_side(label: str, spec: str | None, pipeline: str | None) -> Side:
-    """``--a "preset=baseline,phi_cache=false"`` and ``--a-pipeline REF|DIR`` -> a Side."""
+    """``--a "preset=baseline,pooling=false"`` and ``--a-pipeline REF|DIR`` -> a Side."""
     preset: str | None = None
     ref: str | None = None
     checkout: Path | None = None

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ctool.analysis import summary
+from ctool.analysis import checkpoints, summary
 from ctool.model.records import MonitorSummary, PartRecords, merge_parts
 from ctool.model.schema import (
+    DeclaredMetric,
     Drift,
     Environment,
     ErrorSummary,
@@ -28,6 +29,7 @@ from ctool.model.schema import (
     ReplicaRow,
     Resources,
     RunConfigModel,
+    WindowStats,
 )
 
 
@@ -75,10 +77,8 @@ def profile_report(run: MeasuredRun) -> ProfileReport:
     headline = headline_part(run)
     stages, bottleneck = summary.stage_table(headline)
     load, verdict = load_rows(run)
-    rounds = [
-        summary.window_stats(part, i, pid=part.pid, metrics=summary.flat_metrics(part.metrics))
-        for i, part in enumerate(run.rounds)
-    ]
+    rounds = [round_stats(part, i) for i, part in enumerate(run.rounds)]
+    published = reported_metrics(run, headline)
     return ProfileReport(
         created_at=run.created_at,
         complete=run.complete,
@@ -93,7 +93,9 @@ def profile_report(run: MeasuredRun) -> ProfileReport:
         load=load,
         load_verdict=verdict,
         resources=resources(run),
-        pipeline_metrics=jsonable(reported_metrics(run, headline)),
+        pipeline_metrics=jsonable(published),
+        declared_metrics=declared_figures(headline, published),
+        neutral_settings=list(headline.neutral_settings),
         hotspots=run.hotspots,
         profilers=run.profilers,
         artifacts=run.artifacts,
@@ -201,6 +203,21 @@ def round_warnings(rounds: list[PartRecords]) -> list[str]:
             "the pipeline is not deterministic for a given seed and settings"
         ]
     return []
+
+
+def round_stats(part: PartRecords, index: int) -> WindowStats:
+    """A round's window: everything its process's ``metrics()`` published (flattened), with
+    CPU per episode and the declared metrics over its episodes (from its checkpoints) on
+    top."""
+    measured = checkpoints.window_values(part.checkpoints, part.declared, 0, part.ok)
+    metrics = {**summary.flat_metrics(part.metrics), **measured}
+    return summary.window_stats(part, index, pid=part.pid, metrics=metrics)
+
+
+def declared_figures(headline: PartRecords, published: dict[str, Any]) -> list[DeclaredMetric]:
+    """The pipeline's declarations with the run's figures (``analysis.checkpoints``)."""
+    flat = summary.flat_metrics(published)
+    return checkpoints.run_figures(headline.declared, flat, headline.checkpoints)
 
 
 def reported_metrics(run: MeasuredRun, headline: PartRecords) -> dict[str, Any]:

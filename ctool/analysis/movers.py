@@ -1,13 +1,14 @@
 """Where time moved: the boundary rows whose share of the user's time rose or fell most.
 
-Each side's py-spy run carries its rows' shares, and ms per episode, per consecutive slice
-of its samples (``metadata["row_shares"]`` and ``["row_ms_per_episode"]``, one dict per
-slice; per round when a side has several profiled rounds). A row's move is the difference
-of its mean share, after minus before, with a Welch 95 % interval over the slices; a row
-moved beyond noise when the interval excludes 0 (see :func:`movers` for how the rows
-other than the biggest mover are judged). Rows are named without their line
-(``caller -> library function [stage]``): an edit elsewhere in a file moves lines, not
-time.
+Each side's sampling profiler carries its rows' shares, and ms per episode, per consecutive
+slice of its samples (``ProfilerRun.row_shares`` and ``row_ms_per_episode``, one dict per
+slice; per round when a side has several profiled rounds): py-spy fills them, and so may
+any sampling backend. A row's move is the difference of its mean share, after minus
+before, with a Welch 95 % interval over the slices; a row moved beyond noise when the
+interval excludes 0 (see :func:`movers` for the basis of the rows other than the biggest
+mover). Every change equals the difference of the two shares shown beside it. Rows are
+named without their line (``caller -> library function [stage]``): an edit elsewhere in a
+file moves lines, not time.
 """
 
 from __future__ import annotations
@@ -19,19 +20,28 @@ from typing import Any
 
 from ctool.model.schema import HotspotMover, ProfileReport
 
-PROFILER = "pyspy"
 TOP = 10
 
 
-def row_shares(reports: Sequence[ProfileReport], key: str = "row_shares") -> list[dict[str, float]]:
-    """Every slice of every report's py-spy rows (empty when none carries them)."""
+def sampled_by(reports: Sequence[ProfileReport]) -> list[str]:
+    """The profilers that carry row slices in these reports, in order of appearance."""
+    names: list[str] = []
+    for report in reports:
+        for run in report.profilers:
+            if run.ok and run.slices[0] and run.name not in names:
+                names.append(run.name)
+    return names
+
+
+def row_shares(
+    reports: Sequence[ProfileReport], profiler: str, *, ms: bool = False
+) -> list[dict[str, float]]:
+    """Every slice of every report's rows from ``profiler`` (shares, or ms per episode)."""
     out: list[dict[str, float]] = []
     for report in reports:
         for run in report.profilers:
-            if run.name == PROFILER and run.ok:
-                found = run.metadata.get(key)
-                if isinstance(found, list):
-                    out.extend(s for s in found if isinstance(s, dict))
+            if run.name == profiler and run.ok:
+                out.extend(run.slices[1 if ms else 0])
     return out
 
 
@@ -69,14 +79,20 @@ def _excluding(slices: list[dict[str, float]], name: str) -> list[dict[str, floa
 
 
 def _mover(
-    name: str, b: list[float], a: list[float], mb: list[float], ma: list[float]
+    name: str,
+    b: list[float],
+    a: list[float],
+    mb: list[float],
+    ma: list[float],
+    basis: str | None = None,
 ) -> HotspotMover:
     diff, low, high = welch(b, a)
+    share_b, share_a = statistics.fmean(b), statistics.fmean(a)
     return HotspotMover(
         row=name,
-        share_before=statistics.fmean(b),
-        share_after=statistics.fmean(a),
-        change=diff,
+        share_before=share_b,
+        share_after=share_a,
+        change=share_a - share_b,
         low=low,
         high=high,
         moved=low > 0 or high < 0,
@@ -84,6 +100,7 @@ def _mover(
         slices_after=len(a),
         ms_before=statistics.fmean(mb) if mb else None,
         ms_after=statistics.fmean(ma) if ma else None,
+        basis=basis,
     )
 
 
@@ -91,44 +108,51 @@ def movers(
     before: Sequence[ProfileReport], after: Sequence[ProfileReport], *, top: int = TOP
 ) -> list[HotspotMover]:
     """The ``top`` rows that moved most, each with its interval (``[]`` unless both sides
-    carry at least two slices of py-spy rows).
+    carry at least two slices of one sampling profiler's rows).
 
     In shares of the user's time, which a machine's changing speed between two runs does not
     move (ms per episode would; they are shown too). Shares sum to 1, so when one row grows
     the others' shares fall though their cost held: the biggest mover is judged on plain
-    shares, every other row on its share of the time *without* the biggest mover, and it
-    moved only if that moved too. Their ``change``, ``low`` and ``high`` are of that share.
+    shares, every other row on its share of the time *without* the biggest mover (its
+    ``basis``), and its shares, change and interval are all given on that basis, so that the
+    change is the difference of the shares shown.
     """
-    slices_b, slices_a = row_shares(before), row_shares(after)
+    common = [name for name in sampled_by(before) if name in sampled_by(after)]
+    if not common:
+        return []
+    profiler = common[0]
+    slices_b, slices_a = row_shares(before, profiler), row_shares(after, profiler)
     if len(slices_b) < 2 or len(slices_a) < 2:
         return []
-    ms_b, ms_a = row_shares(before, "row_ms_per_episode"), row_shares(after, "row_ms_per_episode")
+    ms_b = row_shares(before, profiler, ms=True)
+    ms_a = row_shares(after, profiler, ms=True)
     names = sorted({name for s in slices_b + slices_a for name in s})
 
     def column(slices: list[dict[str, float]], name: str) -> list[float]:
         return [s.get(name, 0.0) for s in slices]
 
-    plain = {
-        name: _mover(
+    def plain(name: str) -> HotspotMover:
+        return _mover(
+            name, column(slices_b, name), column(slices_a, name),
+            column(ms_b, name), column(ms_a, name),
+        )  # fmt: skip
+
+    first = max((plain(name) for name in names), key=lambda r: abs(r.change))
+    rest_b, rest_a = _excluding(slices_b, first.row), _excluding(slices_a, first.row)
+    rows = [
+        _mover(
             name,
-            column(slices_b, name),
-            column(slices_a, name),
+            column(rest_b, name),
+            column(rest_a, name),
             column(ms_b, name),
             column(ms_a, name),
-        )
+            basis=first.row,
+        )  # fmt: skip
         for name in names
-    }
-    first = max(plain.values(), key=lambda r: abs(r.change))
-    rest_b, rest_a = _excluding(slices_b, first.row), _excluding(slices_a, first.row)
-    rows = [first]
-    for name, row in plain.items():
-        if name == first.row:
-            continue
-        row.change, row.low, row.high = welch(column(rest_b, name), column(rest_a, name))
-        row.moved = row.low > 0 or row.high < 0
-        rows.append(row)
-    rows[1:] = sorted(rows[1:], key=lambda r: abs(r.change), reverse=True)
-    return rows[:top]
+        if name != first.row
+    ]
+    rows.sort(key=lambda r: abs(r.change), reverse=True)
+    return [first, *rows][:top]
 
 
 def where_time_moved(

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ctool.analysis import checkpoints
 from ctool.model.records import BETWEEN_STAGES, MonitorSummary, PartRecords
 from ctool.model.samples import ENCODING, encode_ns
 from ctool.model.schema import (
@@ -169,7 +170,10 @@ def window_stats(
     pid: int | None = None,
     metrics: dict[str, float] | None = None,
 ) -> WindowStats:
-    """Summary of the ok episodes ``lo:hi`` of a part (a batch, a window, a whole round)."""
+    """Summary of the ok episodes ``lo:hi`` of a part (a batch, a window, a whole round):
+    latency, stages with ``(between stages)``, and -- from the part's checkpoints unless
+    ``metrics`` are given -- CPU per episode and the declared metrics
+    (``ctool.analysis.checkpoints``)."""
     import numpy as np
 
     hi = part.ok if hi is None else hi
@@ -186,6 +190,13 @@ def window_stats(
         if durations.size:
             s50, s95 = percentiles_ms(durations, (50.0, 95.0))
             stages[name] = {"mean_ms": _ms(float(np.mean(durations))), "p50_ms": s50, "p95_ms": s95}
+    between = as_array(part.between)[lo:hi]
+    if stages and between.size:  # hand-offs, as the stage table's "(between stages)" row
+        b50, b95 = percentiles_ms(between, (50.0, 95.0))
+        mean = _ms(float(between.mean()))
+        stages[BETWEEN_STAGES] = {"mean_ms": mean, "p50_ms": b50, "p95_ms": b95}
+    if metrics is None:
+        metrics = checkpoints.window_values(part.checkpoints, part.declared, lo, hi)
     return WindowStats(
         index=index,
         episodes=int(lat.size),
@@ -196,7 +207,7 @@ def window_stats(
         max_ms=_ms(int(lat.max())) if lat.size else 0.0,
         throughput_eps=lat.size / (wall / 1e9) if wall > 0 else None,
         stages=stages,
-        metrics=metrics or {},
+        metrics=metrics,
         pid=pid,
     )
 
@@ -310,7 +321,7 @@ def blocking_calls(monitor: MonitorSummary | None, limit: int = 10) -> list[Bloc
 
 
 def flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """``{"phi": {"p95_ms": 1.2}}`` -> ``{"phi.p95_ms": 1.2}`` (numbers only)."""
+    """``{"store": {"p95_ms": 1.2}}`` -> ``{"store.p95_ms": 1.2}`` (numbers only)."""
     flat: dict[str, float] = {}
     for key, value in metrics.items():
         name = f"{prefix}{key}"

@@ -21,7 +21,8 @@ THRESHOLD_HELP = "Smallest change reported, in percent (5 or 5%)."
 ALPHA_HELP = "Significance level of the tests; intervals have confidence 1 - alpha."
 GATE_HELP = (
     "Metrics the --fail-on-* options look at: p50, p95, p99, mean, throughput, rss, cpu, "
-    "phi, all (every timing) or metric names such as stage.ESGT.p95 (* matches). "
+    "pipeline (every declared metric), all (every timing) or metric names such as "
+    "stage.ESGT.p95 or pipeline.NAME (* matches). "
     "Default: p50."
 )
 REGRESSION_HELP = "Exit 1 when a gated metric is significantly worse beyond the threshold."

@@ -21,8 +21,9 @@ ctool_queue_depth                           gauge      episodes waiting or in fl
 ctool_event_loop_lag_seconds                gauge      how late the loop's heartbeat was (sampler)
 ctool_process_cpu_percent                   gauge      process CPU, percent of one core (sampler)
 ctool_process_resident_memory_bytes         gauge      process RSS (sampler)
-ctool_phi_cache_hits_total                  counter    Φ cache hits (phi.cache_hits)
-ctool_phi_cache_misses_total                counter    Φ cache misses (phi.cache_misses)
+ctool_pipeline_<name>[_total]               counter    each declared metric (``metric_specs()``):
+                                            or gauge   a counter's count, else the published
+                                                       figure; ``cache.hits`` -> ``cache_hits``
 ctool_pipeline_metric{name}                 gauge      every numeric pipeline metric, dotted name
 ctool_run_info{pipeline,version}            gauge      1; labels describe the run
 ctool_run_planned_episodes                  gauge      planned measured episodes (0: a duration run)
@@ -41,13 +42,15 @@ at ``/targets`` and it scrapes every replica as the run starts them (docs/monito
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler
 
+from ctool.model.declared import DeclaredMetric
 from ctool.model.errors import UsageError
 from ctool.model.version import __version__
 from ctool.spans import SpanRecord
@@ -61,6 +64,11 @@ fall, and wide enough for a stalled or overloaded run."""
 
 THROUGHPUT_WINDOW_S = 5.0
 LISTEN_ADDRESS = "127.0.0.1"
+
+
+def series_name(declared: str) -> str:
+    """``cache.hit_rate`` -> ``ctool_pipeline_cache_hit_rate`` (a counter adds ``_total``)."""
+    return "ctool_pipeline_" + re.sub(r"[^A-Za-z0-9_]", "_", declared)
 
 
 def _flat_numbers(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
@@ -130,14 +138,6 @@ class PrometheusObserver:
         self._rss = Gauge(
             "ctool_process_resident_memory_bytes", "Process resident set size.", registry=reg
         )
-        self._phi_hits = Counter(
-            "ctool_phi_cache_hits", "Φ cache hits (pipeline metric phi.cache_hits).", registry=reg
-        )
-        self._phi_misses = Counter(
-            "ctool_phi_cache_misses",
-            "Φ cache misses (pipeline metric phi.cache_misses).",
-            registry=reg,
-        )
         self._pipeline = Gauge(
             "ctool_pipeline_metric",
             "Numeric metrics the pipeline reports through its metrics() hook.",
@@ -160,7 +160,9 @@ class PrometheusObserver:
         )
         self._stage_children: dict[str, Any] = {}
         self._error_children: dict[str, Any] = {}
-        self._last_phi = {"hits": 0.0, "misses": 0.0}
+        self._declared: dict[str, tuple[DeclaredMetric, Any]] = {}
+        """Declared metric name -> (declaration, its own series)."""
+        self._last_count: dict[str, float] = {}
         self._done: deque[float] = deque()
         self._started = time.monotonic()
         self._lock = threading.Lock()
@@ -283,14 +285,33 @@ class PrometheusObserver:
         flat = _flat_numbers(metrics)
         for name, value in flat.items():
             self._pipeline.labels(name=name).set(value)
-        for key, counter in (("hits", self._phi_hits), ("misses", self._phi_misses)):
-            count = flat.get(f"phi.cache_{key}")
-            if count is None:
+        for name, (spec, series) in self._declared.items():
+            published = flat.get(name)
+            if published is None:
                 continue
-            last = self._last_phi[key]
+            if spec.kind != "counter":
+                series.set(published)
+                continue
+            last = self._last_count.get(name, 0.0)
             # The pipeline's counts are cumulative; a smaller one means it was reset.
-            counter.inc(count - last if count >= last else count)
-            self._last_phi[key] = count
+            series.inc(published - last if published >= last else published)
+            self._last_count[name] = published
+
+    def on_declared(self, declared: Sequence[DeclaredMetric]) -> None:
+        """One series per declared metric, ``ctool_pipeline_<name>``: a counter for a
+        counter, a gauge of the published figure for the other kinds."""
+        from prometheus_client import Counter, Gauge
+
+        for spec in declared:
+            family = series_name(spec.name)
+            if spec.name in self._declared or any(
+                series_name(name) == family for name in self._declared
+            ):
+                continue
+            unit = f", {spec.unit}" if spec.unit else ""
+            text = f"{spec.title} ({spec.kind}{unit}; pipeline metric {spec.name})."
+            kind = Counter if spec.kind == "counter" else Gauge
+            self._declared[spec.name] = (spec, kind(family, text, registry=self.registry))
 
     def on_finish(self, *, complete: bool) -> None:
         """Final values; with ``linger_s``, keep serving until they were scraped once (at

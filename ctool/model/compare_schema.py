@@ -23,7 +23,8 @@ Verdict = Literal[
 
 class MetricComparison(Model):
     metric: str
-    """e.g. ``latency.p50``, ``stage.ESGT.p95``, ``throughput``, ``phi.hit_rate``."""
+    """e.g. ``latency.p50``, ``stage.ESGT.p95``, ``throughput``, ``pipeline.cache.hit_rate``
+    (a declared metric: ``pipeline.`` and its name)."""
     before: float | None
     after: float | None
     ratio: float | None
@@ -42,6 +43,8 @@ class MetricComparison(Model):
     n_after: int | None = None
     note: str = ""
     """Why a verdict is inconclusive, or how a value was derived."""
+    label: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    """How renderers name the row (a declared metric's label); ``None``: from ``metric``."""
 
 
 HotspotChangeKind = Literal["appeared", "vanished", "grew", "shrank"]
@@ -74,9 +77,12 @@ class HotspotMover(Model):
     low: float
     high: float
     moved: bool
-    """A move beyond noise: the interval excludes 0. For rows other than the biggest mover,
-    ``change``, ``low`` and ``high`` are of their share of the time without it
-    (``analysis.movers``): shares sum to 1, so the others' plain shares fall when it grows."""
+    """A move beyond noise: the interval excludes 0."""
+    basis: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    """``None``: shares of the user's time. Otherwise the row (the biggest mover) whose time
+    the shares, ``change``, ``low`` and ``high`` leave out (``analysis.movers``): shares sum
+    to 1, so the others' plain shares fall when it grows. ``change`` is always
+    ``share_after - share_before``."""
     slices_before: int
     slices_after: int
     ms_before: float | None = None

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ctool.model.declared import DeclaredMetric
 
 BETWEEN_STAGES = "(between stages)"
 """The stage-table row for episode time spent outside every top-level stage (hand-offs)."""
@@ -96,6 +99,17 @@ class MonitorSummary:
 
 
 @dataclass
+class Checkpoint:
+    """Cumulative figures read between two episodes of a part (``run.checkpoints``): how
+    many ok episodes came before, the process's CPU time, and the declared metrics' values
+    (by dotted path). Differences of neighbours give per-batch values."""
+
+    ok: int
+    cpu_ns: int
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class PartRecords:
     """The measured episodes of one part, in completion order."""
 
@@ -122,6 +136,13 @@ class PartRecords:
     monitor: MonitorSummary | None = None
     pid: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    """Sequential parts: figures read at batch edges (empty: none were read)."""
+    declared: list[DeclaredMetric] = field(default_factory=list)
+    """The pipeline's declared metrics (``metric_specs()``), as the process that ran it read
+    them."""
+    neutral_settings: list[str] = field(default_factory=list)
+    """The pipeline's ``neutral_settings``: settings that change how it runs, not what."""
 
     @property
     def ok(self) -> int:
@@ -180,4 +201,6 @@ def merge_parts(label: str, parts: list[PartRecords]) -> PartRecords:
             merged.wall_ns = sum(p.wall_ns for p in parts)
         merged.digest = parts[0].digest
         merged.metrics = parts[0].metrics
+        merged.declared = parts[0].declared
+        merged.neutral_settings = parts[0].neutral_settings
     return merged

@@ -2,6 +2,11 @@
 
 History:
   v1 (ctool 0.1): first version. Kinds: profile, leakcheck, suite, compare.
+  v1, extended (no field renamed, so no bump): ``ProfileReport.declared_metrics`` and
+  ``neutral_settings``, ``ProfilerRun.row_shares`` / ``row_ms_per_episode`` (were free-form
+  ``metadata``), ``MetricComparison.label``, ``HotspotMover.basis``. v1's typed reading
+  of one pipeline's metrics group became pipeline-declared metrics; a report without
+  ``declared_metrics`` is read through ``ctool.model.legacy``.
 
 A change to a name here is a schema version bump with a loader for the old version (see
 ``ctool.model.io``). Adding an optional field is not.
@@ -12,7 +17,6 @@ minor writer does not lose data when an older reader rewrites a file.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from pydantic import Field
@@ -41,6 +45,7 @@ from ctool.model.compare_schema import (
     SequentialStop,
     Verdict,
 )
+from ctool.model.declared import DeclaredMetric
 from ctool.model.leak_schema import (
     LeakBudget,
     LeakcheckReport,
@@ -53,6 +58,14 @@ from ctool.model.leak_schema import (
     TypeGrowth,
 )
 from ctool.model.suite_schema import ScenarioResult, SuiteReport
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def _is_empty(value: Any) -> bool:
+    return not value
 
 
 class StageStats(Model):
@@ -150,6 +163,24 @@ class ProfilerRun(Model):
     overhead_ratio: float | None = None
     """Episode time with the profiler / without it, from an interleaved calibration."""
     metadata: dict[str, Any] = Field(default_factory=dict)
+    row_shares: list[dict[str, float]] = Field(default_factory=list, exclude_if=_is_empty)
+    """A sampling backend's rows, per consecutive slice of its samples: each row's share of
+    the user's time (``caller -> library function [stage]`` -> fraction). Compare's movers
+    (``ctool.analysis.movers``) read it from whichever backend fills it."""
+    row_ms_per_episode: list[dict[str, float]] = Field(default_factory=list, exclude_if=_is_empty)
+    """The same slices in ms per episode (empty when the episodes are not known)."""
+
+    @property
+    def slices(self) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+        """(``row_shares``, ``row_ms_per_episode``); from ``metadata`` for reports written
+        before they were typed fields (py-spy kept them there)."""
+        if self.row_shares:
+            return list(self.row_shares), list(self.row_ms_per_episode)
+        old = [self.metadata.get(k) for k in ("row_shares", "row_ms_per_episode")]
+        return tuple(  # type: ignore[return-value]
+            [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
+            for found in old
+        )
 
     @property
     def overhead_interval(self) -> tuple[float, float] | None:
@@ -181,41 +212,11 @@ class WindowStats(Model):
     stages: dict[str, dict[str, float]] = Field(default_factory=dict)
     """Per stage: mean_ms, p50_ms, p95_ms."""
     metrics: dict[str, float] = Field(default_factory=dict)
-    """Flat numeric pipeline metrics of this slice, e.g. ``phi.p95_ms``."""
+    """This slice's figure of each declared metric, by its name (``cache.hit_rate``;
+    ``ctool.model.declared`` says what a slice makes of each kind), and the process's CPU
+    time per episode (``cpu.ms_per_episode``). Rounds also hold every numeric metric their
+    process published, flattened (all that rounds held before declarations)."""
     pid: int | None = None
-
-
-class PhiMetrics(Model):
-    """The Φ figures a pipeline may publish as ``metrics()["phi"]`` (the reference one does).
-
-    ``pipeline_metrics`` stays free-form; this is the typed reading of its ``phi`` entry that
-    compare, the suite and the renderers share (:attr:`ProfileReport.phi`). Every field is
-    optional, and a value that is not a number reads as missing.
-    """
-
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    miss_p50_ms: float | None = None
-    miss_p95_ms: float | None = None
-    cache_hits: float | None = None
-    cache_misses: float | None = None
-    hit_rate: float | None = None
-
-    @classmethod
-    def read(cls, metrics: Any) -> PhiMetrics | None:
-        """``metrics["phi"]`` typed, or ``None`` when the pipeline publishes no Φ."""
-        phi = metrics.get("phi") if isinstance(metrics, dict) else None
-        if not isinstance(phi, dict):
-            return None
-        numbers = {
-            name: float(value)
-            for name, value in phi.items()
-            if name in cls.model_fields
-            and isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-        }
-        return cls(**numbers)
 
 
 DriftVerdict = Literal["stable", "slower over time", "faster over time", "inconclusive"]
@@ -352,10 +353,33 @@ class ProfileReport(Report):
     harness_cost: HarnessCost | None = None
     """The harness's own per-episode cost, calibrated after the run."""
 
+    declared_metrics: list[DeclaredMetric] | None = Field(default=None, exclude_if=_is_none)
+    """The metrics the pipeline declared (``metric_specs()``), with the run's figures;
+    ``None`` (left out of the JSON): a report written before declarations."""
+    neutral_settings: list[str] = Field(default_factory=list, exclude_if=_is_empty)
+    """Settings the pipeline says change how it runs, not what it computes (its
+    ``neutral_settings``): compare's behaviour check lets them differ."""
+
     @property
-    def phi(self) -> PhiMetrics | None:
-        """The pipeline's Φ metrics, typed (``None`` when it publishes none)."""
-        return PhiMetrics.read(self.pipeline_metrics)
+    def metrics_declared(self) -> list[DeclaredMetric]:
+        """The declared metrics; for a report written before declarations (schema v1
+        without ``declared_metrics``), those that v1 read (``ctool.model.legacy``)."""
+        if self.declared_metrics is not None:
+            return list(self.declared_metrics)
+        from ctool.model.legacy import v1_declarations
+
+        return v1_declarations(self.pipeline_metrics)
+
+    @property
+    def settings_neutral(self) -> list[str]:
+        """The pipeline's ``neutral_settings``; for a report written before them (no
+        ``declared_metrics``), the settings it published in its metrics' ``settings`` group
+        (``ctool.model.legacy``)."""
+        if self.neutral_settings or self.declared_metrics is not None:
+            return list(self.neutral_settings)
+        from ctool.model.legacy import v1_neutral_settings
+
+        return v1_neutral_settings(self.pipeline_metrics)
 
 
 AnyReport = ProfileReport | LeakcheckReport | SuiteReport | CompareReport
@@ -397,7 +421,7 @@ __all__ = [
     "LoadVerdictKind",
     "MetricComparison",
     "Model",
-    "PhiMetrics",
+    "DeclaredMetric",
     "ProfileReport",
     "ProfilerRun",
     "REPORT_MODELS",

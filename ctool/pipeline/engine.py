@@ -65,10 +65,22 @@ class EpisodeResult:
 
 
 _RESULT_FIELDS = tuple(f.name for f in fields(EpisodeResult))
+METRIC_SPECS: tuple[dict[str, Any], ...] = (
+    {"name": "phi.p50_ms", "kind": "distribution", "unit": "ms", "label": "Φ time p50"},
+    {"name": "phi.p95_ms", "kind": "distribution", "unit": "ms", "label": "Φ time p95"},
+    {"name": "phi.hit_rate", "kind": "ratio", "higher_is_better": True,
+     "numerator": "phi.cache_hits", "denominator": "phi.requests", "label": "Φ cache hit rate"},
+    {"name": "phi.cache_hits", "kind": "counter", "label": "Φ cache hits"},
+    {"name": "phi.cache_misses", "kind": "counter", "label": "Φ cache misses"},
+)  # fmt: skip
+"""What :meth:`ReferencePipeline.metrics` publishes that ctool judges (docs/metrics.md)."""
 
 
 class ReferencePipeline:
     """The five-stage consciousness pipeline (see docs/pipeline.md)."""
+
+    neutral_settings = (*OPTIMISATION_SETTINGS, "leak_bytes", "probe_interval_ms", "phi_cache_size")
+    """Settings that change how it runs, not what it computes: outputs stay comparable."""
 
     def __init__(self, config: PipelineConfig, *, seed: int = 0, preset: str = "optimized"):
         self.config = config
@@ -199,6 +211,9 @@ class ReferencePipeline:
         values = {name: getattr(result, name) for name in _RESULT_FIELDS}
         values["needs"] = dict(result.needs)
         return values
+
+    def metric_specs(self) -> tuple[dict[str, Any], ...]:
+        return METRIC_SPECS
 
     def metrics(self) -> dict[str, Any]:
         simulated_s = self._last_time_ms / 1000.0

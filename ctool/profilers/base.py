@@ -57,6 +57,9 @@ class ProfilerFragment:
     hotspots: list[Hotspot] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    row_shares: list[dict[str, float]] = field(default_factory=list)
+    """A sampling backend's rows per consecutive slice of its samples (``ProfilerRun``)."""
+    row_ms_per_episode: list[dict[str, float]] = field(default_factory=list)
 
 
 @runtime_checkable

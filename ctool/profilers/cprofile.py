@@ -3,7 +3,7 @@
 Hotspots are ranked by *own* time: a function's self time plus the time of the C functions
 (``math.sin``, ``select.epoll.poll``) and library code (numpy's Python wrappers, the standard
 library) it calls, down to the next function of the user's code. So a row names code the
-user can change -- ``phi_loop`` rather than ``numpy.linalg.inv`` -- as pyinstrument does
+user can change -- ``score_routes`` rather than ``numpy.linalg.inv`` -- as pyinstrument does
 when it hides library frames; the folded parts are in ``extra["builtin_ms"]`` and
 ``extra["library_ms"]``. Library time reached from no user function (the event loop's own
 work) keeps its own row. The unfolded view is in the metadata (``raw_top``), the workload's

@@ -31,6 +31,7 @@ from typing import IO, Any, ClassVar
 
 from ctool.model.errors import ProfilerUnavailable
 from ctool.model.schema import Hotspot
+from ctool.model.stacks import read_speedscope
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
 from ctool.profilers.boundary import DEFAULT_FOLDING, Folding, StackFolder, folding_of
 from ctool.profilers.frames import is_library, is_machinery
@@ -166,7 +167,8 @@ def parse_speedscope(
     episode_thread: int | None = None,
     folding: Folding = DEFAULT_FOLDING,
 ) -> SpeedscopeProfile:
-    """Fold every sampled profile (one per thread) of a speedscope document into functions.
+    """Fold every sampled profile (one per thread) of a speedscope document into functions
+    (read by ``ctool.model.stacks``, the one speedscope reader; bad input: ValueError).
 
     Sample stacks are listed outermost frame first. Each function is counted once per
     sample for cumulative time, however deep its recursion. On threads other than the
@@ -174,9 +176,9 @@ def parse_speedscope(
     code: the resource sampler, the watchdog -- are left out; the episode thread keeps all
     (the event loop's work between episodes is part of the run, as cProfile sees it).
     """
-    frames: list[dict[str, Any]] = document.get("shared", {}).get("frames", [])
-    keys = [(str(f.get("file") or "?"), str(f.get("name") or "?")) for f in frames]
-    lines = [int(f.get("line") or 0) for f in frames]
+    stacks = read_speedscope(document)
+    keys = [(f.file or "?", f.name) for f in stacks.frames]
+    lines = [f.line or 0 for f in stacks.frames]
     library = [is_library(file) for file, _ in keys]
     machinery = [is_machinery(file) for file, _ in keys]
     workload = [not (lib or own) for lib, own in zip(library, machinery, strict=True)]
@@ -186,17 +188,17 @@ def parse_speedscope(
     stage_cache: dict[tuple[int, ...], list[str | None]] = {}
     total = 0.0
     count = 0
-    profiles = [p for p in document.get("profiles", []) if p.get("type") == "sampled"]
+    profiles = [p for p in stacks.profiles if p.kind == "sampled"]
     threads = 0
     for profile in profiles:
-        thread = thread_id(str(profile.get("name")))
+        thread = thread_id(profile.name)
         others = episode_thread is not None and thread != episode_thread
         counted = False
-        scale = 1e-3 if profile.get("unit") == "milliseconds" else 1.0
-        weights = profile.get("weights") or []
-        sampled = profile.get("samples", [])
+        scale = 1e-3 if profile.unit == "milliseconds" else 1.0
+        weights = profile.weights
+        sampled = profile.stacks
         for index, stack in enumerate(sampled):
-            weight = (weights[index] if index < len(weights) else 0.0) * scale
+            weight = weights[index] * scale
             if not stack:
                 continue
             if others and _ctools_own(stack, machinery, workload):
@@ -401,12 +403,12 @@ class PySpyBackend:
                 "folding": folding,
                 "user_s": profile.folder.total_s,
                 "outside_s": profile.folder.outside_s,
-                "row_shares": profile.folder.chunk_shares(),
-                "row_ms_per_episode": profile.folder.chunk_ms_per_episode(
-                    int(options.extra.get("episodes") or 0)
-                ),
                 "open_with": "https://www.speedscope.app",
             },
+            row_shares=profile.folder.chunk_shares(),
+            row_ms_per_episode=profile.folder.chunk_ms_per_episode(
+                int(options.extra.get("episodes") or 0)
+            ),
         )
 
 

@@ -155,7 +155,14 @@ class ProfilerSession:
     def _collect(self, fragment: ProfilerFragment) -> None:
         self.result.hotspots.extend(fragment.hotspots)
         self.result.artifacts.update(fragment.artifacts)
-        self.result.runs.append(ProfilerRun(name=fragment.name, metadata=fragment.metadata))
+        self.result.runs.append(
+            ProfilerRun(
+                name=fragment.name,
+                metadata=fragment.metadata,
+                row_shares=fragment.row_shares,
+                row_ms_per_episode=fragment.row_ms_per_episode,
+            )
+        )
 
     async def calibrate(
         self,

@@ -90,7 +90,7 @@ def held_stages(filename: str, first: int, last: int) -> set[str]:
 
 def holder_stage(stages: set[str]) -> str | None:
     """The stage of a function holding these blocks: one stage (or one with its sub-stages,
-    ``MCEA`` holding ``MCEA.phi``) names it; blocks of several stages (an ``episode`` method
+    ``parse`` holding ``parse.tokens``) names it; blocks of several stages (an ``episode`` method
     running every stage) name none -- its time is not one stage's."""
     roots = {stage.split(".", 1)[0] for stage in stages}
     if len(roots) != 1:

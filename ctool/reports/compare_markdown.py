@@ -27,7 +27,7 @@ def _metric_table(rows: Sequence[MetricComparison], conf: str) -> list[str]:
         "|:--|--:|--:|--:|:-:|--:|:--|",
     ]
     for row in rows:
-        name = fmt.label(row.metric) + (" \\*" if row.gated else "")
+        name = fmt.label(row.metric, row.label) + (" \\*" if row.gated else "")
         verdict = fmt.verdict_text(row)
         if row.verdict in _MARKS:
             verdict = f"{_MARKS[row.verdict]} **{verdict}**"

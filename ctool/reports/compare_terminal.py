@@ -44,7 +44,7 @@ def render_compare(report: CompareReport) -> RenderableType:
     ):
         table.add_column(name, justify=justify, no_wrap=name == "verdict")  # type: ignore[arg-type]
     for row in report.metrics:
-        metric = Text(("* " if row.gated else "  ") + fmt.label(row.metric))
+        metric = Text(("* " if row.gated else "  ") + fmt.label(row.metric, row.label))
         if row.unit:
             metric.append(f" ({row.unit})", style="dim")
         table.add_row(

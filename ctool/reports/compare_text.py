@@ -6,6 +6,7 @@ import math
 
 from ctool.analysis.compare.build import BLIND_WARNING
 from ctool.analysis.statistics import CHANGED_VERDICTS
+from ctool.model.legacy import V1_ROW_LABELS
 from ctool.model.schema import CompareReport, MetricComparison
 
 _LABELS = {
@@ -14,18 +15,20 @@ _LABELS = {
     "latency.p99": "latency p99",
     "latency.mean": "latency mean",
     "throughput": "throughput",
-    "phi.p50": "Φ time p50",
-    "phi.p95": "Φ time p95",
-    "phi.hit_rate": "Φ cache hit rate",
     "rss.peak_mb": "RSS peak",
     "cpu.ms_per_episode": "CPU per episode",
 }
 
 
-def label(metric: str) -> str:
-    """``stage.ESGT.p95`` -> ``ESGT p95``; the fixed metrics have fixed names."""
+def label(metric: str, given: str | None = None) -> str:
+    """``stage.ESGT.p95`` -> ``ESGT p95``; the fixed metrics have fixed names, a declared
+    metric's row its declared label (``given``: ``MetricComparison.label``)."""
+    if given:
+        return given
     if metric in _LABELS:
         return _LABELS[metric]
+    if metric in V1_ROW_LABELS:
+        return V1_ROW_LABELS[metric]
     if metric.startswith("stage."):
         stage, _, stat = metric[len("stage.") :].rpartition(".")
         return f"{stage} {stat}"
@@ -143,8 +146,8 @@ def headline(report: CompareReport) -> str:
     def listing(names: list[str]) -> str:
         def one(row: MetricComparison) -> str:
             if row.ratio is None:  # from zero: no ratio, show the values
-                return f"{label(row.metric)} {number(row.before)} → {number(row.after)}"
-            return f"{label(row.metric)} {change(row.ratio)}"
+                return f"{label(row.metric, row.label)} {number(row.before)} → {number(row.after)}"
+            return f"{label(row.metric, row.label)} {change(row.ratio)}"
 
         return ", ".join(one(rows[n]) for n in names)
 

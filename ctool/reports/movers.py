@@ -6,28 +6,31 @@ from ctool.model.schema import HotspotMover
 
 MOVER_COLUMNS = ("row", "share before", "share after", "change", "95 % interval", "verdict")
 MOVERS_NOTE = (
-    "py-spy rows (caller -> library function [stage]) whose share of the time in your code "
-    "moved most, after minus before, in percentage points (ms per episode beside it, which "
-    "the machine's speed also moves); the interval is over slices of each run's samples "
-    "(rounds, for ab). 'moved' when it excludes 0, else 'noise'. Below the first row, change "
-    "and interval are of a row's share of the time without the first (shares sum to 1: "
-    "when one row grows the others' plain shares fall though their cost held)."
+    "A sampling profiler's rows (caller -> library function [stage]) whose share of the time "
+    "in your code moved most: change = share after - share before, in percentage points (ms "
+    "per episode beside it, which the machine's speed also moves); the interval is over "
+    "slices of each run's samples (rounds, for ab). 'moved' when it excludes 0, else "
+    "'noise'. Below the first row, shares, change and interval are of the time without the "
+    "first row (shares sum to 1: when one row grows the others' plain shares fall though "
+    "their cost held)."
 )
 
 
-def _pts(value: float) -> str:
-    return f"{100 * value:+.1f}"
+def _pct(value: float) -> float:
+    """A share as the percent printed (one decimal), so that printed figures add up."""
+    return round(100 * value, 1)
 
 
 def mover_cells(mover: HotspotMover) -> list[str]:
-    change = f"{_pts(mover.change)} pts"
-    interval = f"[{_pts(mover.low)}, {_pts(mover.high)}]"
+    before, after = _pct(mover.share_before), _pct(mover.share_after)
+    change = f"{after - before:+.1f} pts"
+    interval = f"[{100 * mover.low:+.1f}, {100 * mover.high:+.1f}]"
     if mover.ms_before is not None and mover.ms_after is not None:
         change += f" ({mover.ms_before:.3g} -> {mover.ms_after:.3g} ms/ep)"
     return [
         mover.row,
-        f"{100 * mover.share_before:.1f} %",
-        f"{100 * mover.share_after:.1f} %",
+        f"{before:.1f} %",
+        f"{after:.1f} %",
         change,
         interval,
         "moved" if mover.moved else "noise",

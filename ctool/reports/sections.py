@@ -12,6 +12,7 @@ from typing import Any
 from ctool.model.format import ms, num, pct, short_path, size
 from ctool.model.records import BETWEEN_STAGES
 from ctool.model.schema import ProfileReport
+from ctool.reports.declared import DECLARED_COLUMNS, DECLARED_NOTE, declared_cells
 
 LEFT = "left"
 RIGHT = "right"
@@ -293,25 +294,35 @@ def _metric_value(key: str, value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-METRIC_ORDER = ("phi", "messages", "ignitions")
-"""Groups shown first (the reference pipeline's headline metrics); the rest follow as given."""
 METRIC_SKIP = ("settings", "preset")
 """Already in the headline (config.settings, config.preset)."""
 
 
 def _metric_label(group: str, key: str) -> str:
     pretty = key.replace("_per_s", "/s").replace("_ms", " (ms)").replace("_", " ")
-    return f"{'Φ' if group == 'phi' else group} {pretty}".strip()
+    return f"{group} {pretty}".strip()
+
+
+def declared_section(report: ProfileReport) -> Section | None:
+    """The metrics the pipeline declared, each by its declaration (``reports.declared``)."""
+    declared = report.metrics_declared
+    if not declared:
+        return None
+    columns = [(name, LEFT if name in ("metric", "kind") else RIGHT) for name in DECLARED_COLUMNS]
+    section = Section("Declared metrics", columns)
+    for spec in declared:
+        section.add(declared_cells(spec))
+    section.notes.append(DECLARED_NOTE)
+    return section
 
 
 def metrics_section(report: ProfileReport) -> Section | None:
+    """Everything the pipeline's ``metrics()`` published, as published."""
     metrics = {k: v for k, v in report.pipeline_metrics.items() if k not in METRIC_SKIP}
     if not metrics:
         return None
     section = Section("Pipeline metrics", [("metric", LEFT), ("value", RIGHT)])
-    first = [k for k in METRIC_ORDER if k in metrics]
-    for group in first + [k for k in metrics if k not in METRIC_ORDER]:
-        value = metrics[group]
+    for group, value in metrics.items():
         if isinstance(value, dict):
             for key, inner in value.items():
                 if not isinstance(inner, (dict, list)):
@@ -408,6 +419,7 @@ def profile_sections(report: ProfileReport) -> list[Section]:
         rounds_section(report),
         resources_section(report),
         blocking_section(report),
+        declared_section(report),
         metrics_section(report),
         *hotspot_sections(report),
         errors_section(report),

@@ -27,8 +27,10 @@ from typing import Any
 
 __all__ = ["EpisodeTimeout", "LoadDriver", "PartBook", "let_loop_run"]
 
+from ctool.model.declared import paths_read
 from ctool.model.records import PartRecords
 from ctool.monitors.observer import RunObserver
+from ctool.run.checkpoints import Checkpointer
 from ctool.run.episode import EpisodeRunner, EpisodeTimeout
 from ctool.run.recorder import PartRecorder
 from ctool.spans import EpisodeRecorder, activate, deactivate
@@ -53,10 +55,13 @@ async def let_loop_run() -> None:
 class PartBook:
     """The parts now running: their recorders, stray tasks, and the queue depth."""
 
-    def __init__(self) -> None:
+    def __init__(self, declared: list[Any] | None = None, neutral: list[str] | None = None) -> None:
         self.depth: Callable[[], int] = lambda: 0
         self.open: list[PartRecorder] = []
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.declared = declared or []
+        """The pipeline's declared metrics (``metric_specs()``), copied into every part."""
+        self.neutral = neutral or []
 
     def queue_depth(self) -> int:
         """Episodes arrived and not finished (read from the sampler thread)."""
@@ -68,6 +73,8 @@ class PartBook:
     def begin(self, label: str, *, separate_service: bool = False) -> PartRecorder:
         rec = PartRecorder(label, perf_counter_ns(), separate_service=separate_service)
         rec.records.t_start_mono_ns = monotonic_ns()
+        rec.records.declared = [spec.model_copy() for spec in self.declared]
+        rec.records.neutral_settings = list(self.neutral)
         self.open.append(rec)
         return rec
 
@@ -110,8 +117,12 @@ class LoadDriver:
             first_index=first_index,
             episode_timeout_s=episode_timeout_s,
         )
-        self.book = PartBook()
+        self.declared = adapter.declared_metrics()
+        self.book = PartBook(self.declared, adapter.neutral_settings())
         self._has_outputs = getattr(adapter.target, "outputs", None) is not None
+        for observer in observers or []:  # the exporter publishes each declared metric
+            if self.declared and hasattr(observer, "on_declared"):
+                observer.on_declared(self.declared)
 
     async def episode(
         self, rec: PartRecorder, intended_ns: int | None = None, digest: OutputDigest | None = None
@@ -147,17 +158,27 @@ class LoadDriver:
         dig = OutputDigest() if digest and self._has_outputs else None
         self.book.depth = lambda: 1
         deadline = rec.t0_ns + int(duration_s * 1e9) if duration_s is not None else None
+        marks = Checkpointer(
+            rec.records,
+            self.adapter.metrics,
+            paths_read(self.declared),
+            episodes=episodes,
+            duration_s=duration_s,
+        )
+        marks.start(perf_counter_ns())
         last_yield = perf_counter_ns()
         done = 0
         while episodes is None or done < episodes:
             await self.episode(rec, None, dig)
             done += 1
             now = perf_counter_ns()
+            marks.after_episode(now)
             if deadline is not None and now >= deadline:
                 break
             if now - last_yield > YIELD_EVERY_NS:
                 await let_loop_run()
                 last_yield = perf_counter_ns()
+        marks.finish()
         if dig is not None:
             rec.records.digest = dig.hexdigest()
         rec.records.queue_depth_max = 1

@@ -2,7 +2,9 @@
 
 A pipeline is any object with an ``episode(index)`` method, sync or async. Optional hooks:
 ``outputs(result) -> Mapping`` (behaviour digest), ``metrics() -> Mapping`` (the pipeline's
-own counters, copied into ``pipeline_metrics``), ``close()`` (sync or async).
+own counters, copied into ``pipeline_metrics``), ``metric_specs()`` (which of them it
+declares, and how to judge them: ``ctool.model.declared``), ``neutral_settings`` (the
+settings that change how it runs, not what it computes), ``close()`` (sync or async).
 
 The factory is called with the keyword arguments it accepts among ``seed``, ``preset`` and
 the user's ``--set key=value`` settings. A setting or preset the factory does not accept is
@@ -15,10 +17,11 @@ import contextlib
 import importlib
 import inspect
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ctool.model.declared import DeclaredMetric, read_declarations
 from ctool.model.errors import PipelineLoadError, UsageError
 
 DEFAULT_PIPELINE = "ctool.pipeline:create"
@@ -115,6 +118,7 @@ class PipelineAdapter:
                 f"pipeline from {self.ref!r} has no episode(index) method "
                 f"(got {type(self.target).__name__})"
             )
+        self._declared: list[DeclaredMetric] | None = None
         self._is_async = inspect.iscoroutinefunction(episode)
         self._raw_episode = episode
         self._episode = guard_exit(episode, "episode()")
@@ -152,6 +156,23 @@ class PipelineAdapter:
         if not isinstance(value, Mapping):
             raise TypeError(f"metrics() returned {type(value).__name__}, not a mapping")
         return dict(value)
+
+    def declared_metrics(self) -> list[DeclaredMetric]:
+        """The pipeline's ``metric_specs()``, checked (read once; a bad one: UsageError)."""
+        if self._declared is None:
+            hook = getattr(self.target, "metric_specs", None)
+            raw = guard_exit(hook, "metric_specs()")() if callable(hook) else None
+            self._declared = read_declarations(raw)
+        return [spec.model_copy() for spec in self._declared]
+
+    def neutral_settings(self) -> list[str]:
+        """The pipeline's ``neutral_settings`` (an attribute or a method), as names."""
+        value = getattr(self.target, "neutral_settings", None)
+        if callable(value):
+            value = guard_exit(value, "neutral_settings()")()
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            return []
+        return [str(name) for name in value]
 
     async def aclose(self) -> None:
         hook = getattr(self.target, "close", None)

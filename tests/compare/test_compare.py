@@ -67,11 +67,12 @@ def test_rounds_mode_rows_and_verdicts() -> None:
     assert _row(report, "throughput").verdict == "faster"  # higher is better
     assert _row(report, "throughput").ratio > 1
     assert _row(report, "stage.ESGT.p50").verdict == "faster"
-    # Φ: no per-window values -> a timing is inconclusive, the hit rate descriptive.
-    assert _row(report, "phi.p50").verdict == "inconclusive"
-    assert _row(report, "phi.p50").note == "no per-window values"
-    assert _row(report, "phi.hit_rate").verdict == "better"
-    assert _row(report, "phi.hit_rate").ratio is None  # from zero
+    # Schema v1 form (no declared_metrics): the Φ group read as v1 read it. No per-window
+    # values -> a timing is inconclusive, the hit rate descriptive.
+    assert _row(report, "pipeline.phi.p50_ms").verdict == "inconclusive"
+    assert _row(report, "pipeline.phi.p50_ms").note == "no per-window values"
+    assert _row(report, "pipeline.phi.hit_rate").verdict == "better"
+    assert _row(report, "pipeline.phi.hit_rate").ratio is None  # from zero
     assert "Φ cache hit rate 0 → 0.7" in headline(report)
     assert report.changes == ["latency.p50"] and report.regressions == []
     assert report.windows["latency.p50"]["before"] == [w.p50_ms for w in before.rounds]
@@ -145,8 +146,14 @@ def test_behaviour_identical_changed_and_not_comparable() -> None:
     fast = _report(1, preset="optimized", settings={"kuramoto": "numpy"})
     assert behaviour(base, fast)[0] == "outputs identical"
     fast.output_digest = "f" * 64
+    assert behaviour(base, fast)[0] == "not comparable"  # nothing says kuramoto is neutral
+    # The pipeline's neutral_settings (in the report) say which settings change how it runs,
+    # not what it computes: a v1 report's are the settings its metrics published.
+    v1 = base.model_copy(update={"pipeline_metrics": {"settings": {"kuramoto": "python"}}})
+    assert behaviour(v1, fast)[0] == "outputs changed"
+    fast.neutral_settings = ["kuramoto"]
     verdict, detail = behaviour(base, fast)
-    assert verdict == "outputs changed"  # preset and optimisation settings ARE comparable
+    assert verdict == "outputs changed"  # preset and neutral settings ARE comparable
     for change in ({"seed": 2}, {"episodes": 5}, {"pipeline": "other:create"}):
         other = fast.model_copy(update={"config": fast.config.model_copy(update=change)})
         verdict, detail = behaviour(base, other)

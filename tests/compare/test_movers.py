@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from ctool.analysis.flametree import parse_folded
 from ctool.analysis.movers import movers, welch
 from ctool.model.schema import CompareReport, ProfileReport, ProfilerRun
 from ctool.profilers.registry import discover
-from ctool.reports.flamegraph import diff_flame_svg, parse_folded
+from ctool.reports.flamegraph import diff_flame_svg
+from ctool.reports.movers import mover_cells
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "reports" / "profile.json"
@@ -50,10 +52,35 @@ def test_the_row_that_grew_is_the_biggest_mover_and_the_others_are_noise() -> No
     assert route.row == ROUTE and route.moved and route.low > 0
     assert route.change == pytest.approx(6.5 / 16.8 - 5 / 15.3, abs=0.005)
     parse = next(r for r in rows if r.row == PARSE)
-    assert parse.share_after < parse.share_before and not parse.moved
-    assert parse.low <= 0 <= parse.high  # its share of the time without route held
+    # Shown on the basis it is judged on: its share of the time without route, which held.
+    assert parse.basis == ROUTE and not parse.moved
+    assert parse.share_before == pytest.approx(parse.share_after, abs=0.01)
+    assert parse.low <= 0 <= parse.high
     money = next(r for r in rows if r.row == "money [render]")
     assert not money.moved
+
+
+def test_a_movers_change_is_the_difference_of_its_shares_as_printed() -> None:
+    """Issue 25: every change printed equals the difference of the shares beside it, on
+    every row and in every format (the cells are shared); typed slices from any backend."""
+    wobble = [0.2, -0.2, 0.1, -0.1, 0.0, 0.2, -0.2, 0.0]
+    costs = {PARSE: 10.0, ROUTE: 5.0, "money [render]": 0.3}
+    before, after = shares_of(costs, wobble), shares_of({**costs, ROUTE: 0.01}, wobble)
+
+    def side(slices: list[dict[str, float]]) -> ProfileReport:
+        report = with_shares([])
+        run = ProfilerRun(name="any-sampler", row_shares=slices)
+        return report.model_copy(update={"profilers": [run]})
+
+    rows = movers([side(before)], [side(after)])
+    assert rows[0].row == ROUTE and rows[0].basis is None and rows[0].moved
+    assert [r.basis for r in rows[1:]] == [ROUTE, ROUTE]
+    for row in rows:
+        assert row.change == pytest.approx(row.share_after - row.share_before, abs=1e-12)
+        cells = mover_cells(row)
+        shown_before, shown_after = (float(c.removesuffix(" %")) for c in cells[1:3])
+        shown_change = float(cells[3].split(" pts")[0])
+        assert shown_change == pytest.approx(shown_after - shown_before, abs=1e-9), cells
 
 
 def test_no_movers_without_py_spy_slices_on_both_sides() -> None:
@@ -215,6 +242,6 @@ def test_a_row_whose_cost_held_does_not_move_when_another_grows() -> None:
     rows = movers([side(5.0, 1.0)], [side(6.5, 2.0)])
     assert rows[0].row == ROUTE and rows[0].moved and rows[0].change > 0.05
     parse = next(r for r in rows if r.row == PARSE)
-    assert parse.share_after < parse.share_before and not parse.moved
+    assert parse.basis == ROUTE and not parse.moved
     assert parse.ms_after is not None and parse.ms_before is not None
     assert parse.ms_after > 1.5 * parse.ms_before  # the slower machine, shown, not judged

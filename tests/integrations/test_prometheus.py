@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from ctool.exporters.prometheus import PrometheusObserver
+from ctool.model.declared import read_declarations
 from ctool.model.errors import UsageError
 from ctool.model.version import __version__
 from ctool.monitors.observer import RunObserver
+from ctool.pipeline.engine import METRIC_SPECS
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "ctool.json"
 
@@ -69,6 +71,8 @@ def test_observer_is_a_run_observer(observer: PrometheusObserver) -> None:
 def test_scrape_parses_and_values_move(observer: PrometheusObserver) -> None:
     assert observer.url.startswith("http://127.0.0.1:")
     observer.on_start(planned_episodes=40, pipeline="ctool.pipeline:create")
+    # The reference pipeline's declarations, by the route every pipeline's take.
+    observer.on_declared(read_declarations(METRIC_SPECS))
     _drive(observer, 0, 20, hits=30)
     first = scrape(observer.url)
     _drive(observer, 20, 20, hits=50)
@@ -84,10 +88,10 @@ def test_scrape_parses_and_values_move(observer: PrometheusObserver) -> None:
     assert second["ctool_stage_latency_seconds_count{stage=ESGT}"] == 40
     assert second["ctool_stage_latency_seconds_sum{stage=ESGT}"] == pytest.approx(40 * 0.0011)
     assert second["ctool_stage_latency_seconds_sum{stage=MCEA.phi}"] == pytest.approx(40 * 15e-5)
-    assert (
-        first["ctool_phi_cache_hits_total{}"] == 30 and second["ctool_phi_cache_hits_total{}"] == 50
-    )
-    assert second["ctool_phi_cache_misses_total{}"] == 7
+    hits = "ctool_pipeline_phi_cache_hits_total{}"
+    assert first[hits] == 30 and second[hits] == 50
+    assert second["ctool_pipeline_phi_cache_misses_total{}"] == 7
+    assert second["ctool_pipeline_phi_hit_rate{}"] == pytest.approx(50 / 57)
     assert first["ctool_queue_depth{}"] == 20 and second["ctool_queue_depth{}"] == 40
     assert second["ctool_event_loop_lag_seconds{}"] == pytest.approx(0.0015)
     assert second["ctool_process_resident_memory_bytes{}"] == 100 * 1024 * 1024
@@ -135,6 +139,7 @@ def test_taken_port_is_a_usage_error() -> None:
 def test_dashboard_queries_only_exported_metrics(observer: PrometheusObserver) -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     observer.on_start(planned_episodes=1, pipeline="p")
+    observer.on_declared(read_declarations(METRIC_SPECS))
     _drive(observer, 0, 10, hits=3)
     exported = {key.split("{")[0] for key in scrape(observer.url)}
     exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
@@ -172,7 +177,7 @@ def _moved(first: dict[str, float], second: dict[str, float]) -> bool:
     def grew(name: str) -> bool:
         return second.get(name, 0) > first.get(name, 0)
 
-    phi = ("ctool_phi_cache_hits_total{}", "ctool_phi_cache_misses_total{}")
+    phi = ("ctool_pipeline_phi_cache_hits_total{}", "ctool_pipeline_phi_cache_misses_total{}")
     return (
         second.get("ctool_run_active{}") == 1
         and grew("ctool_episodes_total{}")
@@ -230,7 +235,8 @@ def test_real_profile_run_serves_moving_metrics(tmp_path: Path) -> None:
     )
     for stage in STAGES:
         assert second[f"ctool_stage_latency_seconds_count{{stage={stage}}}"] > 0
-    assert second["ctool_phi_cache_hits_total{}"] + second["ctool_phi_cache_misses_total{}"] > 0
+    phi = ("ctool_pipeline_phi_cache_hits_total{}", "ctool_pipeline_phi_cache_misses_total{}")
+    assert sum(second[name] for name in phi) > 0  # declared by the pipeline, as any would
     assert second["ctool_run_active{}"] == 1
     assert second["ctool_throughput_episodes_per_second{}"] > 0
     with pytest.raises(OSError):

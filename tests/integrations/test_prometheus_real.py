@@ -28,7 +28,7 @@ DASHBOARD = TESTS.parents[1] / "dashboards" / "ctool.json"
 DEADLINE_S = 120.0
 RATE_WINDOW = "10s"  # what Grafana's $__rate_interval is for a 1 s scrape, give or take
 ERRORS = "ctool_episode_errors_total"
-PHI = "ctool_phi_cache_"
+PHI = "ctool_pipeline_phi_cache_"
 
 
 def dashboard_expressions() -> list[str]:

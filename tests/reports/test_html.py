@@ -18,9 +18,11 @@ import numpy as np
 import pytest
 import report_fixtures as F
 
+from ctool.analysis.flametree import parse_speedscope
+from ctool.analysis.flametree import speedscope_tree as load_speedscope
 from ctool.model.schema import Report
 from ctool.reports import charts
-from ctool.reports.flamegraph import MAX_FRAMES, flame_svg, load_speedscope, parse_speedscope
+from ctool.reports.flamegraph import MAX_FRAMES, flame_svg
 from ctool.reports.html import render_html, write_html
 
 KINDS = ["profile", "leakcheck", "suite", "compare"]

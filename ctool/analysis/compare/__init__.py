@@ -1,8 +1,9 @@
 """Compare two profile reports, or A/B rounds, into a :class:`CompareReport`. Pure functions.
 
 What is compared (one :class:`MetricComparison` row each): latency p50, p95, p99 and mean,
-throughput, each stage's p50 and p95, Φ time (p50, p95) and cache hit rate, peak RSS and
-CPU time per episode. Which values a test sees (the *mode*):
+throughput, each stage's p50 and p95 (``(between stages)`` included), every metric the
+pipeline declared (``pipeline.<name>``, judged by its declaration: ``ctool.model.declared``),
+peak RSS and CPU time per episode. Which values a test sees (the *mode*):
 
 * ``rounds`` -- both reports carry two or more rounds (``ctool profile --rounds R``, each
   round a fresh process): one value per round and side; Mann-Whitney U and a bootstrap
@@ -15,8 +16,10 @@ CPU time per episode. Which values a test sees (the *mode*):
   round; the Wilcoxon signed-rank test on per-round log ratios B/A.
 
 Metrics with no per-window values are compared descriptively when they are steady (better /
-worse / same beyond the threshold: RSS, the Φ cache hit rate) and are ``inconclusive`` when
-they are noisy (timings, CPU time): one value per side says nothing about the noise.
+worse / same beyond the threshold: RSS, declared counters and ratios) and are
+``inconclusive`` when they are noisy (timings, CPU time, declared distributions and gauges):
+one value per side says nothing about the noise. Batches carry CPU time per episode, the
+hand-offs and the declared metrics from the checkpoints of their run.
 
 Besides the rows: a hotspot diff, an environment and configuration diff with warnings, and
 the behaviour check on the output digests. The gate (``--gate``) marks which rows decide the
@@ -48,7 +51,6 @@ from ctool.analysis.compare.checks import require_profile
 from ctool.analysis.compare.diffs import (
     HOTSPOT_MIN_RATIO,
     HOTSPOT_MIN_SHARE,
-    OPTIMISATION_SETTINGS,
     behaviour,
     environment_diff,
     hotspot_diff,
@@ -65,6 +67,8 @@ from ctool.analysis.compare.gate import (
 from ctool.analysis.compare.metrics import (
     SAMPLE_BATCHES,
     MetricSpec,
+    declared_spec,
+    declared_specs,
     metric_specs,
     summary_values,
     window_from_latencies,
@@ -80,7 +84,6 @@ __all__ = [
     "GATE_ALIASES",
     "HOTSPOT_MIN_RATIO",
     "HOTSPOT_MIN_SHARE",
-    "OPTIMISATION_SETTINGS",
     "SAMPLE_BATCHES",
     "MetricSpec",
     "Series",
@@ -88,6 +91,8 @@ __all__ = [
     "Tester",
     "behaviour",
     "compare_files",
+    "declared_spec",
+    "declared_specs",
     "compare_paired",
     "compare_reports",
     "environment_diff",

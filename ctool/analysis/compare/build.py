@@ -21,7 +21,12 @@ from ctool.analysis.compare.gate import (
     parse_gate,
     regressions_and_changes,
 )
-from ctool.analysis.compare.metrics import summary_values, window_values, windows_from_samples
+from ctool.analysis.compare.metrics import (
+    declared_specs,
+    summary_values,
+    window_values,
+    windows_from_samples,
+)
 from ctool.analysis.compare.rows import median, metric_names, metric_rows, series
 from ctool.analysis.movers import where_time_moved
 from ctool.analysis.statistics import (
@@ -140,8 +145,9 @@ def compare_reports(
     else:
         warnings.insert(0, BLIND_WARNING)
     judged, drift_warnings = drift_floor(drifts, threshold)
-    values_b = [window_values(w) for w in design.before]
-    values_a = [window_values(w) for w in design.after]
+    declared_b, declared_a = before.metrics_declared, after.metrics_declared
+    values_b = [window_values(w, declared_b) for w in design.before]
+    values_a = [window_values(w, declared_a) for w in design.after]
     sum_b, sum_a = summary_values(before), summary_values(after)
 
     def tester(b: Sequence[float], a: Sequence[float]) -> RatioTest:
@@ -155,6 +161,7 @@ def compare_reports(
         method=design.method,
         alpha=alpha,
         threshold=judged,
+        declared=declared_specs(before, after),
     )
     if judged > threshold:
         below_floor(rows, judged)
@@ -221,6 +228,7 @@ def compare_paired(
         method=method,
         alpha=alpha,
         threshold=threshold,
+        declared=declared_specs(*a_reports, *b_reports),
     )
     env_rows, warnings = environment_diff(a_reports[0], b_reports[0])
     for label, reports in (("A", a_reports), ("B", b_reports)):

@@ -16,21 +16,6 @@ from ctool.model.schema import (
     Report,
 )
 
-OPTIMISATION_SETTINGS: frozenset[str] = frozenset(
-    {
-        "kuramoto",
-        "phi",
-        "phi_cache",
-        "health_probe",
-        "pooling",
-        "leak_bytes",
-        "probe_interval_ms",
-        "phi_cache_size",
-    }
-)
-"""Reference-pipeline settings that change how, not what (``ctool.pipeline.config``: the
-presets' five switches and the test knobs): outputs stay comparable. Kept here, not imported,
-so that reports do not depend on the reference pipeline."""
 _OUTPUT_CONFIG_FIELDS = ("pipeline", "seed", "episodes", "warmup", "rounds")
 """Run settings that change which episodes the digest covers."""
 
@@ -174,7 +159,11 @@ def environment_diff(before: Report, after: Report) -> tuple[list[EnvironmentDif
 
 
 def behaviour(before: ProfileReport, after: ProfileReport) -> tuple[str, str]:
-    """``outputs identical`` / ``outputs changed`` / ``not comparable``, and why."""
+    """``outputs identical`` / ``outputs changed`` / ``not comparable``, and why.
+
+    Runs with different settings did different work, except for the settings either report
+    names in ``neutral_settings`` (its pipeline's word that they change how it runs, not
+    what it computes): those may differ and the outputs still compare."""
     db, da = before.output_digest, after.output_digest
     if db is None or da is None:
         side = "before" if db is None else "after"
@@ -187,10 +176,11 @@ def behaviour(before: ProfileReport, after: ProfileReport) -> tuple[str, str]:
         if b != a:
             reasons.append(f"{field} {b} vs {a}")
     settings_b, settings_a = before.config.settings, after.config.settings
+    neutral = set(before.settings_neutral) | set(after.settings_neutral)
     reasons.extend(
         f"setting {key} {settings_b.get(key)} vs {settings_a.get(key)}"
         for key in sorted(set(settings_b) | set(settings_a))
-        if key not in OPTIMISATION_SETTINGS and settings_b.get(key) != settings_a.get(key)
+        if key not in neutral and settings_b.get(key) != settings_a.get(key)
     )
     if reasons:
         return "not comparable", "the runs did different work: " + "; ".join(reasons)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ctool.analysis.sequential import holm_adjust
 from ctool.analysis.statistics import CHANGED_VERDICTS, WORSE_VERDICTS
+from ctool.model.declared import ROW_PREFIX, TIME_UNITS
 from ctool.model.errors import UsageError
 from ctool.model.schema import CompareReport, MetricComparison
 
@@ -22,10 +23,18 @@ GATE_ALIASES: dict[str, str] = {
     "throughput": "throughput",
     "rss": "rss.peak_mb",
     "cpu": "cpu.ms_per_episode",
-    "phi": "phi.p50",
+    "pipeline": "pipeline.*",
     "instructions": "instructions.per_episode",
 }
-_METRIC_PREFIXES = ("latency.", "throughput", "stage.", "phi.", "rss.", "cpu.", "instructions.")
+_METRIC_PREFIXES = (
+    "latency.",
+    "throughput",
+    "stage.",
+    "pipeline.",
+    "rss.",
+    "cpu.",
+    "instructions.",
+)
 
 
 def parse_gate(text: str | Sequence[str] | None) -> list[str]:
@@ -48,31 +57,32 @@ def parse_gate(text: str | Sequence[str] | None) -> list[str]:
     return entries
 
 
-def is_timing(metric: str) -> bool:
-    """Is the metric a timing (worded faster/slower; what ``--gate all`` picks)?"""
-    return metric.startswith(("latency.", "stage.")) or metric in (
-        "throughput",
-        "phi.p50",
-        "phi.p95",
-    )
+def is_timing(metric: str, unit: str | None = None) -> bool:
+    """Is the metric a timing (worded faster/slower; what ``--gate all`` picks)? A declared
+    metric (``pipeline.*``) is one when its unit is a time."""
+    if metric.startswith(ROW_PREFIX):
+        return unit in TIME_UNITS
+    return metric.startswith(("latency.", "stage.")) or metric == "throughput"
 
 
-def gate_matches(entry: str, metric: str) -> bool:
+def gate_matches(entry: str, metric: str, unit: str | None = None) -> bool:
     """Does one ``--gate`` entry (an alias, ``all``, a name or a pattern) pick the metric?"""
     if entry == "all":
-        return is_timing(metric)
+        return is_timing(metric, unit)
     return fnmatch.fnmatchcase(metric, GATE_ALIASES.get(entry, entry))
 
 
 def unmatched_gate(report: CompareReport) -> list[str]:
     """Gate entries that picked no row: a typo that would make the gate never fire."""
-    return [e for e in report.gate if not any(gate_matches(e, r.metric) for r in report.metrics)]
+    return [
+        e for e in report.gate if not any(gate_matches(e, r.metric, r.unit) for r in report.metrics)
+    ]
 
 
 def apply_gate(rows: list[MetricComparison], gate: Sequence[str]) -> None:
     """Mark the rows the gate picks (``MetricComparison.gated``), in place."""
     for row in rows:
-        row.gated = any(gate_matches(entry, row.metric) for entry in gate)
+        row.gated = any(gate_matches(entry, row.metric, row.unit) for entry in gate)
 
 
 def regressions_and_changes(rows: Sequence[MetricComparison]) -> tuple[list[str], list[str]]:

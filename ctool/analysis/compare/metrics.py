@@ -1,16 +1,19 @@
 """Metric values: what each row compares, from a whole report or from one window of it.
 
-The metric names (``latency.p50``, ``stage.ESGT.p95``, ``phi.hit_rate``, ...) are the row
-names of a :class:`~ctool.model.schema.MetricComparison` and what ``--gate`` matches.
+The metric names (``latency.p50``, ``stage.ESGT.p95``, ``pipeline.cache.hit_rate``, ...)
+are the row names of a :class:`~ctool.model.schema.MetricComparison` and what ``--gate``
+matches. A pipeline's declared metrics (``ctool.model.declared``) are rows
+``pipeline.<name>``, judged by their declaration alone.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ctool.model.declared import CPU_KEY, DeclaredMetric
 from ctool.model.errors import ReportError
 from ctool.model.schema import ProfileReport, WindowStats
 
@@ -33,6 +36,8 @@ class MetricSpec:
     """Timings are worded faster/slower, other metrics better/worse."""
     noisy: bool = True
     """Noisy metrics need per-window values for a verdict; steady ones compare as is."""
+    label: str | None = None
+    """How renderers name the row (declared metrics); ``None``: from the name."""
 
 
 _CORE: tuple[MetricSpec, ...] = (
@@ -43,21 +48,36 @@ _CORE: tuple[MetricSpec, ...] = (
     MetricSpec("throughput", "episodes/s", lower_is_better=False),
 )
 _TAIL: tuple[MetricSpec, ...] = (
-    MetricSpec("phi.p50", "ms"),
-    MetricSpec("phi.p95", "ms"),
-    MetricSpec("phi.hit_rate", None, lower_is_better=False, timing=False, noisy=False),
     MetricSpec("rss.peak_mb", "MB", timing=False, noisy=False),
-    MetricSpec("cpu.ms_per_episode", "ms/episode", timing=False),
+    MetricSpec(CPU_KEY, "ms/episode", timing=False),
 )
 
 # Keys a WindowStats.metrics dict may use for the non-latency rows.
 _WINDOW_METRIC_KEYS: dict[str, tuple[str, ...]] = {
-    "phi.p50": ("phi.p50_ms",),
-    "phi.p95": ("phi.p95_ms",),
-    "phi.hit_rate": ("phi.hit_rate",),
     "rss.peak_mb": ("rss_mb_peak", "resources.rss_mb_peak", "rss.peak_mb"),
-    "cpu.ms_per_episode": ("cpu_ms_per_episode", "cpu.ms_per_episode"),
+    CPU_KEY: ("cpu_ms_per_episode", CPU_KEY),
 }
+
+
+def declared_spec(spec: DeclaredMetric) -> MetricSpec:
+    """The compare row of a declared metric: its declaration says everything."""
+    return MetricSpec(
+        spec.row,
+        spec.row_unit,
+        lower_is_better=not spec.higher_is_better,
+        timing=spec.timing,
+        noisy=spec.noisy,
+        label=spec.title,
+    )
+
+
+def declared_specs(*reports: ProfileReport) -> dict[str, MetricSpec]:
+    """Row name -> spec of every metric either side declared (the first declaration wins)."""
+    found: dict[str, MetricSpec] = {}
+    for report in reports:
+        for spec in report.metrics_declared:
+            found.setdefault(spec.row, declared_spec(spec))
+    return found
 
 
 def _number(value: Any) -> float | None:
@@ -79,10 +99,9 @@ def summary_values(report: ProfileReport) -> dict[str, float]:
     for name, stage in report.stages.items():
         values[f"stage.{name}.p50"] = stage.p50_ms
         values[f"stage.{name}.p95"] = stage.p95_ms
-    phi = report.phi
-    if phi is not None:
-        figures = {"phi.p50": phi.p50_ms, "phi.p95": phi.p95_ms, "phi.hit_rate": phi.hit_rate}
-        values.update({name: value for name, value in figures.items() if value is not None})
+    for spec in report.metrics_declared:
+        if spec.value is not None:
+            values[spec.row] = spec.value
     res = report.resources
     if res.rss_mb_peak is not None:
         values["rss.peak_mb"] = res.rss_mb_peak
@@ -91,8 +110,9 @@ def summary_values(report: ProfileReport) -> dict[str, float]:
     return {k: v for k, v in values.items() if math.isfinite(v)}
 
 
-def window_values(window: WindowStats) -> dict[str, float]:
-    """Per-window value of every metric the window has (rounds and batches alike).
+def window_values(window: WindowStats, declared: Sequence[DeclaredMetric] = ()) -> dict[str, float]:
+    """Per-window value of every metric the window has (rounds and batches alike), the
+    declared metrics' under their row names.
 
     A window without ``throughput_eps`` gets ``1000 / mean_ms``: for sequential episodes the
     service rate, which is what throughput measures there.
@@ -118,6 +138,10 @@ def window_values(window: WindowStats) -> dict[str, float]:
             if value is not None:
                 values[metric] = value
                 break
+    for spec in declared:
+        value = _number(window.metrics.get(spec.name))
+        if value is not None:
+            values[spec.row] = value
     return values
 
 
@@ -173,8 +197,12 @@ def windows_from_samples(report: ProfileReport, source: str) -> list[WindowStats
     ]
 
 
-def metric_specs(names: Iterable[str]) -> list[MetricSpec]:
-    """The rows to show, in a fixed order, for the metric names present on either side."""
+def metric_specs(
+    names: Iterable[str], declared: Mapping[str, MetricSpec] | None = None
+) -> list[MetricSpec]:
+    """The rows to show, in a fixed order, for the metric names present on either side:
+    latency and throughput, stages, declared metrics (as declared), RSS and CPU."""
+    names = list(names)
     present = set(names)
     specs = [spec for spec in _CORE if spec.name in present]
     stages: list[str] = []
@@ -187,5 +215,6 @@ def metric_specs(names: Iterable[str]) -> list[MetricSpec]:
         specs.append(MetricSpec(f"stage.{stage}.p50", "ms"))
         if f"stage.{stage}.p95" in present:
             specs.append(MetricSpec(f"stage.{stage}.p95", "ms"))
+    specs.extend(spec for name, spec in (declared or {}).items() if name in present)
     specs.extend(spec for spec in _TAIL if spec.name in present)
     return specs

@@ -79,6 +79,7 @@ def _single_row(
         method="single value",
         unit=spec.unit,
         note=note,
+        label=spec.label,
     )
 
 
@@ -177,6 +178,7 @@ def tested_row(
         n_before=test.n_before,
         n_after=test.n_after,
         note=note,
+        label=spec.label,
     )
     row.note = low_end_note(row, threshold) or row.note
     return row
@@ -199,12 +201,14 @@ def metric_rows(
     method: str,
     alpha: float,
     threshold: float,
+    declared: Mapping[str, MetricSpec] | None = None,
 ) -> tuple[list[MetricComparison], dict[str, dict[str, list[float]]]]:
-    """One row per metric; also the per-window values each test used."""
+    """One row per metric (``declared``: the declared metrics' specs by row name); also the
+    per-window values each test used."""
     rows: list[MetricComparison] = []
     windows: dict[str, dict[str, list[float]]] = {}
     episode_ms = summaries_of("latency.p50")[0] if "latency.p50" in names else None
-    for spec in metric_specs(names):
+    for spec in metric_specs(names, declared):
         before, after = values_of(spec.name)
         row = metric_row(
             spec,

@@ -27,7 +27,8 @@ def flame_section(report: ProfileReport, base_dirs: Sequence[Path]) -> Section |
     path = report.artifacts.get("pyspy")
     if path is None:
         return None
-    from ctool.reports.flamegraph import flame_svg, load_folded, load_speedscope
+    from ctool.analysis.flametree import folded_file_tree, speedscope_tree
+    from ctool.reports.flamegraph import flame_svg
 
     sec = Section("flamegraph", "Flame graph (py-spy)")
     resolved = resolve(path, base_dirs)
@@ -35,7 +36,7 @@ def flame_section(report: ProfileReport, base_dirs: Sequence[Path]) -> Section |
         sec.notes.append(f"The py-spy profile {path} is no longer there; no flame graph.")
         return sec
     try:
-        graph = load_speedscope(resolved)
+        graph = speedscope_tree(resolved)
     except ValueError as exc:
         sec.notes.append(f"The py-spy profile could not be read: {exc}")
         return sec
@@ -45,7 +46,7 @@ def flame_section(report: ProfileReport, base_dirs: Sequence[Path]) -> Section |
     folded = report.artifacts.get("pyspy_folded")
     rooted_path = resolve(folded, base_dirs) if folded else None
     try:
-        rooted = load_folded(rooted_path) if rooted_path is not None else None
+        rooted = folded_file_tree(rooted_path) if rooted_path is not None else None
     except ValueError:
         rooted = None
     how = (
@@ -86,7 +87,8 @@ def diff_flame_section(report: CompareReport, base_dirs: Sequence[Path]) -> Sect
     """The differential flame graph, when both sides carry py-spy's folded stacks."""
     if report.flame_before is None or report.flame_after is None:
         return None
-    from ctool.reports.flamegraph import diff_flame_svg, load_folded
+    from ctool.analysis.flametree import folded_file_tree
+    from ctool.reports.flamegraph import diff_flame_svg
 
     sec = Section("flamediff", "Where time moved (differential flame graph, py-spy)")
     before = resolve(report.flame_before, base_dirs)
@@ -95,7 +97,7 @@ def diff_flame_section(report: CompareReport, base_dirs: Sequence[Path]) -> Sect
         sec.notes.append("A side's py-spy stacks are no longer there; no differential graph.")
         return sec
     try:
-        sec.flame = diff_flame_svg(load_folded(before), load_folded(after))
+        sec.flame = diff_flame_svg(folded_file_tree(before), folded_file_tree(after))
     except ValueError as exc:
         sec.notes.append(f"The py-spy stacks could not be read: {exc}")
         return sec

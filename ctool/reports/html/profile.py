@@ -10,6 +10,7 @@ from typing import Any
 from ctool.model.format import ms_unit, significant
 from ctool.model.schema import Drift, Hotspot, ProfileReport
 from ctool.reports import charts
+from ctool.reports.declared import DECLARED_COLUMNS, DECLARED_NOTE, declared_cells, value_text
 from ctool.reports.html.cells import (
     card_ms,
     flatten,
@@ -38,6 +39,8 @@ from ctool.reports.html.shared import (
 from ctool.reports.html.view import Card, Cell, Chart, Page, Section, Table
 
 HOTSPOTS_PER_PROFILER = 40
+MAX_DECLARED_CARDS = 3
+"""Headline cards for the first declared metrics (the rest are in the metrics section)."""
 
 
 def profile_page(report: ProfileReport, base_dirs: Sequence[Path]) -> Page:
@@ -117,9 +120,11 @@ def _profile_cards(report: ProfileReport) -> list[Card]:
     if res.loop_lag_ms_max is not None:
         tone = "warn" if res.blocking_calls else ""
         cards.append(Card("loop lag max", ms_unit(res.loop_lag_ms_max), tone=tone))
-    phi = report.phi
-    if phi is not None and phi.hit_rate is not None:
-        cards.append(Card("Φ cache hit rate", pct_text(phi.hit_rate)))
+    cards.extend(
+        Card(spec.title, value_text(spec), spec.kind)
+        for spec in report.metrics_declared[:MAX_DECLARED_CARDS]
+        if spec.value is not None
+    )
     bottleneck = opt(report, "bottleneck")
     if isinstance(bottleneck, str) and bottleneck in report.stages:
         share = report.stages[bottleneck].share
@@ -297,10 +302,22 @@ def _blocking_table(report: ProfileReport) -> Table:
 
 
 def _pipeline_metrics_section(report: ProfileReport) -> Section | None:
-    if not report.pipeline_metrics:
+    declared = report.metrics_declared
+    if not report.pipeline_metrics and not declared:
         return None
     sec = Section("metrics", "Pipeline metrics")
     sec.intro = "What the pipeline's own metrics() hook reported."
+    if declared:
+        rows = [[Cell(text) for text in declared_cells(spec)] for spec in declared]
+        sec.tables.append(
+            Table(
+                list(DECLARED_COLUMNS),
+                rows,
+                caption="Declared metrics",
+                numeric=[False, False, True, False],
+                note=DECLARED_NOTE,
+            )
+        )
     sec.tables.extend(kv_tables(flatten(report.pipeline_metrics)))
     return sec
 
