@@ -7,8 +7,8 @@ commands that need it.
 
 from __future__ import annotations
 
-from ctool.model.version import __version__
 from ctool.faults import fault_point
+from ctool.model.version import __version__
 from ctool.spans import span, stage
 
 __all__ = ["__version__", "fault_point", "span", "stage"]
