@@ -215,17 +215,55 @@ class ThreadProbe:
         return "waiting"
 
 
-def busiest_other(
-    probes: dict[int, ThreadProbe], last: dict[int, int], exclude: set[int]
-) -> tuple[int, int] | None:
-    """(ident, busy ns since the last call) of the thread that ran most, updating ``last``."""
-    best: tuple[int, int] | None = None
-    for ident, probe in probes.items():
-        busy = probe.busy_ns()
-        before = last.get(ident)
-        last[ident] = busy
-        if ident in exclude or before is None:
-            continue
-        if best is None or busy - before > best[1]:
-            best = (ident, busy - before)
-    return best
+class OtherThreads:
+    """Probes for every thread of this process but the given ones: each one's nanoseconds on
+    a CPU since the previous :meth:`look`."""
+
+    def __init__(self, skip: set[int]) -> None:
+        self._skip = skip
+        self._probes: dict[int, ThreadProbe] = {}
+        self._names: dict[int, str] = {}
+        self._cpu: dict[int, int] = {}
+        self._seen = -1
+
+    def _refresh(self) -> None:
+        threads = {
+            t.ident: t
+            for t in threading.enumerate()
+            if t.ident is not None and t.ident not in self._skip
+        }
+        for ident in [i for i in self._probes if i not in threads]:
+            self._probes.pop(ident).close()
+            self._cpu.pop(ident, None)
+        for ident, thread in threads.items():
+            if ident not in self._probes:
+                self._probes[ident] = ThreadProbe(ident, thread.native_id)
+                self._names[ident] = thread.name
+        self._seen = threading.active_count()
+
+    def look(self) -> dict[int, int]:
+        """ns on a CPU of each thread since the previous look (threads seen twice)."""
+        if threading.active_count() != self._seen:
+            self._refresh()
+        ran: dict[int, int] = {}
+        for ident, probe in self._probes.items():
+            cpu = probe.times()[0]
+            before = self._cpu.get(ident)
+            self._cpu[ident] = cpu
+            if before is not None:
+                ran[ident] = cpu - before
+        return ran
+
+    def may_hold_gil(self, ident: int) -> bool:
+        """Not asleep in a system call other than the GIL's: running, queued to run, or
+        waiting for the GIL (the caller holds it now)."""
+        probe = self._probes.get(ident)
+        return probe is not None and probe.state() in ("running", "gil")
+
+    def name(self, ident: int) -> str:
+        return self._names.get(ident, str(ident))
+
+    def close(self) -> None:
+        for probe in self._probes.values():
+            probe.close()
+        self._probes.clear()

@@ -49,7 +49,7 @@ from typing import Any
 from ctool.model.records import BlockingSite, MonitorSummary
 from ctool.monitors.sites import FrameClassifier, pipeline_roots, site_of, thread_at
 from ctool.monitors.steps import StepTimer, attach
-from ctool.monitors.threads import ThreadProbe, busiest_other, gil_addresses
+from ctool.monitors.threads import OtherThreads, ThreadProbe, gil_addresses
 from ctool.spans import LOCATOR, StageLocator
 
 __all__ = ["GCMonitor", "LoopWatchdog", "pipeline_roots", "watch_loop"]
@@ -71,12 +71,12 @@ SLOW_SAMPLE_MS = 10.0
 """Within a stall, samples every ``sample`` ms while the loop thread waits (cheap, see
 above), at most ``FAST_SAMPLES`` of them; every SLOW_SAMPLE_MS while it computes."""
 BLOCKED_RATIO = 0.5
-WOKEN_RATIO = 0.25
-"""A runnable loop thread that ran less than this share of its step so far, queued for a CPU
-most of it, was woken from a wait: the sample is ``blocking``."""
-CPU_RATIO = 0.75
-"""A loop thread found waiting for the GIL that was busy this share of the time since the
-last look was computing: it waits only because the watchdog took the GIL to look."""
+GIL_SHARE = 1 / 3
+"""A loop thread waiting for the GIL lacked it (``gil``) when other Python threads ran at
+least this share of the CPU time it and they had since the last look (two threads taking
+turns share it half and half); below, it was computing (``cpu``) and waits only because the
+watchdog took the GIL to look. CPU time, not wall time: on a busy machine every thread waits
+for a CPU most of the time, which says nothing about the GIL."""
 
 
 @dataclass
@@ -147,8 +147,8 @@ class LoopWatchdog:
         self._due = 0
         self._tid = 0
         self._probe: ThreadProbe | None = None
-        self._others: dict[int, ThreadProbe] = {}
-        self._others_busy: dict[int, int] = {}
+        self._others: OtherThreads | None = None
+        self._others_ran: dict[int, int] = {}
         self._last_busy = (0, 0, 0)
         self.steps: StepTimer | None = None
         self._to_monotonic = time.monotonic_ns() - perf_counter_ns()
@@ -196,10 +196,8 @@ class LoopWatchdog:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        for probe in [self._probe, *self._others.values()]:
-            if probe is not None:
-                probe.close()
-        self._others.clear()
+        if self._probe is not None:
+            self._probe.close()
         self._gc.stop()
         self.summary.gc_pause_ns = self._gc.pause_ns
         self.summary.gc_collections = self._gc.collections
@@ -225,10 +223,15 @@ class LoopWatchdog:
     # -- watchdog thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        if self._probe is not None:
+            self._others = OtherThreads(skip={self._tid, threading.get_ident()})
         try:
             self._watch()
         except Exception as exc:  # never take the run down; say so in the report
             self.error = f"the loop watchdog stopped: {type(exc).__name__}: {exc}"
+        finally:
+            if self._others is not None:
+                self._others.close()
 
     def _current(self, now: int) -> tuple[int, bool]:
         """The key of the step (or late beat) running now, and whether it is long enough to
@@ -294,8 +297,11 @@ class LoopWatchdog:
         return ended, alert
 
     def _note_busy(self, now: int) -> None:
+        """Read the loop thread's and the other threads' CPU time: the next look's baseline."""
         cpu, queued = self._probe.times() if self._probe is not None else (0, 0)
         self._last_busy = (now, cpu, queued)
+        if self._others is not None:
+            self._others_ran = self._others.look()
 
     def _take(self, key: int, now: int) -> _Sample | None:
         """One look at the loop thread, or None if its step ended meanwhile."""
@@ -309,52 +315,50 @@ class LoopWatchdog:
         self._note_busy(now)
         _, cpu, queued = self._last_busy
         span = now - then
-        on_cpu = (cpu - cpu_before) / span if span > 0 else None
         busy = (cpu + queued - cpu_before - queued_before) / span if span > 0 else None
         # Since the last look the loop thread was in this step (not idle in select).
         within = self.steps is not None and then >= key
-        kind = self._kind(state, busy, on_cpu if within else None)
-        holder = self._holder()  # every look: the next one's baseline
-        return _Sample(site, kind, holder if kind == "gil" else None)
-
-    def _kind(self, state: str | None, busy: float | None, on_cpu: float | None) -> str | None:
-        """A sample's class from the thread's state now and its time since the last look:
-        ``busy`` (ran or queued to run) and ``on_cpu`` (ran; None if the last look was
-        before the step began)."""
-        if state == "running":
-            # Runnable, but off the CPU nearly all the step so far: it was woken from a
-            # wait a moment ago (a sleep that ended, on a busy machine): the wait held it.
-            if on_cpu is not None and busy is not None and busy - on_cpu > 0.5:
-                return "blocking" if on_cpu < WOKEN_RATIO else "cpu"
-            return "cpu"
         if state == "gil":
-            return "cpu" if busy is not None and busy >= CPU_RATIO else "gil"
+            holder = self._contender(cpu - cpu_before)
+            if holder is not None:
+                return _Sample(site, "gil", holder)
+            return _Sample(site, "cpu", None)
+        return _Sample(
+            site, self._kind(state, busy if within or state != "running" else None), None
+        )
+
+    def _kind(self, state: str | None, busy: float | None) -> str | None:
+        """A sample's class from the thread's state now and the share of the time since the
+        last look it was busy (ran or queued to run)."""
+        if state == "running":
+            # Runnable but asleep most of the step so far: woken from a wait a moment ago
+            # (a sleep that ended, on a busy machine): the wait is what held the loop.
+            return "blocking" if busy is not None and busy < BLOCKED_RATIO else "cpu"
         if state == "waiting":
             return "blocking"
         if self._probe is None or busy is None:
             return None
         return "cpu" if busy >= BLOCKED_RATIO else "blocking"
 
-    def _holder(self) -> str | None:
-        """The thread that ran most since the last look (the GIL's holder), and where. Any
-        thread but the loop's and this one: ctool's own helpers mostly sleep, and its default
-        executor runs the pipeline's work."""
-        me = threading.get_ident()
-        threads = {
-            t.ident: t for t in threading.enumerate() if t.ident not in (None, self._tid, me)
-        }
-        for ident in [i for i in self._others if i not in threads]:
-            self._others.pop(ident).close()
-            self._others_busy.pop(ident, None)
-        for ident, thread in threads.items():
-            if ident not in self._others:
-                self._others[ident] = ThreadProbe(ident, thread.native_id)
-        best = busiest_other(self._others, self._others_busy, exclude=set())
-        if best is None:
-            return None  # first look at these threads: known from the next one
-        frame = sys._current_frames().get(best[0])
+    def _contender(self, mine: int) -> str | None:
+        """The loop thread waits for the GIL. If other threads that may hold it (running,
+        queued to run, or waiting for it now that this thread holds it; not asleep in
+        another call) ran at least ``GIL_SHARE`` of the CPU time the loop thread and they
+        had since the last look, the GIL is what the loop thread lacked: name the one that
+        ran most, and where. Else it waits only because this thread took the GIL to look (it
+        was computing). A thread computing in C with the GIL released (numpy) looks the
+        same from here: its name and frame are shown so that the reader can tell."""
+        others = self._others
+        if others is None:
+            return None
+        ran = {i: ns for i, ns in self._others_ran.items() if ns > 0 and others.may_hold_gil(i)}
+        theirs = sum(ran.values())
+        if not ran or theirs < GIL_SHARE * (theirs + max(mine, 0)):
+            return None
+        top = max(ran, key=lambda i: ran[i])
+        frame = sys._current_frames().get(top)
         try:
-            return thread_at(threads[best[0]].name, frame, self._classifier)
+            return thread_at(others.name(top), frame, self._classifier)
         finally:
             del frame
 
