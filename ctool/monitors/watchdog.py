@@ -318,11 +318,15 @@ class LoopWatchdog:
         busy = (cpu + queued - cpu_before - queued_before) / span if span > 0 else None
         # Since the last look the loop thread was in this step (not idle in select).
         within = self.steps is not None and then >= key
-        if state == "gil":
+        # Waiting for the GIL, or runnable but off the CPU most of the time (on a busy
+        # machine, a thread handed the GIL waits for a CPU): did other threads have it?
+        starved = span > 0 and (cpu - cpu_before) / span < BLOCKED_RATIO
+        if state == "gil" or (state == "running" and starved):
             holder = self._contender(cpu - cpu_before)
             if holder is not None:
                 return _Sample(site, "gil", holder)
-            return _Sample(site, "cpu", None)
+            if state == "gil":
+                return _Sample(site, "cpu", None)
         return _Sample(
             site, self._kind(state, busy if within or state != "running" else None), None
         )
