@@ -3,12 +3,14 @@ hashlib, each in its own stage. Importable as ``libpipe`` (tests/helpers is on s
 
 Costs by construction: ``digest`` is ``hashlib.sha256`` over a large buffer (a C function
 whose name, ``_hashlib.openssl_sha256``, is not the name the source calls it by), ``store``
-is sqlite3, ``load`` is json.
+is sqlite3, ``load`` is json; ``summarise`` hashes half as much in a task of its own
+context (as a server's handler runs), where no recorder sees its span.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import json
 import sqlite3
@@ -42,11 +44,25 @@ class LibPipeline:
             )
             total = self.db.execute("SELECT SUM(value) FROM items").fetchone()[0]
         await asyncio.sleep(0)
+        # As a server's handler runs (aiohttp): in a task of its own context, where the
+        # episode's recorder is not active, so the run never sees the span's block.
+        loop = asyncio.get_running_loop()
+        await loop.create_task(self._summarise(), context=contextvars.Context())
         with ctool.span("digest"):
             digest = b""
             for _ in range(self.rounds):
                 digest = hashlib.sha256(self.payload + digest).digest()
         return f"{total}:{digest.hex()[:16]}"
+
+    async def _summarise(self) -> bytes:
+        with ctool.span("summarise"):
+            return self._digest()
+
+    def _digest(self) -> bytes:
+        digest = b""
+        for _ in range(self.rounds // 2):
+            digest = hashlib.sha256(self.payload + digest).digest()
+        return digest
 
     def outputs(self, result: str) -> dict[str, Any]:
         return {"result": result}
