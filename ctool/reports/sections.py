@@ -327,15 +327,17 @@ def blocking_section(report: ProfileReport) -> Section | None:
 
 
 def _short_holder(holder: str) -> str:
-    """``thread T at /long/path/f.py:12 in g`` with the path shortened."""
+    """``thread T at /long/path/f.py:12 in g`` as ``T`` and, on its own line, ``at f.py:12
+    in g`` (the file's name only: the holder's full path is in the JSON)."""
     head, sep, rest = holder.partition(" at ")
+    name = head.removeprefix("thread ")
     if not sep:
-        return holder
+        return name
     place, sep2, func = rest.rpartition(" in ")
     path, colon, line = place.rpartition(":")
     if not (sep2 and colon):
-        return holder
-    return f"{head}\n    at {short_path(path)}:{line} in {func}"
+        return f"{name}\n    at {rest}"
+    return f"{name}\n    at {path.rsplit('/', 1)[-1]}:{line} in {func}"
 
 
 def _metric_value(key: str, value: Any) -> str:
