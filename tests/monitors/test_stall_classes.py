@@ -27,17 +27,18 @@ def _compute_row(report: ProfileReport) -> object:
 
 
 def test_waiting_for_the_gil_an_executor_thread_holds_is_gil_not_blocking() -> None:
-    """The loop computes in pure Python while an executor thread spins in pure Python: the
-    two take turns on the GIL, so the loop thread spends much of its stall waiting for it."""
+    """The loop computes in pure Python while executor threads spin in pure Python: they
+    take turns on the GIL, so the loop thread spends most of its stall waiting for it."""
     report = _profile("create_contended")
     res = report.resources
     row = _compute_row(report)
-    assert row.kind == "gil", res.loop_stall_classes  # type: ignore[attr-defined]
+    assert row.kind == "gil", (row, res.loop_stall_classes)  # type: ignore[attr-defined]
     assert row.stage == "validate"  # type: ignore[attr-defined]
     holder = row.holder  # type: ignore[attr-defined]
     assert holder is not None and "stall_pipelines.py" in holder and " in spin" in holder
-    assert "blocking" not in res.loop_stall_classes
     assert res.loop_stall_classes["gil"].count >= 1
+    blocking = res.loop_stall_classes.get("blocking")
+    assert blocking is None or blocking.count < res.loop_stall_classes["gil"].count
 
 
 def test_the_same_computation_alone_is_cpu() -> None:
