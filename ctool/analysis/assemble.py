@@ -171,6 +171,7 @@ def resources(run: MeasuredRun) -> Resources:
         loop_stalls=monitor.stalls if watched else None,
         loop_stalled_ms=monitor.stalled_ns / 1e6 if watched else None,
         blocking_calls=summary.blocking_calls(monitor),
+        **(summary.stall_fields(monitor) if watched else {}),
     )
 
 

@@ -24,6 +24,7 @@ from ctool.model.schema import (
     Samples,
     ScalingRow,
     StageStats,
+    StallClass,
     WindowStats,
 )
 
@@ -315,9 +316,30 @@ def blocking_calls(monitor: MonitorSummary | None, limit: int = 10) -> list[Bloc
             kind=s.kind,
             callee=s.callee,
             stack=s.stack,
+            holder=s.holder,
         )
         for s in sites[:limit]
     ]
+
+
+def stall_fields(monitor: MonitorSummary) -> dict[str, Any]:
+    """How the stalls were counted, how many a sample named, and their classes."""
+    durations = monitor.stall_ns
+    return {
+        "loop_stall_timing": "step" if monitor.step_timed else "heartbeat",
+        "loop_stalls_attributed": monitor.attributed_stalls,
+        "loop_stalled_attributed_ms": _ms(monitor.attributed_ns),
+        "loop_stall_classes": {
+            kind: StallClass(count=count, total_ms=_ms(ns))
+            for kind, (count, ns) in sorted(monitor.kinds.items(), key=lambda item: -item[1][1])
+        },
+        "loop_stall_samples": _column(durations) if monitor.step_timed else None,
+        "loop_stall_starts": _column(monitor.stall_start_ns) if monitor.step_timed else None,
+    }
+
+
+def _column(values: Sequence[int]) -> Samples:
+    return Samples(encoding=ENCODING, count=len(values), data=encode_ns(values))
 
 
 def flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:

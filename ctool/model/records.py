@@ -64,12 +64,23 @@ class BlockingSite:
     count: int = 0
     total_ns: int = 0
     max_ns: int = 0
+    kind_ns: dict[str, int] = field(default_factory=dict)
+    """Stall time credited to this site per class of sample; ``kind`` is the largest."""
+    holder: str | None = None
+    """For a ``gil`` site: the thread seen running while the loop thread waited for the
+    GIL, and where (``thread NAME at file:line in function``)."""
 
     def merge(self, other: BlockingSite) -> None:
         self.count += other.count
         self.total_ns += other.total_ns
         self.max_ns = max(self.max_ns, other.max_ns)
         self.stage = self.stage or other.stage
+        self.holder = self.holder or other.holder
+        for kind, ns in other.kind_ns.items():
+            self.kind_ns[kind] = self.kind_ns.get(kind, 0) + ns
+        if self.kind_ns:
+            best = max(self.kind_ns, key=lambda k: self.kind_ns[k])
+            self.kind = best if best != "?" else None
 
 
 @dataclass
@@ -83,6 +94,20 @@ class MonitorSummary:
     stalled_ns: int = 0
     lag_ns: array[int] = field(default_factory=new_column)
     sites: dict[tuple[str, int, str, str | None], BlockingSite] = field(default_factory=dict)
+    step_timed: bool = False
+    """Stalls are loop steps timed one by one (``ctool.monitors.steps``), each counted with
+    its exact duration; False: heartbeats late by at least the threshold (a lower bound)."""
+    stall_ns: array[int] = field(default_factory=new_column)
+    """Every stall's duration, in the order they ended (step timing only)."""
+    stall_start_ns: array[int] = field(default_factory=new_column)
+    """When each of them began, on the clock of ``time.monotonic_ns`` (one clock for every
+    process of a machine)."""
+    attributed_stalls: int = 0
+    """Stalls in which a sample named a call site of the pipeline."""
+    attributed_ns: int = 0
+    """Stall time credited to named call sites."""
+    kinds: dict[str, list[int]] = field(default_factory=dict)
+    """Per class of stall (``cpu``, ``blocking``, ``gil``; ``?`` unseen): [count, ns]."""
 
     def merge(self, other: MonitorSummary) -> None:
         self.gc_pause_ns += other.gc_pause_ns
@@ -90,10 +115,20 @@ class MonitorSummary:
         self.stalls += other.stalls
         self.stalled_ns += other.stalled_ns
         self.lag_ns.extend(other.lag_ns)
+        self.step_timed = self.step_timed or other.step_timed
+        self.stall_ns.extend(other.stall_ns)
+        self.stall_start_ns.extend(other.stall_start_ns)
+        self.attributed_stalls += other.attributed_stalls
+        self.attributed_ns += other.attributed_ns
+        for kind, (count, ns) in other.kinds.items():
+            tally = self.kinds.setdefault(kind, [0, 0])
+            tally[0] += count
+            tally[1] += ns
         for key, site in other.sites.items():
             mine = self.sites.get(key)
             if mine is None:
-                self.sites[key] = BlockingSite(**{**site.__dict__, "stack": list(site.stack)})
+                copied = {"stack": list(site.stack), "kind_ns": dict(site.kind_ns)}
+                self.sites[key] = BlockingSite(**{**site.__dict__, **copied})
             else:
                 mine.merge(site)
 

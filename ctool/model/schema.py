@@ -118,6 +118,15 @@ class BlockingCall(Model):
     """The innermost (library) frame, e.g. ``psutil.cpu_percent``, when it is not the site."""
     stack: list[str] = Field(default_factory=list)
     """A few frames, innermost first: ``file:line in function``."""
+    holder: str | None = None
+    """``gil``: the thread that ran while the loop thread waited for the GIL, and where."""
+
+
+class StallClass(Model):
+    """Stalls of one class (``cpu``, ``blocking``, ``gil``; ``?``: no sample saw it)."""
+
+    count: int
+    total_ms: float
 
 
 class Resources(Model):
@@ -136,6 +145,17 @@ class Resources(Model):
     loop_stalls: int | None = None
     """Times the event loop fell behind by at least the block threshold (every one counted)."""
     loop_stalled_ms: float | None = None
+    loop_stall_timing: str | None = None
+    """``step``: every loop step timed, each stall's exact duration; ``heartbeat``: a late
+    heartbeat's lateness (a lower bound), where steps cannot be timed."""
+    loop_stalls_attributed: int | None = None
+    """Stalls in which a sample named a call site (``blocking_calls``); the rest went unseen."""
+    loop_stalled_attributed_ms: float | None = None
+    loop_stall_classes: dict[str, StallClass] = Field(default_factory=dict)
+    loop_stall_samples: Samples | None = None
+    """Every stall's duration (step timing), in the order they ended."""
+    loop_stall_starts: Samples | None = None
+    """When each began: ``time.monotonic_ns`` of the machine (step timing)."""
     blocking_calls: list[BlockingCall] = Field(default_factory=list)
     timeline: list[dict[str, float]] = Field(default_factory=list)
     """Sampler points: t_s, cpu_percent, rss_mb, queue_depth, loop_lag_ms."""
@@ -431,6 +451,7 @@ __all__ = [
     "Resources",
     "RunConfigModel",
     "Samples",
+    "StallClass",
     "ScalingRow",
     "ScenarioResult",
     "SlopeFit",

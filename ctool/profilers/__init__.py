@@ -6,4 +6,5 @@
 - ``cprofile``, ``tracemalloc``, ``pyspy``, ``line``, ``memory``, ``memray``: the built-ins.
 - ``frames``, ``boundary``, ``cprofile_boundary``, ``stages``, ``targets``: who the user
   is, library time folded into boundary rows, the stage of a row, target resolution.
+- ``span_blocks``: span blocks read from the source, so a row inside one gets its stage.
 """

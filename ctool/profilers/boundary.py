@@ -39,6 +39,7 @@ from ctool.profilers.frames import (
     library_module,
     library_name,
 )
+from ctool.profilers.span_blocks import learn_blocks
 from ctool.spans import LOCATOR
 
 Folding = Literal["boundary", "user", "all"]
@@ -195,6 +196,7 @@ class StackFolder:
     def stage_of(self, frames: Sequence[StackFrame]) -> str | None:
         key = tuple((file, line) for file, _, line in frames)
         if key not in self._stage_cache:
+            learn_blocks(file for file, _ in key)
             self._stage_cache[key] = LOCATOR.stage_of_stack(key)
         return self._stage_cache[key]
 
@@ -241,8 +243,8 @@ class StackFolder:
             callee_file, callee_name, _ = frames[entered(frames, user)]
             caller = user_function(file, name, line)
             callee = library_name(callee_file, callee_name)
-            row = self._row(
-                ("boundary", file, name, line, callee_file, callee_name, stage),
+            row = self._row(  # one row per call site and the function it names
+                ("boundary", file, name, line, callee, stage),
                 "boundary",
                 f"{caller} -> {callee}",
                 file,

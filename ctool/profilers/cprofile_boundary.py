@@ -21,12 +21,16 @@ sampler's counts of those lines.
 
 from __future__ import annotations
 
+import functools
+import re
+import sys
 import types
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ctool.profilers.boundary import Folding, Row, calls_on_line
 from ctool.profilers.frames import is_machinery, library_name
+from ctool.profilers.span_blocks import learn_blocks
 from ctool.profilers.stages import FunctionKey, StageVotes, held_stages, resolve_stage
 from ctool.spans import LOCATOR
 
@@ -136,12 +140,41 @@ def _lines(code: types.CodeType | None) -> tuple[int, int] | None:
 
 
 def call_lines(caller: FunctionStat, callee: FunctionStat) -> list[int]:
-    """The caller's lines that call the callee by name."""
+    """The caller's lines that call the callee by name, or by a name it is bound to in a
+    module (``hashlib.sha256`` is ``_hashlib.openssl_sha256``)."""
     span = _lines(caller.code)
     if span is None:
         return []
-    name = short_name(callee)
-    return [n for n in range(span[0], span[1] + 1) if calls_on_line(caller.filename, n, name)]
+    lines = range(span[0], span[1] + 1)
+    for name in (short_name(callee), *builtin_aliases(caller, callee)):
+        found = [n for n in lines if calls_on_line(caller.filename, n, name)]
+        if found:
+            return found
+    return []
+
+
+_BUILTIN = re.compile(r"<built-in (?:method|function) ([\w.]+)>")
+
+
+@functools.lru_cache(maxsize=1024)
+def _aliases_of(qualified: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    module_name, _, attr = qualified.rpartition(".")
+    target = getattr(sys.modules.get(module_name), attr, None)
+    if target is None:
+        return ()
+    modules = [m for m in list(sys.modules.values()) if m is not None]
+    return tuple(n for n in names if any(getattr(m, n, None) is target for m in modules))
+
+
+def builtin_aliases(caller: FunctionStat, callee: FunctionStat) -> tuple[str, ...]:
+    """Names the caller uses that are bound, in some loaded module, to the built-in function
+    ``callee`` (the C function ``_hashlib.openssl_sha256`` as ``hashlib.sha256``)."""
+    if not callee.is_builtin or caller.code is None:
+        return ()
+    match = _BUILTIN.fullmatch(callee.function)
+    if match is None or "." not in match.group(1):
+        return ()
+    return _aliases_of(match.group(1), tuple(caller.code.co_names))
 
 
 def named_callee(
@@ -196,9 +229,11 @@ class StageOf:
         if stat.key in self._memo:
             return self._memo[stat.key]
         self._memo[stat.key] = None  # cycles stop here
-        found = caller_stage(stat, self.votes)
         span = _lines(stat.code)
         holds = span is not None and bool(held_stages(stat.filename, *span))
+        # A comprehension, lambda or inner function written inside a span block runs there.
+        found = None if holds else LOCATOR.stage_at(stat.filename, stat.key[1])
+        found = found or caller_stage(stat, self.votes)
         if found is None and not holds and depth < 6:
             found = self._from_callers(stat, depth)
         self._memo[stat.key] = found
@@ -265,6 +300,7 @@ def folded_rows(
     """cProfile's rows under ``folding`` (built-in time *not* folded into ``stats``)."""
     by_key = {stat.key: stat for stat in stats}
     rows: dict[tuple[Any, ...], Row] = {}
+    learn_blocks(stat.filename for stat in stats if is_user(stat))
 
     def add(key: tuple[Any, ...], row: Row) -> None:
         existing = rows.get(key)
@@ -315,7 +351,9 @@ def folded_rows(
             row.caller, row.callee, row.callee_file = _name(caller), callee_name, callee.filename
             notes = (note, _INEXACT if (caller_key, callee_key) in inexact else None)
             row.note = "; ".join(n for n in notes if n) or None
-            add((caller_key, callee_key, line, stage), row)
+            # One row per call site: edges to a wrapper and to what it wraps (networkx's
+            # ``argmap_...`` and the function) that name the same call merge.
+            add((caller_key, callee_name, line, stage), row)
     return _ranked(rows)
 
 

@@ -21,6 +21,7 @@ import threading
 from collections import Counter
 from collections.abc import Hashable, Sequence
 
+from ctool.profilers.span_blocks import learn_blocks
 from ctool.spans import LOCATOR
 
 Frame = tuple[str, int]
@@ -40,6 +41,7 @@ def frame_stages(frames: Sequence[Frame]) -> list[str | None]:
     ``with span("ESGT"):`` and everything it calls inside that block are ESGT; frames outside
     every block (the event loop, the harness) belong to no stage.
     """
+    learn_blocks(filename for filename, _ in frames)
     result: list[str | None] = [None] * len(frames)
     pending: list[int] = []
     for index, (filename, lineno) in enumerate(frames):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ctool.model.schema import Hotspot
 from ctool.profilers.base import Availability, ProfilerFragment, ProfilerOptions
 from ctool.profilers.frames import function_at, is_machinery, owner_frame
+from ctool.profilers.span_blocks import learn_blocks
 from ctool.profilers.stages import StageVotes, resolve_stage
 from ctool.spans import LOCATOR
 
@@ -94,6 +95,7 @@ class SiteTable:
         totals.count += count
         if frames[0] != owner:
             totals.allocated_at[frames[0]] = totals.allocated_at.get(frames[0], 0) + size
+        learn_blocks(filename for filename, _ in frames)
         self.votes.add(owner, LOCATOR.stage_of_stack(frames), size)
 
     def total_size(self) -> int:

@@ -232,19 +232,62 @@ def resources_section(report: ProfileReport) -> Section:
     )
     if r.loop_stalls is not None:
         threshold = report.config.block_threshold_ms or 0
+        named = ""
+        if r.loop_stalls_attributed is not None:
+            named = f", {r.loop_stalls_attributed:,} named"
         section.add(
             [
                 f"Event-loop stalls >= {threshold:g} ms",
-                f"{r.loop_stalls:,} ({ms(r.loop_stalled_ms)} ms)",
+                f"{r.loop_stalls:,} ({ms(r.loop_stalled_ms)} ms{named})",
             ]
         )
     return section
 
 
+STALL_ADVICE = {
+    "blocking": "blocking: the loop thread waited (sleep, I/O, lock) - move the call off the "
+    "loop (an executor or an async API).",
+    "cpu": "cpu: it computed without yielding - make it cheaper, split it with awaits, or run "
+    "it in a process pool.",
+    "gil": "gil: it waited for the GIL another thread held (the thread named under it) - that "
+    "thread's Python work holds the loop up: move it to a process pool, or to code that "
+    "releases the GIL.",
+}
+
+
+def stall_count_note(report: ProfileReport) -> str | None:
+    """How many stalls were counted and how many of them a sample named."""
+    r = report.resources
+    if not r.loop_stalls or r.loop_stalls_attributed is None:
+        return None
+    named, total = r.loop_stalls_attributed, r.loop_stalls
+    named_ms, total_ms = r.loop_stalled_attributed_ms or 0.0, r.loop_stalled_ms or 0.0
+    timed = (
+        "every loop step timed"
+        if r.loop_stall_timing == "step"
+        else "counted from a late heartbeat (lower bounds)"
+    )
+    note = (
+        f"{total:,} stalls, {ms(total_ms)} ms ({timed}); a sample named the call in "
+        f"{named:,} of them ({ms(named_ms)} ms); {total - named:,} "
+        f"({ms(max(total_ms - named_ms, 0.0))} ms) not named: count is the stalls in "
+        "which a sample saw the call."
+    )
+    classes = r.loop_stall_classes
+    if classes:
+        note += " By class: " + ", ".join(
+            f"{'unseen' if kind == '?' else kind} {c.count:,} ({ms(c.total_ms)} ms)"
+            for kind, c in classes.items()
+        )
+        note += "."
+    return note
+
+
 def blocking_section(report: ProfileReport) -> Section | None:
     calls = report.resources.blocking_calls
     threshold = report.config.block_threshold_ms
-    if not calls:
+    counted = stall_count_note(report)
+    if not calls and counted is None:
         return None
     cols = [("kind", LEFT), ("where (function, call site, calls into)", LEFT), ("stage", LEFT)]
     cols += [("count", RIGHT), ("total ms", RIGHT), ("max ms", RIGHT)]
@@ -256,6 +299,8 @@ def blocking_section(report: ProfileReport) -> Section | None:
         where = f"{call.function}\n  {short_path(call.file)}:{call.line}"
         if call.callee:
             where += f"\n  -> {call.callee}"
+        if call.holder:
+            where += f"\n  GIL held by {_short_holder(call.holder)}"
         section.add(
             [
                 call.kind or "?",
@@ -265,14 +310,32 @@ def blocking_section(report: ProfileReport) -> Section | None:
                 ms(call.total_ms),
                 ms(call.max_ms),
             ],
-            "red" if call.kind == "blocking" else None,
+            "red" if call.kind in ("blocking", "gil") else None,
         )
-    section.notes.append(
-        "blocking: the loop thread waited (sleep, I/O, lock) - move the call off the loop "
-        "(an executor or an async API). cpu: it computed without yielding. count: stalls in "
-        "which the watchdog saw the call (it samples; short stalls may pass unseen)."
-    )
+    kinds = {call.kind for call in calls} | set(report.resources.loop_stall_classes)
+    section.notes.extend(STALL_ADVICE[k] for k in ("blocking", "gil", "cpu") if k in kinds)
+    if counted is not None:
+        section.notes.append(counted)
+    else:
+        section.notes.append(
+            "count: stalls in which the watchdog saw the call (it samples; short stalls may "
+            "pass unseen)."
+        )
     return section
+
+
+def _short_holder(holder: str) -> str:
+    """``thread T at /long/path/f.py:12 in g`` as ``T`` and, on its own line, ``at f.py:12
+    in g`` (the file's name only: the holder's full path is in the JSON)."""
+    head, sep, rest = holder.partition(" at ")
+    name = head.removeprefix("thread ")
+    if not sep:
+        return name
+    place, sep2, func = rest.rpartition(" in ")
+    path, colon, line = place.rpartition(":")
+    if not (sep2 and colon):
+        return f"{name}\n    at {rest}"
+    return f"{name}\n    at {path.rsplit('/', 1)[-1]}:{line} in {func}"
 
 
 def _metric_value(key: str, value: Any) -> str:

@@ -259,13 +259,26 @@ _RESOURCE_LABELS: dict[str, tuple[str, Any]] = {
     "loop_lag_ms_p99": ("event-loop lag, p99", ms_unit),
     "loop_stalls": ("event-loop stalls", significant),
     "loop_stalled_ms": ("event loop stalled, total", ms_unit),
+    "loop_stall_timing": ("stalls counted by", text),
+    "loop_stalls_attributed": ("stalls whose call a sample named", significant),
+    "loop_stalled_attributed_ms": ("stall time named", ms_unit),
+    "loop_stall_classes": ("stalls by class", text),
 }
 
 
 def _resources_section(report: ProfileReport) -> Section:
     res = report.resources
     sec = Section("resources", "Resources")
-    values = res.model_dump(exclude={"blocking_calls", "timeline"})
+    values = res.model_dump(
+        exclude={"blocking_calls", "timeline", "loop_stall_samples", "loop_stall_starts"}
+    )
+    values["loop_stall_classes"] = (
+        ", ".join(
+            f"{kind} {c.count:,} ({c.total_ms:,.1f} ms)"
+            for kind, c in res.loop_stall_classes.items()
+        )
+        or None
+    )
     pairs = []
     for key, value in values.items():
         if value is None:
@@ -283,7 +296,11 @@ def _blocking_table(report: ProfileReport) -> Table:
         [
             Cell(b.function, "mono"),
             where(b.file, b.line, "\n".join(str(f) for f in opt(b, "stack", [])) or None),
-            Cell(str(opt(b, "callee", "–")), "mono wrap"),
+            Cell(
+                str(opt(b, "callee", "–"))
+                + (f"\nGIL held by {b.holder}" if opt(b, "holder", None) else ""),
+                "mono wrap",
+            ),
             Cell(str(opt(b, "kind", "–"))),
             Cell(b.stage or "–", "mono"),
             num_cell(b.count),
