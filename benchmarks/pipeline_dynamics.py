@@ -5,7 +5,7 @@
 Deterministic: these numbers depend only on the seeds, not on the machine.
 TIG structural metrics over seeds 0..19 at N = 32, then per seed 0..2 and 2000 episodes:
 ESGT attempts and synchronisation rate, median steps to sync, median coalition, Φ, and
-broadcast message counts.
+broadcast message counts, sustain-phase coherence.
 """
 
 from __future__ import annotations
@@ -29,13 +29,17 @@ async def dynamics(seed: int, episodes: int) -> str:
     steps = [r.time_to_sync_ms / pipeline.config.dt_ms for r in results if r.time_to_sync_ms]
     coalitions = [len(r.coalition) for r in results if r.triggered]
     phis = [r.phi for r in results if r.ignited]
+    sustained = [r.coherence for r in results if r.ignited]
+    held = sum(r >= ignitions["sync_threshold"] for r in sustained) / len(sustained)
     return (
         f"seed {seed}: {ignitions['attempts']} attempts, {ignitions['ignited']} synchronised "
         f"({ignitions['success_rate']:.0%}), median {statistics.median(steps):.0f} steps to "
         f"sync, median coalition {statistics.median(coalitions):.0f}, Φ median "
         f"{statistics.median(phis):.3f} max {max(phis):.3f}, "
         f"{messages['count'] / ignitions['ignited']:.0f} messages/ignition of "
-        f"{messages['bytes'] / messages['count']:.0f} bytes"
+        f"{messages['bytes'] / messages['count']:.0f} bytes, mean sustain coherence "
+        f"{statistics.mean(sustained):.3f} (min {min(sustained):.3f}; {held:.0%} held r >= "
+        f"{ignitions['sync_threshold']:g})"
     )
 
 
