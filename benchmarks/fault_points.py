@@ -48,10 +48,11 @@ async def _measure(preset: str, warmup: int, episodes: int, settings: dict[str, 
     try:
         for index in range(warmup):
             await pipeline.episode(index)
-        outputs = []
         cpu, wall = time.thread_time(), time.perf_counter()
-        for index in range(warmup, warmup + episodes):
-            outputs.append(pipeline.outputs(await pipeline.episode(index)))
+        outputs = [
+            pipeline.outputs(await pipeline.episode(index))
+            for index in range(warmup, warmup + episodes)
+        ]
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
     finally:
         pipeline.close()
