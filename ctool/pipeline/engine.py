@@ -252,7 +252,8 @@ class ReferencePipeline:
 
 
 def _finite_phi(result: PhiResult) -> bool:
-    return math.isfinite(result.phi)
+    """A Φ the breaker accepts: a finite number (a fault may leave NaN, None, ...)."""
+    return isinstance(result.phi, float) and math.isfinite(result.phi)
 
 
 def _result(

@@ -124,7 +124,7 @@ class CircuitBreaker:
         start = time.monotonic()
         try:
             value = compute()
-        except Exception:  # noqa: BLE001 -- any failure of the guarded call counts
+        except Exception:  # any failure of the guarded call counts
             value = None
         if value is None or not valid(value):
             self._failure()
@@ -172,11 +172,13 @@ def _centred_mean(values: Sequence[float]) -> float:
 
 
 def aggregate(reports: Sequence[float], how: str) -> float:
-    """Combine node reports: ``mean`` of all; ``median`` or ``trimmed`` of the finite ones
-    (NaN when none is finite)."""
+    """Combine node reports: ``mean`` of all; ``median`` or ``trimmed`` of the finite
+    numbers among them (NaN when there is none)."""
     if how == "mean":
         return _centred_mean(reports)
-    finite = sorted(r for r in reports if math.isfinite(r))
+    if not isinstance(reports, (list, tuple)):
+        reports = ()  # dropped or replaced by something that is not a list of reports
+    finite = sorted(r for r in reports if isinstance(r, (int, float)) and math.isfinite(r))
     if not finite:
         return math.nan
     if how == "median":

@@ -104,6 +104,37 @@ def test_aggregate_rules() -> None:
     assert aggregate([1.0, 2.0, math.nan, 100.0, 3.0], "median") == 2.5
     assert aggregate([0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 50.0], "trimmed") == 1.0
     assert math.isnan(aggregate([math.nan, math.inf], "median"))
+    assert math.isnan(aggregate(None, "median"))  # type: ignore[arg-type]  # dropped reports
+    assert aggregate([None, 0.9, 0.9, "x"], "trimmed") == 0.9  # type: ignore[list-item]
+
+
+FAULT_POINTS = {
+    "stimulus": "Stimulus",
+    "mmei.needs": "Needs",
+    "mcea.arousal": "ArousalState",
+    "tig.activation": "ndarray",
+    "mea.signal": "Attention",
+    "esgt.sync_reports": "list",
+    "esgt.sustain_reports": "list",
+    "esgt.outcome": "IgnitionOutcome",
+    "mcea.phi.nodes": "tuple",
+    "mcea.phi": "float",
+}
+
+
+@pytest.mark.parametrize("preset", ["baseline", "optimized", "resilient"])
+def test_every_handoff_is_a_fault_point_in_every_preset(preset: str) -> None:
+    """The points and value types docs/pipeline.md lists ("Fault points"), in every preset."""
+    seen: dict[str, set[str]] = {}
+
+    def record(name: str, value: Any) -> Any:
+        seen.setdefault(name, set()).add(type(value).__name__)
+        return value
+
+    settings = {"probe_interval_ms": 0.0} if preset == "baseline" else {}
+    with injected(record):
+        run(preset, episodes=60, **settings)
+    assert seen == {name: {kind} for name, kind in FAULT_POINTS.items()}
 
 
 def test_phi_failure_without_breaker_fails_the_episode() -> None:
