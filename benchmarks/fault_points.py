@@ -99,14 +99,18 @@ def _arm(path: Path, preset: str, args: argparse.Namespace, settings: str) -> di
 def _summary(name: str, rows: list[dict[str, Any]], base: list[dict[str, Any]]) -> str:
     cpu = statistics.median(r["cpu_us"] for r in rows)
     wall = statistics.median(r["wall_us"] for r in rows)
-    text = f"  {name:<10} CPU {cpu:8.1f} us/episode   wall {wall:8.1f} us/episode"
+    text = f"  {name:<10} CPU {cpu:7.1f} us, wall {wall:7.1f} us per episode (medians)"
     if rows is not base:
         ratios = [r["cpu_us"] / b["cpu_us"] for r, b in zip(rows, base, strict=True)]
         text += (
-            f"   CPU ratio to before: median {statistics.median(ratios):.3f} "
+            f"\n  {'':<10} CPU {name}/before: median {statistics.median(ratios):.3f} "
             f"(min {min(ratios):.3f}, max {max(ratios):.3f})"
         )
     return text
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -121,8 +125,8 @@ def main() -> None:
     if args.worker:
         asyncio.run(_measure(args.worker, args.warmup, args.episodes, json.loads(args.settings)))
         return
-    print(f"fault points and resilience, before/after -- {time.strftime('%Y-%m-%dT%H:%M:%S')}")
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs; load {os.getloadavg()}")
+    print(f"fault points and resilience, before/after -- {time.strftime('%Y-%m-%dT%H:%M')}")
+    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs; load average {_load()}")
     print(f"command: python benchmarks/fault_points.py {' '.join(sys.argv[1:])}")
     old_model = json.dumps({"sustain_coupling_gain": 1.0})
     arms = {
@@ -145,7 +149,7 @@ def main() -> None:
     digests = {name: {r["digest"] for r in rows} for name, rows in results.items()}
     same = len(set().union(*digests.values())) == 1
     print(f"  digests: {'all equal' if same else 'DIFFER'} ({next(iter(digests['before']))[:16]})")
-    print(f"load at end {os.getloadavg()}")
+    print(f"load average at end {_load()}")
 
 
 if __name__ == "__main__":
