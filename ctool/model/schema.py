@@ -1,7 +1,8 @@
 """Report schema, version 1 (docs/design.md section 8). Scripts rely on these field names.
 
 History:
-  v1 (ctool 0.1): first version. Kinds: profile, leakcheck, suite, compare.
+  v1 (ctool 0.1): first version. Kinds: profile, leakcheck, suite, compare; chaos added
+      (an added kind, not a version bump).
 
 A change to a name here is a schema version bump with a loader for the old version (see
 ``ctool.model.io``). Adding an optional field is not.
@@ -30,6 +31,7 @@ from ctool.model.base import (
     Samples,
     now_iso,
 )
+from ctool.model.chaos_schema import ChaosReport
 from ctool.model.compare_schema import (
     CompareReport,
     EnvironmentDiffRow,
@@ -346,13 +348,14 @@ class ProfileReport(Report):
         return PhiMetrics.read(self.pipeline_metrics)
 
 
-AnyReport = ProfileReport | LeakcheckReport | SuiteReport | CompareReport
+AnyReport = ProfileReport | LeakcheckReport | SuiteReport | CompareReport | ChaosReport
 
 REPORT_MODELS: dict[str, type[Report]] = {
     "profile": ProfileReport,
     "leakcheck": LeakcheckReport,
     "suite": SuiteReport,
     "compare": CompareReport,
+    "chaos": ChaosReport,
 }
 
 
@@ -362,6 +365,7 @@ __all__ = [
     "SequentialStop",
     "AnyReport",
     "BlockingCall",
+    "ChaosReport",
     "CompareReport",
     "Drift",
     "DriftVerdict",
