@@ -90,6 +90,9 @@ async def drive(
         while (index := next_index()) is not None:
             side.started += 1
             side.records.append(await one_episode(adapter, index, side.t0, timeout_s))
+            # An episode that never suspends would starve the fault schedule and the burn
+            # watch: give the loop a turn between episodes (both sides alike).
+            await asyncio.sleep(0)
 
     await asyncio.gather(*(worker() for _ in range(max(concurrency, 1))))
 

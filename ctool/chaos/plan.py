@@ -247,6 +247,8 @@ def parse_fault_option(text: str) -> Fault:
 
 
 def _value(text: str) -> Any:
+    if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        return text  # a word (mode=nan), never a float
     for convert in (int, float):
         try:
             return convert(text)
