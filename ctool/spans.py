@@ -12,9 +12,10 @@ Contract (docs/design.md section 4):
   paired into spans after the episode): about 300 ns a span on the development machine
   (``benchmarks/overhead.py``).
 * Chaos (``ctool chaos``, docs/chaos.md) may install a fault hook for the length of its run
-  (:func:`install_fault`): a span then calls it with its name on entering, inside the span,
-  and the hook may delay, raise or hang there. With no hook installed this costs one
-  module-global read per span (``benchmarks/chaos_overhead.py``).
+  (:func:`install_fault`): a span it targets then calls it with its name on entering,
+  inside the span, and the hook may delay, raise or hang there. While a hook is installed
+  ``span.__enter__`` is swapped for a hooked one; with none, a span runs the code it ran
+  before (``benchmarks/chaos_overhead.py`` measures both).
 * A ``span`` object holds only its name, so one instance may be reused, even concurrently:
   the start times live in the recorder's log.
 * In *locate* mode (used by leakcheck and the profilers, never on the hot path of a timed
@@ -116,17 +117,36 @@ AsyncFaultHook = Callable[[str], Awaitable[None]]
 
 _fault: FaultHook | None = None
 _afault: AsyncFaultHook | None = None
+_targets: frozenset[str] = frozenset()
+"""The span names the installed hooks act on: any other span never calls them."""
 
 
 def install_fault(
-    hook: FaultHook | None, async_hook: AsyncFaultHook | None = None
+    hook: FaultHook | None,
+    async_hook: AsyncFaultHook | None = None,
+    targets: frozenset[str] = frozenset(),
 ) -> tuple[FaultHook | None, AsyncFaultHook | None]:
-    """Make ``hook`` (and ``async_hook``) the active span fault hooks; returns the previous
-    pair. ``None`` removes them: spans cost what they cost without chaos."""
-    global _fault, _afault
+    """Make ``hook`` (and ``async_hook``) the active span fault hooks for the spans named in
+    ``targets``; returns the previous pair. ``None`` removes them: spans cost what they cost
+    without chaos."""
+    global _fault, _afault, _targets
     previous = (_fault, _afault)
     _fault, _afault = hook, async_hook
+    _targets = targets if hook is not None or async_hook is not None else frozenset()
+    # The hooked entry replaces span.__enter__ only while a hook is installed: without one,
+    # a span runs exactly the code it ran before chaos existed.
+    setattr(span, "__enter__", _enter_with_fault if hook is not None else _PLAIN_ENTER)  # noqa: B010
     return previous
+
+
+def _enter_with_fault(self: span) -> span:
+    """``span.__enter__`` while a chaos plan is installed."""
+    log = _get()
+    if log is not None:
+        log.append(_clock())
+    if self.name in _targets:
+        _enter_fault(self.name, log)
+    return self
 
 
 def _enter_fault(name: str, log: list[Any] | None) -> None:
@@ -164,8 +184,6 @@ class span:  # noqa: N801 - used like a function: ``with ctool.span("TIG"):``
         log = _get()
         if log is not None:
             log.append(_clock())
-        if _fault is not None:
-            _enter_fault(self.name, log)
         return self
 
     def __exit__(
@@ -177,6 +195,9 @@ class span:  # noqa: N801 - used like a function: ``with ctool.span("TIG"):``
         log = _get()
         if log is not None:
             log.append((self.name, _clock()))
+
+
+_PLAIN_ENTER = span.__enter__
 
 
 def stage(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -193,7 +214,7 @@ def stage(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
             @functools.wraps(fn)
             async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                if _afault is not None:
+                if _afault is not None and name in _targets:
                     return await _faulted_stage(name, afn, args, kwargs)
                 with span(name):
                     return await afn(*args, **kwargs)

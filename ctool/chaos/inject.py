@@ -82,13 +82,13 @@ class Injector:
     def installed(self) -> Iterator[Injector]:
         """Hooks in for the block; out (and every hang released) on the way out."""
         self._released.clear()
-        previous_spans = spans.install_fault(self.span_hook, self.async_span_hook)
-        previous_point = fault_points.install(self.point_hook)
+        spans.install_fault(self.span_hook, self.async_span_hook, frozenset(self._spans))
+        fault_points.install(self.point_hook, frozenset(self._points))
         try:
             yield self
-        finally:
-            spans.install_fault(*previous_spans)
-            fault_points.install(previous_point)
+        finally:  # one chaos run per process at a time: out means none installed
+            spans.install_fault(None)
+            fault_points.install(None)
             self._released.set()
 
     def release(self) -> None:
