@@ -44,8 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ctool import spans  # noqa: E402
 from ctool.chaos.inject import Injector  # noqa: E402
-from ctool.chaos.plan import parse_fault_option  # noqa: E402
-from ctool.chaos.plan import ChaosPlan  # noqa: E402
+from ctool.chaos.plan import ChaosPlan, parse_fault_option  # noqa: E402
 from ctool.faults import fault_point  # noqa: E402
 from ctool.spans import EpisodeRecorder, activate, deactivate, span  # noqa: E402
 
