@@ -115,6 +115,7 @@ class PipelineConfig:
     sync_hold_steps: int = field(default=10, metadata=_bounds(1, 1_000_000))
     sync_max_steps: int = field(default=600, metadata=_bounds(1, 1_000_000))
     sustain_steps: int = field(default=100, metadata=_bounds(1, 1_000_000))
+    sustain_coupling_gain: float = field(default=1.5, metadata=_bounds(0.0, 100.0))
     dissolve_steps: int = field(default=50, metadata=_bounds(1, 1_000_000))
     # --- Φ ---
     phi_max_nodes: int = field(default=8, metadata=_bounds(2, 12))

@@ -225,7 +225,8 @@ class ESGTCoordinator:
         event.messages, event.bytes = self._fabric.broadcast(members, payload)
 
         event.phase = Phase.SUSTAIN
-        event.coherence = network.run(cfg.sustain_steps, coupling, trace, steps)
+        sustain_coupling = coupling * cfg.sustain_coupling_gain
+        event.coherence = network.run(cfg.sustain_steps, sustain_coupling, trace, steps)
 
         event.phase = Phase.DISSOLVE
         dissolve_coupling = coupling / 2.0  # a local value; cfg.kuramoto_coupling is untouched
