@@ -123,6 +123,8 @@ def chaos_report(run: ChaosRun) -> ChaosReport:
             control_duration_s=run.control_duration_s,
         ),
         leftovers=run.leftovers,
+        clock_origin_s=run.experiment.t0 or None,
+        proxies=run.proxy_counters,
         warnings=list(run.warnings) + _warnings(run, accounting.started),
     )
     _conclude(report, run)

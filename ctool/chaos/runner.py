@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import math
 import os
 import threading
@@ -75,6 +74,7 @@ class ChaosRun:
     interrupted: bool = False
     leftovers: Leftovers = field(default_factory=Leftovers)
     catch_up: list[EpisodeRecord] = field(default_factory=list)
+    proxy_counters: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Control episodes run after the experiment (digests only: off the control's clock)."""
     warnings: list[str] = field(default_factory=list)
 
@@ -141,7 +141,8 @@ async def _main(run: ChaosRun) -> None:
             if adapter is not None:
                 with contextlib.suppress(Exception):
                     await adapter.aclose()
-        for proxy in proxies.values():
+        for name, proxy in proxies.items():
+            run.proxy_counters[name] = proxy.counters.as_dict()
             with contextlib.suppress(Exception):
                 await proxy.close()
 
@@ -151,11 +152,11 @@ async def _start_proxies(wanted: dict[str, tuple[str, int]]) -> dict[str, Any]:
     ``CTOOL_PROXY_<NAME>`` for the pipeline to connect through."""
     if not wanted:
         return {}
-    # ctool.proxy comes from the pipeline branch; loaded by name until it is merged.
-    tcp = importlib.import_module("ctool.proxy.tcp")
+    from ctool.proxy.tcp import TCPFaultProxy
+
     proxies: dict[str, Any] = {}
     for name, upstream in wanted.items():
-        proxy = tcp.TCPFaultProxy(name, upstream)
+        proxy = TCPFaultProxy(name, upstream)
         host, port = await proxy.start()
         os.environ[f"CTOOL_PROXY_{name.upper()}"] = f"{host}:{port}"
         proxies[name] = proxy

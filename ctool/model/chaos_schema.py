@@ -173,4 +173,10 @@ class ChaosReport(Report):
     verdict: Literal["held", "violated", "refused", "aborted", "inconclusive"] = "inconclusive"
     verdict_reason: str = ""
     incomplete_reason: Literal["interrupted", "aborted"] | None = None
+    clock_origin_s: float | None = None
+    """The experiment's time 0 on this host's ``CLOCK_MONOTONIC`` (seconds): every ``_s``
+    offset plus this is comparable with another record of the same host (a server's log)."""
+    proxies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """``--proxy``: each TCP fault proxy's counters (bytes each way, dropped, resets;
+    fault windows on ``CLOCK_MONOTONIC``)."""
     warnings: list[str] = Field(default_factory=list)
