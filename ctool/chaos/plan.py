@@ -230,6 +230,8 @@ def parse_fault_option(text: str) -> Fault:
     kind, sep, rest = text.partition(":")
     if not sep:
         raise UsageError(f"--fault expects KIND:TARGET:key=value,..., got {text!r}")
+    if kind not in KINDS:
+        raise UsageError(f"--fault {text!r}: kind must be one of {', '.join(KINDS)}")
     target, params_text = rest, ""
     if kind in STAGE_KINDS:
         scope, sep2, rest2 = rest.partition(":")

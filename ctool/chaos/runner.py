@@ -131,11 +131,13 @@ async def _main(run: ChaosRun) -> None:
         if run.refused is None:
             await _run_experiment(run, experiment, proxies)
             await _catch_up(run, control)
-    except asyncio.CancelledError:
+    except asyncio.CancelledError:  # Ctrl-C or SIGTERM: the faults are already out
         run.interrupted = True
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()
+        if run.schedule is not None:
+            await _settle(run)
     finally:
         for adapter in (control, experiment):
             if adapter is not None:

@@ -67,7 +67,9 @@ class Spans:
         return max((e for _, e, _ in self.intervals), default=None)
 
     def active(self, start: float, end: float) -> list[str]:
-        return sorted({label for s, e, label in self.intervals if s < end and e > start})
+        return sorted(
+            {label for s, e, label in self.intervals if s < end - SLACK_S and e > start + SLACK_S}
+        )
 
 
 def fault_spans(
@@ -78,11 +80,16 @@ def fault_spans(
     return Spans(out)
 
 
+SLACK_S = 0.02
+"""A window that overlaps a fault by less than this (a fault stopped a few ms late) is not
+"during" it."""
+
+
 def _phase(start: float, end: float, spans: Spans) -> str:
     first, last = spans.first_start, spans.last_end
-    if first is None or last is None or end <= first:
+    if first is None or last is None or end <= first + SLACK_S:
         return "before"
-    if start >= last:
+    if start >= last - SLACK_S:
         return "after"
     return "during"
 

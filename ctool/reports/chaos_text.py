@@ -133,10 +133,11 @@ def recovery(report: ChaosReport) -> Section:
 def timeline(report: ChaosReport) -> Section:
     rows = [
         [
-            f"{w.start_s:g}-{w.end_s:g}",
+            f"{w.start_s:.4g}-{w.end_s:.4g}",
             w.phase,
             num(w.episodes, 0),
             num(w.errors, 0),
+            num(w.wrong, 0),
             ms(w.p99_ms),
             ms(w.control_p99_ms),
             num(w.throughput_eps, 1),
@@ -145,7 +146,7 @@ def timeline(report: ChaosReport) -> Section:
         ]
         for w in report.timeline
     ]
-    headers = ["s", "phase", "eps", "bad", "p99", "ctl p99", "ok/s", "ctl/s", "hyp"]
+    headers = ["s", "phase", "eps", "fail", "wrong", "p99", "ctl p99", "ok/s", "ctl/s", "hyp"]
     return Section("timeline (per window; ctl = control)", headers, rows)
 
 
