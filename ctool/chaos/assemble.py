@@ -34,7 +34,8 @@ def _fault_rows(run: ChaosRun) -> list[FaultRow]:
         if injector is None
         else {id(f): c for f, c in zip(injector.faults, injector.counts, strict=True)}
     )
-    for fault in run.options.plan.faults:
+    live = run.live.stage_faults() if run.live is not None else []
+    for fault in list(run.options.plan.faults) + live:
         count = counted.get(id(fault))
         rows.append(
             FaultRow(
@@ -60,11 +61,13 @@ def chaos_report(run: ChaosRun) -> ChaosReport:
     windows = [
         FaultWindow(label=w.label, kind=w.kind, start_s=w.start_s, end_s=w.end_s)
         for w in (run.schedule.records if run.schedule is not None else [])
+        + (run.live.windows() if run.live is not None else [])
     ]
     duration = run.experiment_duration_s
+    live = run.live.stage_faults() if run.live is not None else []
     stage = [
         (f.label, f.start_s, f.end_s)
-        for f in options.plan.faults
+        for f in list(options.plan.faults) + live
         if f.target.startswith(("span:", "point:"))
     ]
     spans = fault_spans(stage, windows, duration)

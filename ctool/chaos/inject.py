@@ -62,18 +62,48 @@ class Injector:
         self.seed = seed
         self.faults = [f for f in plan.faults if f.target.startswith(("span:", "point:"))]
         self.counts = [FaultCount() for _ in self.faults]
+        self._off: set[int] = set()
         self._spans: dict[str, list[int]] = {}
         self._points: dict[str, list[int]] = {}
-        for i, fault in enumerate(self.faults):
-            scope, _, name = fault.target.partition(":")
-            table = self._spans if scope == "span" else self._points
-            table.setdefault(name, []).append(i)
+        self._index()
+        self._installed = False
         self._t0 = time.monotonic()
         self._released = threading.Event()
         self._stale: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------
+
+    def _index(self) -> None:
+        spans_: dict[str, list[int]] = {}
+        points: dict[str, list[int]] = {}
+        for i, fault in enumerate(self.faults):
+            if i in self._off:
+                continue
+            scope, _, name = fault.target.partition(":")
+            table = spans_ if scope == "span" else points
+            table.setdefault(name, []).append(i)
+        self._spans, self._points = spans_, points
+
+    def _hook(self) -> None:
+        spans.install_fault(self.span_hook, self.async_span_hook, frozenset(self._spans))
+        fault_points.install(self.point_hook, frozenset(self._points))
+
+    def add(self, fault: Fault) -> int:
+        """Turn a fault on now (``ctool chaos --live``); returns its number."""
+        self.faults.append(fault)
+        self.counts.append(FaultCount())
+        self._index()
+        if self._installed:
+            self._hook()
+        return len(self.faults) - 1
+
+    def remove(self, number: int) -> None:
+        """Turn fault ``number`` off now."""
+        self._off.add(number)
+        self._index()
+        if self._installed:
+            self._hook()
 
     def start_clock(self, t0: float | None = None) -> None:
         self._t0 = time.monotonic() if t0 is None else t0
@@ -82,11 +112,12 @@ class Injector:
     def installed(self) -> Iterator[Injector]:
         """Hooks in for the block; out (and every hang released) on the way out."""
         self._released.clear()
-        spans.install_fault(self.span_hook, self.async_span_hook, frozenset(self._spans))
-        fault_points.install(self.point_hook, frozenset(self._points))
+        self._installed = True
+        self._hook()
         try:
             yield self
         finally:  # one chaos run per process at a time: out means none installed
+            self._installed = False
             spans.install_fault(None)
             fault_points.install(None)
             self._released.set()

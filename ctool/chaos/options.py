@@ -39,10 +39,13 @@ def chaos_options(
     window_s: float | None,
     abort_burn: float | None,
     proxies: list[str] | None,
+    live_dir: str | Path | None = None,
 ) -> ChaosOptions:
     plan = load_plan(plan_path, faults)
-    if not plan.faults:
-        raise UsageError("no faults: give --plan FILE or --fault KIND:TARGET:...")
+    if not plan.faults and live_dir is None:
+        raise UsageError("no faults: give --plan FILE, --fault KIND:TARGET:... or --live DIR")
+    if live_dir is not None and not Path(live_dir).is_dir():
+        raise UsageError(f"--live {live_dir}: not a directory")
     run = plan.run
 
     def pick(given: Any, key: str, default: Any) -> Any:
@@ -66,5 +69,6 @@ def chaos_options(
         abort_burn=pick(abort_burn, "abort_burn", None),
         proxies=dict(parse_proxy(p) for p in proxies or []),
         command="chaos",
+        live_dir=None if live_dir is None else str(live_dir),
     )
     return options

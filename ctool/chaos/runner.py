@@ -22,10 +22,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ctool.chaos.driver import EpisodeRecord, Side, drive
 from ctool.chaos.inject import Injector
+from ctool.chaos.live import LiveControl, write_status
 from ctool.chaos.plan import STAGE_KINDS, ChaosPlan
 from ctool.chaos.windows import WindowSchedule, window_fault
 from ctool.model.chaos_schema import ChaosReport, Leftovers
@@ -53,6 +55,8 @@ class ChaosOptions:
     abort_burn: float | None = None
     proxies: dict[str, tuple[str, int]] = field(default_factory=dict)
     command: str | None = None
+    live_dir: str | None = None
+    """``--live DIR``: faults on and off from ``DIR/faults.json`` (:mod:`ctool.chaos.live`)."""
 
 
 @dataclass
@@ -75,6 +79,7 @@ class ChaosRun:
     leftovers: Leftovers = field(default_factory=Leftovers)
     catch_up: list[EpisodeRecord] = field(default_factory=list)
     proxy_counters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    live: LiveControl | None = None
     """Control episodes run after the experiment (digests only: off the control's clock)."""
     warnings: list[str] = field(default_factory=list)
 
@@ -173,6 +178,8 @@ async def _run_control(run: ChaosRun, adapter: PipelineAdapter) -> None:
     from ctool.chaos.steady import default_hypothesis
 
     options = run.options
+    if options.live_dir is not None:
+        write_status(Path(options.live_dir), {"phase": "control"})
     start = time.monotonic()
     run.control.t0 = start
     try:
@@ -255,11 +262,14 @@ async def _run_experiment(run: ChaosRun, adapter: PipelineAdapter, proxies: dict
             tasks.append(asyncio.create_task(run.schedule.run(start)))
             if options.abort_burn is not None:
                 tasks.append(asyncio.create_task(_watch_burn(run)))
+            if options.live_dir is not None:
+                run.live = LiveControl(Path(options.live_dir), run)
+                tasks.append(asyncio.create_task(run.live.serve(proxies)))
             try:
                 await drive(
                     adapter,
                     run.experiment,
-                    duration_s=_duration(options),
+                    duration_s=None if options.live_dir else _duration(options),
                     episodes=options.episodes,
                     concurrency=options.concurrency,
                     timeout_s=options.episode_timeout_s,
@@ -268,12 +278,18 @@ async def _run_experiment(run: ChaosRun, adapter: PipelineAdapter, proxies: dict
                 run.injector.release()
                 for task in tasks:
                     task.cancel()
+                if run.live is not None:
+                    run.live.stop_all()
                 run.schedule.stop_all()
     finally:
         run.experiment_duration_s = time.monotonic() - start
+        if run.live is not None:
+            run.live.stop_all()
         run.schedule.stop_all()
         await asyncio.gather(*tasks, return_exceptions=True)
     await _settle(run)
+    if run.live is not None:
+        write_status(run.live.directory, run.live.status("done"))
 
 
 async def _settle(run: ChaosRun) -> None:

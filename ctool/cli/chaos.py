@@ -70,6 +70,14 @@ def chaos_command(
         typer.Option(metavar="X", help="End the experiment when errors burn X times too fast."),
     ] = None,
     proxy: ProxyOption = None,
+    live: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Turn faults on and off while the experiment runs: DIR/faults.json lists "
+            "them, DIR/status.json shows the last window, DIR/stop ends it (docs/chaos.md).",
+        ),
+    ] = None,
     output: OutputOption = None,
     html: HtmlOption = None,
     output_format: FormatOption = None,
@@ -103,6 +111,7 @@ def chaos_command(
         window_s=window,
         abort_burn=abort_burn,
         proxies=proxy,
+        live_dir=live,
     )
     fmt = parse_format(output_format)
     check_targets(output, html)
