@@ -165,3 +165,27 @@ def test_sigterm_removes_the_faults_and_writes_the_partial_report(tmp_path: Path
     assert not report.complete and report.incomplete_reason == "interrupted"
     assert report.accounting.accounted and report.accounting.started > 0
     assert report.leftovers.fds_after == report.leftovers.fds_before
+
+
+def test_compare_of_two_chaos_reports(tmp_path: Path) -> None:
+    """The same plan on a pipeline that lets NaN through and one that flags it."""
+    fault = "corrupt:point:B.value:mode=nan,probability=0.2"
+    paths = []
+    for name, extra in (("plain", []), ("flags", ["--set", "flag=true"])):
+        path = tmp_path / f"{name}.json"
+        result = invoke(
+            "-p", "chaos_pipelines:create", "--fault", fault, "--episodes", "300",
+            "-o", str(path), "-q", *extra,
+        )  # fmt: skip
+        assert result.exit_code in (0, 1), result.output
+        paths.append(str(path))
+    result = CliRunner().invoke(app, ["compare", *paths, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["kind"] == "compare" and data["mode"] == "chaos"
+    rows = {row["metric"]: row for row in data["metrics"]}
+    escaped = rows["wrong outputs escaped"]
+    assert escaped["before"] > 0.1 and escaped["after"] == 0 and escaped["verdict"] == "better"
+    assert rows["wrong outputs caught"]["verdict"] == "better"  # the same ones, caught now
+    table = CliRunner().invoke(app, ["compare", *paths])
+    assert "mode: chaos reports" in table.output
