@@ -79,9 +79,10 @@ def test_the_day9_plan_is_valid_and_covers_the_kinds() -> None:
 
 def test_json_and_markdown_of_a_run(tmp_path: Path) -> None:
     out = tmp_path / "chaos.json"
+    page = tmp_path / "chaos.html"
     result = invoke(
         "-p", "chaos_pipelines:create", "--fault", "error:span:B:probability=0.1",
-        "--episodes", "200", "-o", str(out), "-f", "markdown",
+        "--episodes", "200", "-o", str(out), "-f", "markdown", "--html", str(page),
     )  # fmt: skip
     assert result.exit_code in (0, 1), result.output
     assert "episodes (each counted once)" in result.output
@@ -90,6 +91,8 @@ def test_json_and_markdown_of_a_run(tmp_path: Path) -> None:
     assert report.accounting.accounted and report.accounting.started == 200
     data = json.loads(out.read_text())
     assert data["kind"] == "chaos" and data["accounting"]["failed"]["RuntimeError"] > 0
+    html = page.read_text()
+    assert "Timeline" in html and html.count("<svg") >= 1 and "control p99" in html
     shown = CliRunner().invoke(app, ["report", str(out)])
     assert shown.exit_code == 0 and "ok" in shown.output
 
