@@ -1,7 +1,7 @@
 """ctool: profile and benchmark multi-stage (async) Python pipelines.
 
 The public API a pipeline needs is tiny and cheap to import: ``span`` and ``stage`` mark the
-stages of an episode, ``fault_point`` marks a hand-off where a chaos run may change a value.
+stages of an episode; ``fault_point`` marks a hand-off where a chaos run may change a value.
 Everything heavy (numpy, scipy, profilers) is imported lazily by the commands that need it.
 """
 

@@ -309,13 +309,15 @@ def test_c2_phi_value_stability(paired_outputs: Any) -> None:
 
 
 def test_c3_coherence_maintenance(paired_outputs: Any) -> None:
-    """Correctness 3, "coherence maintenance (> 0.8)": the share of successful ignitions
-    whose coherence over the SUSTAIN phase (the mean order parameter r of its 100 steps)
-    stays at or above the synchronisation threshold that made them ignite (r >= 0.70) is
-    above 0.8. The plan's figure read as a mean r > 0.8 is not met (0.77-0.80 on seeds
-    0-2), and docs/pytest.md says why that target, not the model, is wrong."""
+    """Correctness 3, "coherence maintenance (> 0.8)", as the plan writes it: the mean
+    coherence over the SUSTAIN phase (the order parameter r averaged over its 100 steps) of
+    the successful ignitions is above 0.8, on each seed. The second figure, the share of
+    ignitions whose sustain r kept the threshold that made them ignite (r >= 0.70), too."""
     threshold = create(seed=0).config.sync_threshold
-    sustained = [o["coherence"] for _, opt in paired_outputs.values() for o in opt if o["ignited"]]
-    assert len(sustained) >= 50
-    maintained = sum(c >= threshold for c in sustained) / len(sustained)
-    assert maintained > 0.8, f"{100 * maintained:.0f} % of ignitions kept r >= {threshold}"
+    for seed, (_, opt) in paired_outputs.items():
+        sustained = [o["coherence"] for o in opt if o["ignited"]]
+        assert len(sustained) >= 25
+        mean = sum(sustained) / len(sustained)
+        assert mean > 0.8, f"seed {seed}: mean sustain coherence {mean:.3f}"
+        maintained = sum(c >= threshold for c in sustained) / len(sustained)
+        assert maintained > 0.8, f"seed {seed}: {100 * maintained:.0f} % kept r >= {threshold}"

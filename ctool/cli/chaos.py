@@ -83,10 +83,10 @@ def chaos_command(
     output_format: FormatOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Run the pipeline without faults (the control), then with the plan's faults (the
-    experiment), the same seeds on both sides.
+    """Faults at the stages, every episode accounted for against a control, recovery measured.
 
-    Every started episode of the experiment is named exactly once: ok, failed (by
+    The pipeline runs without faults (the control), then with the plan's faults (the
+    experiment), the same seeds on both sides. Every started episode of the experiment is named exactly once: ok, failed (by
     type), timed out, lost, duplicated, wrong output escaped or caught (its digest against
     the control's). The steady-state hypothesis is checked per window before, during and
     after the faults; time to detect and to recover, throughput lost, p99 inflation, the

@@ -2,8 +2,11 @@
 
 ``create(seed=0, preset="optimized", **settings)`` builds a :class:`ReferencePipeline` with
 ``async episode(index)``, ``outputs(result)``, ``metrics()`` and ``close()``. Presets are
-``baseline`` (the honest "before") and ``optimized``; every optimisation is also its own
-setting (see :class:`ctool.pipeline.config.PipelineConfig`). Unknown settings and bad values
+``baseline`` (the honest "before"), ``optimized``, and ``resilient`` (optimized plus the
+resilience mechanisms of :mod:`ctool.pipeline.resilience`, same outputs without faults);
+every optimisation and every resilience mechanism is also its own setting (see
+:class:`ctool.pipeline.config.PipelineConfig`). Every hand-off between stages is a
+``ctool.fault_point`` (docs/pipeline.md, "Fault points"). Unknown settings and bad values
 raise :class:`ctool.model.errors.UsageError`.
 
 Importing this package is cheap: numpy and the components load when ``create`` is called.

@@ -25,6 +25,7 @@ class SettingError(ValueError):
 KuramotoImpl = Literal["python", "numpy"]
 PhiImpl = Literal["loop", "vectorized"]
 ProbeMode = Literal["inline", "offloop"]
+Aggregation = Literal["mean", "median", "trimmed"]
 
 
 def _choices(*options: str) -> dict[str, Any]:
@@ -39,8 +40,8 @@ def _bounds(lo: float, hi: float) -> dict[str, Any]:
 class PipelineConfig:
     """Settings of the reference pipeline.
 
-    Optimisation settings (each switched alone by ``--set name=value``; the presets only set
-    these five):
+    Optimisation settings (each switched alone by ``--set name=value``; ``baseline`` and
+    ``optimized`` differ in these five only):
 
     * ``kuramoto``: ``"python"`` (pure-Python double loop per Euler step) or ``"numpy"``
       (complex order parameter, one matrix-vector product per step).
@@ -54,6 +55,22 @@ class PipelineConfig:
       latest sample. The probe is telemetry only: it never changes an output.
     * ``pooling``: reuse ESGT event objects and broadcast message buffers from pools instead
       of allocating fresh ones every episode.
+
+    Resilience settings (each switched alone; the ``resilient`` preset is ``optimized`` with
+    all of them on; ``ctool.pipeline.resilience`` and docs/pipeline.md, "Resilience"):
+
+    * ``stage_timeout_ms``: a hand-off between stages that has not delivered within this
+      wall time (retries included) raises ``StageTimeout``; a slower Φ counts as a breaker
+      failure. 0: no timeout.
+    * ``handoff_retries`` and ``retry_backoff_ms``: a transient error (``ConnectionError``,
+      ``TimeoutError``) at a hand-off is retried up to this many times, waiting
+      ``retry_backoff_ms`` doubled each time. 0: no retry.
+    * ``phi_breaker`` (with ``phi_breaker_failures``, ``phi_breaker_reset_ms``): a circuit
+      breaker around Φ that falls back to the cached value.
+    * ``esgt_aggregation``: how ESGT combines its node reports: ``mean``, or ``median`` /
+      ``trimmed`` (25 % trimmed mean) of the finite ones.
+    * ``max_in_flight``: at most this many episodes inside the pipeline at once; the others
+      wait (backpressure). 0: unbounded.
 
     Test knobs:
 
@@ -72,6 +89,17 @@ class PipelineConfig:
     phi_cache: bool = True
     health_probe: ProbeMode = field(default="offloop", metadata=_choices("inline", "offloop"))
     pooling: bool = True
+    # --- resilience settings (set by the resilient preset) ---
+    stage_timeout_ms: float = field(default=0.0, metadata=_bounds(0.0, 1e6))
+    handoff_retries: int = field(default=0, metadata=_bounds(0, 100))
+    retry_backoff_ms: float = field(default=1.0, metadata=_bounds(0.0, 1e5))
+    phi_breaker: bool = False
+    phi_breaker_failures: int = field(default=3, metadata=_bounds(1, 1_000_000))
+    phi_breaker_reset_ms: float = field(default=1000.0, metadata=_bounds(0.0, 1e7))
+    esgt_aggregation: Aggregation = field(
+        default="mean", metadata=_choices("mean", "median", "trimmed")
+    )
+    max_in_flight: int = field(default=0, metadata=_bounds(0, 1_000_000))
     # --- knobs ---
     leak_bytes: int = field(default=0, metadata=_bounds(0, 1 << 30))
     probe_interval_ms: float = field(default=10.0, metadata=_bounds(0.0, 10_000.0))
@@ -143,7 +171,20 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 OPTIMISATION_SETTINGS = tuple(PRESETS["baseline"])
-"""The settings that differ between the presets, in the order the docs list them."""
+"""The settings that differ between baseline and optimized, in the order the docs list them."""
+RESILIENCE = {
+    "stage_timeout_ms": 100.0,
+    "handoff_retries": 3,
+    "retry_backoff_ms": 1.0,
+    "phi_breaker": True,
+    "phi_breaker_failures": 3,
+    "phi_breaker_reset_ms": 1000.0,
+    "esgt_aggregation": "median",
+    "max_in_flight": 64,
+}
+PRESETS["resilient"] = {**PRESETS["optimized"], **RESILIENCE}
+RESILIENCE_SETTINGS = tuple(RESILIENCE)
+"""The settings the resilient preset adds to optimized, in the order the docs list them."""
 
 _FIELDS = {f.name: f for f in fields(PipelineConfig)}
 

@@ -11,18 +11,21 @@ for work), so concurrent episodes interleave as in a real async service.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, fields
+import math
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
-from ctool.pipeline.config import OPTIMISATION_SETTINGS, PipelineConfig
-from ctool.pipeline.esgt import ESGTCoordinator
-from ctool.pipeline.mcea import ArousalController
-from ctool.pipeline.mea import AttentionSchema
-from ctool.pipeline.mmei import HealthProbe, InteroceptionMonitor
-from ctool.pipeline.phi import PhiCalculator
-from ctool.pipeline.stimulus import StimulusStream
+from ctool.faults import fault_point
+from ctool.pipeline.config import OPTIMISATION_SETTINGS, RESILIENCE_SETTINGS, PipelineConfig
+from ctool.pipeline.esgt import ESGTCoordinator, IgnitionOutcome
+from ctool.pipeline.mcea import ArousalController, ArousalState
+from ctool.pipeline.mea import Attention, AttentionSchema
+from ctool.pipeline.mmei import HealthProbe, InteroceptionMonitor, Needs
+from ctool.pipeline.phi import PhiCalculator, PhiResult
+from ctool.pipeline.resilience import Admission, CircuitBreaker, HandOff
+from ctool.pipeline.stimulus import Stimulus, StimulusStream
 from ctool.pipeline.tig import TIGFabric
 from ctool.spans import span
 
@@ -120,25 +123,50 @@ class ReferencePipeline:
             radius=config.phi_spectral_radius,
             max_nodes=config.phi_max_nodes,
         )
+        self.handoff = HandOff(
+            retries=config.handoff_retries,
+            backoff_ms=config.retry_backoff_ms,
+            timeout_ms=config.stage_timeout_ms,
+        )
+        self.breaker = (
+            CircuitBreaker(
+                failures=config.phi_breaker_failures,
+                reset_ms=config.phi_breaker_reset_ms,
+                timeout_ms=config.stage_timeout_ms,
+            )
+            if config.phi_breaker
+            else None
+        )
+        self.admission = Admission(config.max_in_flight)
         self.episodes = 0
         self._last_time_ms = 0.0
         self._closed = False
 
     async def episode(self, index: int) -> EpisodeResult:
-        stimulus = self.stream.at(index)
+        if self.admission.limit:
+            return await self.admission.run(lambda: self._episode(index))
+        return await self._episode(index)
+
+    async def _episode(self, index: int) -> EpisodeResult:
+        handoff = self.handoff
+        stimulus = await handoff("stimulus", self.stream.at(index))
         with _MMEI:
             needs = self.mmei.update(stimulus)
             self.probe.sample()
+        needs = await handoff("mmei.needs", needs)
         await asyncio.sleep(0)
         with _MCEA:
             state = self.mcea.update(needs, stimulus.time_ms)
+        state = await handoff("mcea.arousal", state)
         await asyncio.sleep(0)
         with _TIG:
             activation = self.tig.propagate(stimulus.target, stimulus.intensity)
             order: list[int] = np.argsort(-activation, kind="stable").tolist()
+        activation = await handoff("tig.activation", activation)
         await asyncio.sleep(0)
         with _MEA:
             attention = self.mea.attend(stimulus, order, activation)
+        attention = await handoff("mea.signal", attention)
         await asyncio.sleep(0)
         with _ESGT:
             outcome = self.esgt.process(
@@ -151,10 +179,10 @@ class ReferencePipeline:
                 order=order,
                 activation=activation,
             )
+        outcome = await handoff("esgt.outcome", outcome)
         await asyncio.sleep(0)
-        phi = 0.0
+        phi = PhiResult(0.0, ((), ()), 0.0)
         phi_nodes: tuple[int, ...] = ()
-        mib: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
         # Two lines, not one combined ``with``: the stage locator (leakcheck, profilers)
         # tells nested stages apart by the line ranges of their ``with`` blocks.
         with _MCEA:  # noqa: SIM117
@@ -162,37 +190,24 @@ class ReferencePipeline:
                 if outcome.ignited:
                     # The coalition is ranked by activation: take its k most active nodes.
                     phi_nodes = tuple(sorted(outcome.coalition[: self.config.phi_max_nodes]))
-                    result = self.phi.compute(phi_nodes)
-                    phi, mib = result.phi, result.mib
-                    self.mcea.ignited(stimulus.time_ms, phi)
+                    phi = self._phi(phi_nodes)
+                    self.mcea.ignited(stimulus.time_ms, phi.phi)
         self.episodes += 1
         self._last_time_ms = max(self._last_time_ms, stimulus.time_ms + self.config.episode_ms)
-        return EpisodeResult(
-            index=index,
-            time_ms=stimulus.time_ms,
-            modality=stimulus.modality,
-            target=stimulus.target,
-            needs=needs.as_dict(),
-            arousal=state.arousal,
-            arousal_level=state.level,
-            threshold=state.threshold,
-            focus=attention.focus,
-            confidence=attention.confidence,
-            salience=attention.salience,
-            predicted_focus=attention.predicted,
-            prediction_error=attention.prediction_error,
-            triggered=outcome.triggered,
-            ignition=outcome.reason,
-            ignited=outcome.ignited,
-            coalition=outcome.coalition,
-            coherence=outcome.coherence,
-            time_to_sync_ms=outcome.time_to_sync_ms,
-            messages=outcome.messages,
-            bytes=outcome.bytes,
-            phi=phi,
-            phi_nodes=phi_nodes,
-            mib=mib,
-        )
+        return _result(index, stimulus, needs, state, attention, outcome, phi_nodes, phi)
+
+    def _phi(self, nodes: tuple[int, ...]) -> PhiResult:
+        """Φ of ``nodes``, through the fault points ``mcea.phi.nodes`` (its input) and
+        ``mcea.phi`` (its value), behind the circuit breaker when ``phi_breaker`` is on."""
+
+        def compute() -> PhiResult:
+            result = self.phi.compute(fault_point("mcea.phi.nodes", nodes))
+            value = fault_point("mcea.phi", result.phi)
+            return result if value == result.phi else replace(result, phi=value)
+
+        if self.breaker is None:
+            return compute()
+        return self.breaker.call(compute, lambda: self.phi.fallback(nodes), _finite_phi)
 
     def outputs(self, result: EpisodeResult) -> dict[str, Any]:
         """The episode's behaviour as plain values (for the behaviour digest)."""
@@ -218,12 +233,65 @@ class ReferencePipeline:
             "simulated_s": simulated_s,
             "preset": self.preset,
             "settings": {name: getattr(self.config, name) for name in OPTIMISATION_SETTINGS},
+            "resilience": self._resilience(),
+        }
+
+    def _resilience(self) -> dict[str, Any]:
+        """The resilience settings and what each mechanism did (docs/pipeline.md)."""
+        return {
+            "settings": {name: getattr(self.config, name) for name in RESILIENCE_SETTINGS},
+            "handoffs": self.handoff.stats(),
+            "phi_breaker": self.breaker.stats() if self.breaker else None,
+            "admission": self.admission.stats(),
         }
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             self.probe.close()
+
+
+def _finite_phi(result: PhiResult) -> bool:
+    """A Φ the breaker accepts: a finite number (a fault may leave NaN, None, ...)."""
+    return isinstance(result.phi, float) and math.isfinite(result.phi)
+
+
+def _result(
+    index: int,
+    stimulus: Stimulus,
+    needs: Needs,
+    state: ArousalState,
+    attention: Attention,
+    outcome: IgnitionOutcome,
+    phi_nodes: tuple[int, ...],
+    phi: PhiResult,
+) -> EpisodeResult:
+    return EpisodeResult(
+        index=index,
+        time_ms=stimulus.time_ms,
+        modality=stimulus.modality,
+        target=stimulus.target,
+        needs=needs.as_dict(),
+        arousal=state.arousal,
+        arousal_level=state.level,
+        threshold=state.threshold,
+        focus=attention.focus,
+        confidence=attention.confidence,
+        salience=attention.salience,
+        predicted_focus=attention.predicted,
+        prediction_error=attention.prediction_error,
+        triggered=outcome.triggered,
+        ignition=outcome.reason,
+        ignited=outcome.ignited,
+        coalition=outcome.coalition,
+        coherence=outcome.coherence,
+        time_to_sync_ms=outcome.time_to_sync_ms,
+        messages=outcome.messages,
+        bytes=outcome.bytes,
+        phi=phi.phi,
+        phi_nodes=phi_nodes,
+        mib=phi.mib,
+    )
 
 
 def _pool_totals(*pools: dict[str, int]) -> dict[str, int]:

@@ -11,9 +11,14 @@ Phases of an ignition:
 2. SYNCHRONIZE -- Kuramoto on the coalition subgraph (natural frequencies fixed per node,
    ``frequency_hz`` with a seeded ``frequency_spread_hz`` spread; initial phases seeded per
    episode) until r >= ``sync_threshold`` holds for ``sync_hold_steps`` steps, or
-   ``sync_max_steps`` pass: then the ignition fails honestly and stops here.
+   ``sync_max_steps`` pass: then the ignition fails honestly and stops here. The
+   coalition's nodes then report the r they observed (fault point ``esgt.sync_reports``);
+   their aggregate (``esgt_aggregation``: mean, median or trimmed mean) must still be at
+   least ``sync_threshold``, or the ignition fails.
 3. BROADCAST -- the content (focus, coalition, coherence) flooded through TIG.
-4. SUSTAIN -- ``sustain_steps`` more steps; the achieved coherence is their mean r.
+4. SUSTAIN -- ``sustain_steps`` more steps at ``sustain_coupling_gain`` times the coupling
+   (the broadcast reinforces the coalition); the achieved coherence is the aggregate of the
+   nodes' reports of their mean r (fault point ``esgt.sustain_reports``).
 5. DISSOLVE -- ``dissolve_steps`` steps at half the coupling (a local value: the shared
    coupling is never changed).
 
@@ -32,8 +37,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ctool.faults import fault_point
 from ctool.pipeline.kuramoto import make_kuramoto
 from ctool.pipeline.pool import ObjectPool
+from ctool.pipeline.resilience import aggregate
 from ctool.pipeline.tig import TIGFabric
 
 if TYPE_CHECKING:
@@ -214,19 +221,28 @@ class ESGTCoordinator:
             event.coherence = trace[cfg.sync_max_steps - 1]
             self.failures += 1
             return
+        # The coalition's nodes confirm the synchronised state: each reports the r it sees.
+        agreed = self._agree("esgt.sync_reports", trace[steps - 1], len(members))
+        if not agreed >= cfg.sync_threshold:  # a NaN agreement is no agreement
+            event.success = False
+            event.coherence = agreed
+            self.failures += 1
+            return
         event.time_to_sync_ms = steps * cfg.dt_ms
 
         event.phase = Phase.BROADCAST
         payload = (
-            _PAYLOAD_HEAD.pack(event.index, trace[steps - 1], len(members))
+            _PAYLOAD_HEAD.pack(event.index, agreed, len(members))
             + struct.pack(f"<{len(members)}H", *members)
             + focus.encode()
         )
         event.messages, event.bytes = self._fabric.broadcast(members, payload)
 
         event.phase = Phase.SUSTAIN
+        # The broadcast makes the content global: the coalition's coupling is reinforced.
         sustain_coupling = coupling * cfg.sustain_coupling_gain
-        event.coherence = network.run(cfg.sustain_steps, sustain_coupling, trace, steps)
+        sustained = network.run(cfg.sustain_steps, sustain_coupling, trace, steps)
+        event.coherence = self._agree("esgt.sustain_reports", sustained, len(members))
 
         event.phase = Phase.DISSOLVE
         dissolve_coupling = coupling / 2.0  # a local value; cfg.kuramoto_coupling is untouched
@@ -238,6 +254,13 @@ class ESGTCoordinator:
         self.coherence_total += event.coherence
         self.messages += event.messages
         self.bytes += event.bytes
+
+    def _agree(self, point: str, observed: float, nodes: int) -> float:
+        """Every coalition node reports the order parameter it observed (an honest node
+        reports ``observed``); the coordinator combines the reports by
+        ``esgt_aggregation``. The reports pass the fault point ``point``."""
+        reports = fault_point(point, [observed] * nodes)
+        return aggregate(reports, self._config.esgt_aggregation)
 
     def stats(self, simulated_s: float) -> dict[str, float | int]:
         return {

@@ -303,6 +303,9 @@ class PhiCalculator:
         self.computations = 0
         self._times_ns = TimingRing()
         self._miss_times_ns = TimingRing()
+        self._last: PhiResult | None = None
+        self.fallbacks = 0
+        self.stale_fallbacks = 0
 
     def system(self, nodes: Sequence[int]) -> FloatArray:
         ordered = sorted(set(nodes))
@@ -328,6 +331,7 @@ class PhiCalculator:
             cache.move_to_end(key)
             self.hits += 1
             self._times_ns.append(perf_counter_ns() - start)
+            self._last = result
             return result
         self.misses += 1
         self.computations += 1
@@ -339,7 +343,19 @@ class PhiCalculator:
         elapsed = perf_counter_ns() - start
         self._times_ns.append(elapsed)
         self._miss_times_ns.append(elapsed)
+        self._last = result
         return result
+
+    def fallback(self, nodes: Sequence[int]) -> PhiResult:
+        """What stands in for Φ of ``nodes`` when computing it failed (the circuit breaker):
+        the cached value for this node set, bit-identical to a computed one; without one,
+        the last Φ computed for any coalition (stale: counted); before any, 0."""
+        self.fallbacks += 1
+        cached = self._cache.get(frozenset(nodes))
+        if cached is not None:
+            return cached
+        self.stale_fallbacks += 1
+        return self._last if self._last is not None else PhiResult(0.0, ((), ()), 0.0)
 
     def stats(self) -> dict[str, object]:
         return {
@@ -355,4 +371,6 @@ class PhiCalculator:
             "p95_ms": _percentile_ms(self._times_ns.values(), 95),
             "miss_p50_ms": _percentile_ms(self._miss_times_ns.values(), 50),
             "miss_p95_ms": _percentile_ms(self._miss_times_ns.values(), 95),
+            "fallbacks": self.fallbacks,
+            "stale_fallbacks": self.stale_fallbacks,
         }

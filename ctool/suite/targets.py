@@ -67,8 +67,8 @@ DEFAULT_TARGETS: dict[str, Target] = {
             "coherence_maintained",
             0.80,
             "min",
-            "",
-            "share of ignitions whose sustain coherence holds the sync threshold",
+            "r",
+            "mean sustain-phase coherence r of successful ignitions",
         ),  # fmt: skip
     )
 }

@@ -8,6 +8,7 @@ from ctool.model.errors import EXIT_USAGE, UsageError
 from ctool.pipeline import PRESETS, create
 from ctool.pipeline.config import (
     OPTIMISATION_SETTINGS,
+    RESILIENCE_SETTINGS,
     PipelineConfig,
     SettingError,
     resolve_config,
@@ -28,12 +29,28 @@ def test_defaults_are_design_values_and_the_optimized_preset() -> None:
 
 def test_presets_differ_in_exactly_the_optimisation_settings() -> None:
     baseline, optimized = resolve_config("baseline"), resolve_config("optimized")
-    assert set(PRESETS) == {"baseline", "optimized"}
+    assert set(PRESETS) == {"baseline", "optimized", "resilient"}
     for name in PipelineConfig.__dataclass_fields__:
         same = getattr(baseline, name) == getattr(optimized, name)
         assert same == (name not in OPTIMISATION_SETTINGS), name
     assert (baseline.kuramoto, baseline.phi, baseline.phi_cache) == ("python", "loop", False)
     assert (baseline.health_probe, baseline.pooling) == ("inline", False)
+
+
+def test_resilient_is_optimized_with_each_resilience_setting_on() -> None:
+    optimized, resilient = resolve_config("optimized"), resolve_config("resilient")
+    differ = {
+        name
+        for name in PipelineConfig.__dataclass_fields__
+        if getattr(optimized, name) != getattr(resilient, name)
+    }
+    # the mechanisms' switches; their parameters (backoff, breaker counts) share defaults
+    switches = {"stage_timeout_ms", "handoff_retries", "phi_breaker", "esgt_aggregation"}
+    assert differ == switches | {"max_in_flight"} and differ <= set(RESILIENCE_SETTINGS)
+    assert (optimized.stage_timeout_ms, optimized.handoff_retries) == (0.0, 0)
+    assert (optimized.phi_breaker, optimized.esgt_aggregation) == (False, "mean")
+    assert optimized.max_in_flight == 0
+    assert (resilient.phi_breaker, resilient.esgt_aggregation) == (True, "median")
 
 
 def test_each_setting_overrides_the_preset_alone() -> None:
@@ -53,6 +70,8 @@ def test_each_setting_overrides_the_preset_alone() -> None:
         ("optimized", {"health_probe": "never"}, "'inline' or 'offloop'"),
         ("optimized", {"phi_cache": "maybe"}, "expects true or false"),
         ("optimized", {"pooling": 1}, "expects true or false"),
+        ("resilient", {"esgt_aggregation": "mode"}, "'mean' or 'median' or 'trimmed'"),
+        ("optimized", {"handoff_retries": -1}, "must be in [0, 100]"),
         ("optimized", {"nodes": 3}, "must be in [8, 2048]"),
         ("optimized", {"nodes": 32.5}, "expects an integer"),
         ("optimized", {"nodes": True}, "expects an integer"),

@@ -107,6 +107,7 @@ def test_another_seed_behaves_differently(
         ("optimized", {"phi_cache": False}),
         ("optimized", {"health_probe": "inline", "probe_interval_ms": 1.0}),
         ("optimized", {"pooling": False}),
+        ("resilient", {}),
     ],
     ids=[
         "baseline",
@@ -115,6 +116,7 @@ def test_another_seed_behaves_differently(
         "phi_cache=false",
         "health_probe=inline",
         "pooling=false",
+        "resilient",
     ],
 )
 def test_behaviour_is_preserved(
