@@ -14,7 +14,7 @@ A plan file (``examples/chaos/day9.toml``)::
 
     [[fault]]
     kind = "error"            # latency | error | hang | corrupt | message | cpu | memory
-    target = "span:MEA"       #   | fds | starve | kill | partition
+    target = "span:MEA"       #   | fds | starve | partition
     probability = 0.05
     start_s = 2
     duration_s = 5
@@ -35,7 +35,7 @@ from ctool.model.errors import UsageError
 
 STAGE_KINDS = ("latency", "error", "hang", "corrupt", "message")
 """Faults that act where a span or a fault point is entered, per call."""
-WINDOW_KINDS = ("cpu", "memory", "fds", "starve", "partition", "kill")
+WINDOW_KINDS = ("cpu", "memory", "fds", "starve", "partition")
 """Faults that act on the whole process (or a replica, or a proxy) for a window."""
 KINDS = STAGE_KINDS + WINDOW_KINDS
 
@@ -64,7 +64,6 @@ _KEYS: dict[str, set[str]] = {
         "delay_ms",
         "direction",
     },
-    "kill": {"replica"},
 }
 
 EXCEPTIONS = (

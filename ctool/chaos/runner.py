@@ -109,8 +109,6 @@ def check_options(options: ChaosOptions) -> None:
     if options.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     for fault in options.plan.faults:
-        if fault.kind == "kill":
-            raise UsageError(f"fault {fault.label}: kill needs replicas, not available here")
         if fault.kind == "partition" and fault.target not in options.proxies:
             raise UsageError(f"fault {fault.label}: no --proxy named {fault.target!r}")
         if fault.kind == "hang" and not options.episode_timeout_s:
@@ -343,7 +341,10 @@ def _is_bad(record: EpisodeRecord, control: EpisodeRecord | None) -> bool:
 async def _catch_up(run: ChaosRun, adapter: PipelineAdapter) -> None:
     """Run on the control the episodes the experiment started beyond the control's."""
     have = {r.index for r in run.control.records}
-    missing = sorted({r.index for r in run.experiment.records} - have)
+    # Only an episode that returned is judged by its digest: the control runs on (it is
+    # stateful, in order) up to the last such one, and no further.
+    returned = {r.index for r in run.experiment.records if r.status == "ok"}
+    missing = sorted(returned - have)
     if not missing:
         return
     first = max(have, default=-1) + 1

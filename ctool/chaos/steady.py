@@ -28,7 +28,7 @@ from ctool.model.chaos_schema import (
 
 DEFAULT_ERROR_RATE = 0.01
 DEFAULT_P99_FACTOR = 2.0
-DEFAULT_THROUGHPUT_RATIO = 0.8
+DEFAULT_THROUGHPUT_RATIO = 0.5
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -42,7 +42,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def default_hypothesis(control: list[EpisodeRecord]) -> dict[str, float]:
     """Without a plan's ``[hypothesis]``: p99 within 2x the control's, 1 % errors, no wrong
-    outputs, 80 % of the control's throughput."""
+    outputs, half the control's throughput (a shared machine's own swings stay inside)."""
     p99 = percentile([r.latency_ms for r in control if r.status == "ok"], 99) or 0.0
     return {
         "p99_ms": round(max(p99 * DEFAULT_P99_FACTOR, 1.0), 3),

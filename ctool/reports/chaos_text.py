@@ -138,16 +138,14 @@ def timeline(report: ChaosReport) -> Section:
             num(w.episodes, 0),
             num(w.errors, 0),
             num(w.wrong, 0),
-            ms(w.p99_ms),
-            ms(w.control_p99_ms),
-            num(w.throughput_eps, 1),
-            num(w.control_throughput_eps, 1),
-            "ok" if w.holds else "BROKEN",
+            f"{ms(w.p99_ms)} ({ms(w.control_p99_ms)})",
+            f"{num(w.throughput_eps, 0)} ({num(w.control_throughput_eps, 0)})",
+            "ok" if w.holds else "NO",
         ]
         for w in report.timeline
     ]
-    headers = ["s", "phase", "eps", "fail", "wrong", "p99", "ctl p99", "ok/s", "ctl/s", "hyp"]
-    return Section("timeline (per window; ctl = control)", headers, rows)
+    headers = ["s", "phase", "eps", "fail", "wrong", "p99 ms (ctl)", "ok/s (ctl)", "holds"]
+    return Section("timeline per window (ctl: the control's same window)", headers, rows)
 
 
 def named_outcomes(report: ChaosReport, limit: int = 20) -> list[str]:

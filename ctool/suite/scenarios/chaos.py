@@ -77,16 +77,30 @@ def _data(report: ChaosReport) -> dict[str, Any]:
 
 # 24 --------------------------------------------------------------------------------------
 def chaos_errors(ctx: SuiteContext) -> Measurement:
-    stages, _ = _shape(ctx)
-    stage = stages[len(stages) // 2]
+    """5 % of episodes see a transient error (``ConnectionError``): spread over the
+    pipeline's hand-offs (each fault point at 5 %/N) when it has fault points, else at its
+    middle stage."""
+    stages, points = _shape(ctx)
+    if points:
+        share_each = 0.05 / len(points)
+        faults = [
+            f"error:point:{p}:exception=ConnectionError,probability={share_each:.6f}"
+            for p in points
+        ]
+        where = f"{len(points)} fault points"
+    else:
+        stage = stages[len(stages) // 2]
+        faults = [f"error:span:{stage}:exception=ConnectionError,probability=0.05"]
+        where = stage
     episodes = 400 if ctx.quick else 2000
-    report = _run(ctx, [f"error:span:{stage}:probability=0.05"], episodes=episodes)
+    report = _run(ctx, faults, episodes=episodes)
     a = report.accounting
     returned = a.ok + a.wrong_caught + a.wrong_escaped + a.duplicated
     share = returned / a.started if a.started else 0.0
+    acted = sum(f.applied for f in report.faults)
     return Measurement(
         share,
-        f"{returned}/{a.started} episodes returned with 5 % errors injected at {stage} "
+        f"{returned}/{a.started} episodes returned; {acted} errors injected at {where} "
         f"({a.failed_total} failed; {a.wrong_escaped} of those that returned were wrong); "
         f"target >= {COMPLETE_TARGET:.0%}",
         _data(report),
@@ -114,10 +128,12 @@ def chaos_corruption(ctx: SuiteContext) -> Measurement:
 
 # 26 --------------------------------------------------------------------------------------
 def chaos_partition(ctx: SuiteContext) -> Measurement:
-    stages, _ = _shape(ctx)
-    stage = stages[len(stages) // 2]
+    """A hand-off (the middle fault point, else the middle stage) cut off: every call fails
+    with ``ConnectionError`` for the window."""
+    stages, points = _shape(ctx)
+    stage = f"point:{points[len(points) // 2]}" if points else f"span:{stages[len(stages) // 2]}"
     cut = 2.0 if ctx.quick else 5.0
-    fault = f"error:span:{stage}:exception=ConnectionError,start_s=1,duration_s={cut:g}"
+    fault = f"error:{stage}:exception=ConnectionError,start_s=1,duration_s={cut:g}"
     steady = {"error_rate": 0.01, "wrong_rate": 0.0}
     report = _run(ctx, [fault], duration_s=1 + cut + 3, hypothesis=steady)
     recover = report.recovery.time_to_recover_s
