@@ -14,24 +14,24 @@ from ctool.model.chaos_schema import ChaosReport
 from ctool.model.schema import CompareReport, MetricComparison, RunConfigModel
 
 OUTCOMES: tuple[tuple[str, str, bool], ...] = (
-    ("ok", "episodes ok", False),
-    ("failed", "episodes failed", True),
-    ("timed_out", "episodes timed out", True),
-    ("lost", "episodes lost", True),
-    ("duplicated", "episodes duplicated", True),
-    ("wrong_escaped", "wrong outputs escaped", True),
-    ("wrong_caught", "wrong outputs caught", False),
+    ("ok", "ok", False),
+    ("failed", "failed", True),
+    ("timed_out", "timed out", True),
+    ("lost", "lost", True),
+    ("duplicated", "duplicated", True),
+    ("wrong_escaped", "wrong escaped", True),
+    ("wrong_caught", "wrong caught", False),
 )
-"""(field, label, lower is better). Under the same plan the faults corrupt the same
+"""(field, label: the share of started episodes, lower is better). Under the same plan the faults corrupt the same
 episodes, so a wrong output caught is one that did not escape: more is better."""
 
 RECOVERY: tuple[tuple[str, str, str | None], ...] = (
-    ("time_to_detect_s", "time to detect", "s"),
-    ("time_to_recover_s", "time to recover", "s"),
-    ("throughput_lost", "throughput lost", "fraction"),
-    ("p99_inflation_during", "p99 inflation during", "x"),
-    ("p99_inflation_after", "p99 inflation after", "x"),
-    ("budget_burned", "error budget burned", "fraction"),
+    ("time_to_detect_s", "detect", "s"),
+    ("time_to_recover_s", "recover", "s"),
+    ("throughput_lost", "throughput lost", None),
+    ("p99_inflation_during", "p99 x during", None),
+    ("p99_inflation_after", "p99 x after", None),
+    ("budget_burned", "budget burned", None),
 )
 
 
@@ -57,7 +57,7 @@ def _outcome_row(
         verdict="inconclusive",
         lower_is_better=lower,
         method="Fisher's exact test on episode counts",
-        unit="fraction",
+        unit=None,
         n_before=n_b,
         n_after=n_a,
         note=f"{k_b}/{n_b} -> {k_a}/{n_a}",

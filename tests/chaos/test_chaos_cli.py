@@ -187,8 +187,8 @@ def test_compare_of_two_chaos_reports(tmp_path: Path) -> None:
     data = json.loads(result.output)
     assert data["kind"] == "compare" and data["mode"] == "chaos"
     rows = {row["metric"]: row for row in data["metrics"]}
-    escaped = rows["wrong outputs escaped"]
+    escaped = rows["wrong escaped"]
     assert escaped["before"] > 0.1 and escaped["after"] == 0 and escaped["verdict"] == "better"
-    assert rows["wrong outputs caught"]["verdict"] == "better"  # the same ones, caught now
+    assert rows["wrong caught"]["verdict"] == "better"  # the same ones, caught now
     table = CliRunner().invoke(app, ["compare", *paths])
     assert "mode: chaos reports" in table.output
