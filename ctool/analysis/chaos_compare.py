@@ -22,8 +22,9 @@ OUTCOMES: tuple[tuple[str, str, bool], ...] = (
     ("wrong_escaped", "wrong escaped", True),
     ("wrong_caught", "wrong caught", False),
 )
-"""(field, label: the share of started episodes, lower is better). Under the same plan the faults corrupt the same
-episodes, so a wrong output caught is one that did not escape: more is better."""
+"""(field, label: the share of started episodes, lower is better). Under the same plan the
+faults corrupt the same episodes, so a wrong output caught is one that did not escape:
+more is better."""
 
 RECOVERY: tuple[tuple[str, str, str | None], ...] = (
     ("time_to_detect_s", "detect", "s"),
