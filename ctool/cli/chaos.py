@@ -63,7 +63,7 @@ def chaos_command(
         float | None, typer.Option(metavar="S", help="An episode longer than this times out.")
     ] = None,
     window: Annotated[
-        float | None, typer.Option(metavar="S", help="Timeline window, seconds [default: 1].")
+        float | None, typer.Option(metavar="S", help="Timeline window, seconds \\[default: 1].")
     ] = None,
     abort_burn: Annotated[
         float | None,
@@ -85,14 +85,15 @@ def chaos_command(
 ) -> None:
     """Faults at the stages, every episode accounted for against a control, recovery measured.
 
-    The pipeline runs without faults (the control), then with the plan's faults (the
-    experiment), the same seeds on both sides. Every started episode of the experiment is
-    named exactly once: ok, failed (by type), timed out, lost, duplicated, wrong output
-    escaped or caught (its digest against the control's). The steady-state hypothesis is
-    checked per window before, during and after the faults; time to detect and to recover,
-    throughput lost, p99 inflation, the error budget burned and what was left behind are
-    reported. Exit 1 when the hypothesis is violated, the experiment is refused (not steady
-    without faults) or aborted.
+    The pipeline runs without faults (the control), then with the plan's
+    faults (the experiment), the same seeds on both sides. Every started
+    episode of the experiment is named exactly once: ok, failed (by type),
+    timed out, lost, duplicated, wrong output escaped or caught (its digest
+    against the control's). The steady-state hypothesis is checked per window
+    before, during and after the faults; time to detect and to recover,
+    throughput lost, p99 inflation, the error budget burned and what was left
+    behind are reported. Exit 1 when the hypothesis is violated, the
+    experiment is refused (not steady without faults) or aborted.
     """
     from ctool.chaos.options import chaos_options
     from ctool.chaos.runner import run_chaos
