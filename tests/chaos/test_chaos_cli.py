@@ -136,12 +136,13 @@ def _children(pid: int) -> set[int]:
 
 
 def test_sigterm_removes_the_faults_and_writes_the_partial_report(tmp_path: Path) -> None:
-    """SIGTERM while a CPU hog process is on: the hog ends, the partial report is written."""
+    """SIGTERM while a CPU hog process is on (from 0.3 s into the experiment, so episodes
+    have run): the hog ends, the partial report is written."""
     out = tmp_path / "partial.json"
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "ctool", "chaos", "-p", "chaos_pipelines:create",
-            "--fault", "cpu::processes=1", "--fault", "fds::consume=50",
+            "--fault", "cpu::processes=1,start_s=0.3", "--fault", "fds::consume=50",
             "--duration", "3", "-o", str(out), "-q",
         ],
         env=subprocess_env(),
