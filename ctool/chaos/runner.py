@@ -127,7 +127,7 @@ async def _main(run: ChaosRun) -> None:
     control: PipelineAdapter | None = None
     experiment: PipelineAdapter | None = None
     try:
-        proxies = await _start_proxies(options.proxies)
+        await _start_proxies(options.proxies, proxies)
         control = _build(options)
         experiment = _build(options)
         await _run_control(run, control)
@@ -148,24 +148,24 @@ async def _main(run: ChaosRun) -> None:
                     await adapter.aclose()
         for name, proxy in proxies.items():
             run.proxy_counters[name] = proxy.counters.as_dict()
+            os.environ.pop(f"CTOOL_PROXY_{name.upper()}", None)
             with contextlib.suppress(Exception):
                 await proxy.close()
 
 
-async def _start_proxies(wanted: dict[str, tuple[str, int]]) -> dict[str, Any]:
-    """One TCP fault proxy per ``--proxy NAME=HOST:PORT``; its address in
-    ``CTOOL_PROXY_<NAME>`` for the pipeline to connect through."""
+async def _start_proxies(wanted: dict[str, tuple[str, int]], proxies: dict[str, Any]) -> None:
+    """One TCP fault proxy per ``--proxy NAME=HOST:PORT`` into ``proxies`` (each one as it
+    starts, so a failure closes the ones before it); its address in ``CTOOL_PROXY_<NAME>``
+    for the pipeline to connect through."""
     if not wanted:
-        return {}
+        return
     from ctool.proxy.tcp import TCPFaultProxy
 
-    proxies: dict[str, Any] = {}
     for name, upstream in wanted.items():
         proxy = TCPFaultProxy(name, upstream)
+        proxies[name] = proxy
         host, port = await proxy.start()
         os.environ[f"CTOOL_PROXY_{name.upper()}"] = f"{host}:{port}"
-        proxies[name] = proxy
-    return proxies
 
 
 def _duration(options: ChaosOptions) -> float | None:
