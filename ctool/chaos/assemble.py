@@ -80,6 +80,7 @@ def chaos_report(run: ChaosRun) -> ChaosReport:
             window_s=options.window_s,
             duration_s=duration,
             hypothesis=run.hypothesis,
+            by_index=digests,
         )
         if run.experiment.records
         else []

@@ -36,6 +36,8 @@ class EpisodeRecord:
     hits: list[str] = field(default_factory=list)
     corrupted: bool = False
     duplicated: bool = False
+    values: dict[str, float] = field(default_factory=dict)
+    """The numeric outputs a hypothesis watches (``[hypothesis.outputs]``)."""
 
     @property
     def latency_ms(self) -> float:
@@ -71,6 +73,7 @@ async def drive(
     concurrency: int,
     timeout_s: float | None,
     indices: list[int] | None = None,
+    fields: tuple[str, ...] = (),
 ) -> None:
     """Run episodes until the duration or count is reached (or ``side.stop()``)."""
     side.t0 = side.t0 or time.monotonic()
@@ -89,7 +92,8 @@ async def drive(
     async def worker() -> None:
         while (index := next_index()) is not None:
             side.started += 1
-            side.records.append(await one_episode(adapter, index, side.t0, timeout_s))
+            record = await one_episode(adapter, index, side.t0, timeout_s, fields)
+            side.records.append(record)
             # An episode that never suspends would starve the fault schedule and the burn
             # watch: give the loop a turn between episodes (both sides alike).
             await asyncio.sleep(0)
@@ -98,7 +102,11 @@ async def drive(
 
 
 async def one_episode(
-    adapter: PipelineAdapter, index: int, t0: float, timeout_s: float | None
+    adapter: PipelineAdapter,
+    index: int,
+    t0: float,
+    timeout_s: float | None,
+    fields: tuple[str, ...] = (),
 ) -> EpisodeRecord:
     mark = EpisodeMark(index)
     token = CURRENT.set(mark)
@@ -127,4 +135,8 @@ async def one_episode(
             return record
         record.digest = episode_digest(outputs, result)
         record.flagged = bool(outputs.get(FLAG_KEY)) if outputs is not None else False
+        for name in fields:
+            value = outputs.get(name) if outputs is not None else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                record.values[name] = float(value)
     return record

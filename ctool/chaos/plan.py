@@ -11,6 +11,8 @@ A plan file (``examples/chaos/day9.toml``)::
     [hypothesis]              # the steady state (docs/chaos.md): tolerances per window
     p99_ms = 50
     error_rate = 0.01
+    [hypothesis.outputs]      # an output's window mean within this share of the control's
+    phi = 0.05
 
     [[fault]]
     kind = "error"            # latency | error | hang | corrupt | message | cpu | memory
@@ -163,6 +165,9 @@ RUN_KEYS = {
     "error_budget",
 }
 HYPOTHESIS_KEYS = {"p50_ms", "p99_ms", "error_rate", "throughput_ratio", "wrong_rate"}
+OUTPUT_PREFIX = "output:"
+"""``[hypothesis.outputs] phi = 0.05``: the window's mean of the output ``phi`` within 5 %
+of the control's mean over the same episodes (kept as ``output:phi``)."""
 
 
 def load_plan(path: str | Path | None, fault_options: list[str] | None = None) -> ChaosPlan:
@@ -193,7 +198,13 @@ def parse_plan_text(text: str, *, source: str = "plan") -> ChaosPlan:
     if unknown:
         raise UsageError(f"{source}: unknown table {sorted(unknown)[0]!r}")
     run = _table(data.get("run", {}), RUN_KEYS, f"{source} [run]")
-    hypothesis = _table(data.get("hypothesis", {}), HYPOTHESIS_KEYS, f"{source} [hypothesis]")
+    hypothesis = _table(
+        data.get("hypothesis", {}), HYPOTHESIS_KEYS | {"outputs"}, f"{source} [hypothesis]"
+    )
+    outputs = hypothesis.pop("outputs", {})
+    if not isinstance(outputs, dict):
+        raise UsageError(f"{source} [hypothesis.outputs] must be a table of name = tolerance")
+    hypothesis.update({f"{OUTPUT_PREFIX}{name}": value for name, value in outputs.items()})
     for key, value in hypothesis.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             raise UsageError(f"{source} [hypothesis] {key} must be a non-negative number")

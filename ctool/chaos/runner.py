@@ -28,7 +28,7 @@ from typing import Any
 from ctool.chaos.driver import EpisodeRecord, Side, drive
 from ctool.chaos.inject import Injector
 from ctool.chaos.live import LiveControl, write_status
-from ctool.chaos.plan import STAGE_KINDS, ChaosPlan
+from ctool.chaos.plan import OUTPUT_PREFIX, STAGE_KINDS, ChaosPlan
 from ctool.chaos.windows import WindowSchedule, window_fault
 from ctool.model.chaos_schema import ChaosReport, Leftovers
 from ctool.model.errors import UsageError
@@ -188,6 +188,7 @@ async def _run_control(run: ChaosRun, adapter: PipelineAdapter) -> None:
             episodes=options.episodes,
             concurrency=options.concurrency,
             timeout_s=options.episode_timeout_s,
+            fields=_fields(options),
         )
     finally:
         run.control_duration_s = time.monotonic() - start
@@ -223,6 +224,12 @@ def _unsteady(run: ChaosRun) -> str | None:
     if failed and len(failed) / len(records) > run.hypothesis.get("error_rate", math.inf):
         return f"the control failed {len(failed)} of {len(records)} episodes"
     return None
+
+
+def _fields(options: ChaosOptions) -> tuple[str, ...]:
+    """The outputs the hypothesis watches (``[hypothesis.outputs]``)."""
+    hypothesis = options.plan.hypothesis
+    return tuple(k[len(OUTPUT_PREFIX) :] for k in hypothesis if k.startswith(OUTPUT_PREFIX))
 
 
 def _control_tolerances(run: ChaosRun) -> dict[str, float]:
@@ -280,6 +287,7 @@ async def _run_experiment(run: ChaosRun, adapter: PipelineAdapter, proxies: dict
                     episodes=options.episodes,
                     concurrency=options.concurrency,
                     timeout_s=options.episode_timeout_s,
+                    fields=_fields(options),
                 )
             finally:
                 run.injector.release()
@@ -366,5 +374,6 @@ async def _catch_up(run: ChaosRun, adapter: PipelineAdapter) -> None:
         concurrency=run.options.concurrency,
         timeout_s=run.options.episode_timeout_s,
         indices=list(range(first, max(missing) + 1)),
+        fields=_fields(run.options),
     )
     run.catch_up = extra.records

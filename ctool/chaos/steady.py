@@ -19,6 +19,7 @@ import statistics
 from dataclasses import dataclass
 
 from ctool.chaos.driver import EpisodeRecord
+from ctool.chaos.plan import OUTPUT_PREFIX
 from ctool.model.chaos_schema import (
     FaultWindow,
     HypothesisCheck,
@@ -103,6 +104,7 @@ def timeline(
     window_s: float,
     duration_s: float,
     hypothesis: dict[str, float],
+    by_index: dict[int, EpisodeRecord] | None = None,
 ) -> list[TimelineWindow]:
     """Windows of ``window_s`` over the experiment, with the control's same windows."""
     count = max(round(duration_s / window_s), 1)  # a last sliver joins the window before
@@ -134,6 +136,7 @@ def timeline(
             faults=spans.active(start, end),
         )
         row.violations = violations(row, hypothesis, reference)
+        row.violations += output_violations(row, mine, by_index or {}, hypothesis)
         row.holds = not row.violations
         rows.append(row)
     return rows
@@ -172,6 +175,38 @@ def violations(row: TimelineWindow, hypothesis: dict[str, float], reference: flo
     ratio = hypothesis.get("throughput_ratio")
     if ratio is not None and reference > 0 and row.throughput_eps < ratio * reference:
         out.append(f"throughput {row.throughput_eps:.1f}/s < {ratio:.0%} of {reference:.1f}/s")
+    return out
+
+
+def output_violations(
+    row: TimelineWindow,
+    mine: list[EpisodeRecord],
+    control: dict[int, EpisodeRecord],
+    hypothesis: dict[str, float],
+) -> list[str]:
+    """``[hypothesis.outputs]``: each watched output's mean over the window's episodes
+    against the control's mean over the same episodes."""
+    out: list[str] = []
+    for key, tolerance in hypothesis.items():
+        if not key.startswith(OUTPUT_PREFIX):
+            continue
+        name = key[len(OUTPUT_PREFIX) :]
+        pairs = [
+            (r.values[name], ref.values[name])
+            for r in mine
+            if name in r.values and (ref := control.get(r.index)) is not None and name in ref.values
+        ]
+        if not pairs:
+            continue
+        mean = statistics.fmean(a for a, _ in pairs)
+        reference = statistics.fmean(b for _, b in pairs)
+        if not math.isfinite(mean):
+            out.append(f"{name}: not a number")
+            continue
+        off = abs(mean - reference) / abs(reference) if reference else float(mean != 0)
+        row.outputs[name] = round(off, 6)
+        if off > tolerance:
+            out.append(f"{name} {off:.1%} off the control > {tolerance:.1%}")
     return out
 
 

@@ -91,6 +91,9 @@ class TimelineWindow(Model):
     control_p99_ms: float | None = None
     control_throughput_eps: float = 0.0
     faults: list[str] = Field(default_factory=list)
+    outputs: dict[str, float] = Field(default_factory=dict)
+    """``[hypothesis.outputs]``: each watched output's window mean, off the control's mean
+    over the same episodes, as a share of it (0.05: 5 % off)."""
     holds: bool = True
     violations: list[str] = Field(default_factory=list)
 

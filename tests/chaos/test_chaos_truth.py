@@ -6,6 +6,7 @@ import dataclasses
 import math
 import resource
 from collections.abc import Iterator
+from pathlib import Path
 
 import chaos_pipelines
 import pytest
@@ -240,3 +241,41 @@ def test_recovery_is_measured_after_the_fault_window() -> None:
     assert recovery.time_to_detect_s is not None and recovery.time_to_detect_s < 0.5
     # The last failed episode ended inside the window: recovery is immediate.
     assert recovery.time_to_recover_s is not None and recovery.time_to_recover_s <= 0.0
+
+
+def test_an_output_the_hypothesis_watches_breaks_it_only_while_corrupted(
+    tmp_path: Path,
+) -> None:
+    """``[hypothesis.outputs] value = 0.05``: the sign of every value flipped in one window
+    puts that window's mean 200 % off the control's; the others are exact."""
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        "[hypothesis]\nerror_rate = 0.01\n[hypothesis.outputs]\nvalue = 0.05\n"
+        '[[fault]]\nkind = "corrupt"\ntarget = "point:B.value"\nmode = "sign"\n'
+        "start_s = 0.5\nduration_s = 0.5\n"
+    )
+    options = chaos_options(
+        plan_path=plan,
+        faults=None,
+        pipeline=PIPELINE,
+        preset=None,
+        settings={},
+        seed=3,
+        duration_s=2.0,
+        episodes=None,
+        concurrency=None,
+        episode_timeout_s=None,
+        window_s=0.5,
+        abort_burn=None,
+        proxies=None,
+    )
+    report = run_chaos(options)
+    each_episode_once(report)
+    assert report.hypothesis["output:value"] == 0.05
+    by_phase = {c.phase: c for c in report.checks}
+    assert by_phase["before"].verdict == "held" and by_phase["after"].verdict == "held"
+    assert by_phase["during"].verdict == "violated"
+    during = [w for w in report.timeline if w.phase == "during"]
+    assert during and all(w.outputs["value"] == pytest.approx(2.0, rel=0.01) for w in during)
+    others = [w for w in report.timeline if w.phase != "during" and "value" in w.outputs]
+    assert others and all(w.outputs["value"] == 0.0 for w in others)
