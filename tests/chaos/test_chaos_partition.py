@@ -61,15 +61,16 @@ def test_recovery_after_a_blackhole_matches_what_the_server_saw() -> None:
 
 def test_a_reset_partition_fails_episodes_and_the_proxy_reopens() -> None:
     with LineServer() as server:
-        report = partition(server, "partition:echo:action=reset,start_s=0.2,duration_s=0.3", 1.0)
+        report = partition(server, "partition:echo:action=reset,start_s=0.2,duration_s=0.3", 1.5)
     a = report.accounting
     assert a.accounted
     assert a.failed_total > 0
     assert report.proxies["echo"]["resets"] > 0
-    # The proxy reopened: the run's last window is clean again (an episode caught by the
-    # reset just as the window closed may still fail in the first window after it).
-    last = report.timeline[-1]
-    assert last.phase == "after" and last.errors == 0 and last.episodes > 0
+    # The proxy reopened: after the first window after the fault (an episode caught by the
+    # reset just as it ended may still fail there), episodes run and none fails.
+    after = [w for w in report.timeline if w.phase == "after"][1:]
+    assert after and sum(w.episodes for w in after) > 0
+    assert all(w.errors == 0 for w in after)
 
 
 def test_a_proxy_fault_needs_its_proxy() -> None:
