@@ -18,19 +18,22 @@ Injector = Callable[[str, Any], Any]
 """``(point name, value) -> value``: what an active plan does at a fault point."""
 
 _injector: Injector | None = None
+_targets: frozenset[str] | None = None
+"""The points the injector acts on (None: every point)."""
 
 
 def fault_point(name: str, value: T) -> T:
     """``value``, or what the active chaos plan makes of it at the point ``name``."""
     injector = _injector
-    if injector is None:
+    if injector is None or (_targets is not None and name not in _targets):
         return value
     result: T = injector(name, value)
     return result
 
 
-def install(injector: Injector | None) -> Injector | None:
-    """Make ``injector`` the active one (None: no plan); returns the one it replaces."""
-    global _injector
-    previous, _injector = _injector, injector
+def install(injector: Injector | None, targets: frozenset[str] | None = None) -> Injector | None:
+    """Make ``injector`` the active one (None: no plan) for the points named in
+    ``targets`` (None: every point); returns the one it replaces."""
+    global _injector, _targets
+    previous, _injector, _targets = _injector, injector, targets
     return previous

@@ -11,6 +11,11 @@ Contract (docs/design.md section 4):
   Recording costs one clock read and one list append per enter and per exit (a flat log,
   paired into spans after the episode): about 300 ns a span on the development machine
   (``benchmarks/overhead.py``).
+* Chaos (``ctool chaos``, docs/chaos.md) may install a fault hook for the length of its run
+  (:func:`install_fault`): a span it targets then calls it with its name on entering,
+  inside the span, and the hook may delay, raise or hang there. While a hook is installed
+  ``span.__enter__`` is swapped for a hooked one; with none, a span runs the code it ran
+  before (``benchmarks/chaos_overhead.py`` measures both).
 * A ``span`` object holds only its name, so one instance may be reused, even concurrently:
   the start times live in the recorder's log.
 * In *locate* mode (used by leakcheck and the profilers, never on the hot path of a timed
@@ -104,6 +109,59 @@ _current: ContextVar[list[Any] | None] = ContextVar("ctool_episode_recorder", de
 _get = _current.get
 _clock = perf_counter_ns
 
+FaultHook = Callable[[str], None]
+"""``(span name) -> None``: what an active chaos plan does on entering a span (it may sleep,
+raise or block)."""
+AsyncFaultHook = Callable[[str], Awaitable[None]]
+"""The same for an ``async`` ``@stage`` function, which can await (awaited latency, hang)."""
+
+_fault: FaultHook | None = None
+_afault: AsyncFaultHook | None = None
+_targets: frozenset[str] = frozenset()
+"""The span names the installed hooks act on: any other span never calls them."""
+
+
+def install_fault(
+    hook: FaultHook | None,
+    async_hook: AsyncFaultHook | None = None,
+    targets: frozenset[str] = frozenset(),
+) -> tuple[FaultHook | None, AsyncFaultHook | None]:
+    """Make ``hook`` (and ``async_hook``) the active span fault hooks for the spans named in
+    ``targets``; returns the previous pair. ``None`` removes them: spans cost what they cost
+    without chaos."""
+    global _fault, _afault, _targets
+    previous = (_fault, _afault)
+    _fault, _afault = hook, async_hook
+    _targets = targets if hook is not None or async_hook is not None else frozenset()
+    # The hooked entry replaces span.__enter__ only while a hook is installed: without one,
+    # a span runs exactly the code it ran before chaos existed.
+    setattr(span, "__enter__", _enter_with_fault if hook is not None else _PLAIN_ENTER)  # noqa: B010
+    return previous
+
+
+def _enter_with_fault(self: span) -> span:
+    """``span.__enter__`` while a chaos plan is installed."""
+    log = _get()
+    if log is not None:
+        log.append(_clock())
+    if self.name in _targets:
+        _enter_fault(self.name, log)
+    return self
+
+
+def _enter_fault(name: str, log: list[Any] | None) -> None:
+    """Run the fault hook inside the span just entered; if it raises, close the span first
+    (the failed stage keeps its time and the log stays paired)."""
+    hook = _fault
+    if hook is None:
+        return
+    try:
+        hook(name)
+    except BaseException:
+        if log is not None:
+            log.append((name, _clock()))
+        raise
+
 
 def activate(recorder: EpisodeRecorder) -> Token[list[Any] | None]:
     """Make ``recorder`` receive the spans of the current context (task or thread)."""
@@ -139,6 +197,9 @@ class span:  # noqa: N801 - used like a function: ``with ctool.span("TIG"):``
             log.append((self.name, _clock()))
 
 
+_PLAIN_ENTER = span.__enter__
+
+
 def stage(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorator form of :class:`span` for sync and async functions."""
 
@@ -153,6 +214,8 @@ def stage(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
             @functools.wraps(fn)
             async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                if _afault is not None and name in _targets:
+                    return await _faulted_stage(name, afn, args, kwargs)
                 with span(name):
                     return await afn(*args, **kwargs)
 
@@ -166,6 +229,29 @@ def stage(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return wrapper
 
     return decorate
+
+
+class _AwaitingSpan(span):
+    """A span whose fault hook has already run awaited (``_faulted_stage``)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> span:
+        log = _get()
+        if log is not None:
+            log.append(_clock())
+        return self
+
+
+async def _faulted_stage(
+    name: str, afn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
+) -> Any:
+    """An async stage while a chaos plan is active: its faults are awaited inside its span."""
+    hook = _afault
+    with _AwaitingSpan(name):
+        if hook is not None:
+            await hook(name)
+        return await afn(*args, **kwargs)
 
 
 @dataclass

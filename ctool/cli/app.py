@@ -148,6 +148,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ctool.cli.report",
         "Render a saved report of any kind (profile, compare, leakcheck, suite).",
     ),
+    "chaos": (
+        "ctool.cli.chaos",
+        "Faults at the stages, every episode accounted for against a control, recovery measured.",
+    ),
 }
 """Each command: its module (which holds ``<name>_command``) and its one-line help.
 

@@ -22,7 +22,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-ReportKind = Literal["profile", "leakcheck", "suite", "compare"]
+ReportKind = Literal["profile", "leakcheck", "suite", "compare", "chaos"]
 
 
 class Model(BaseModel):

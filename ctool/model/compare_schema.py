@@ -120,7 +120,7 @@ class CompareReport(Report):
     kind: Literal["compare"] = "compare"
     before: str
     after: str
-    mode: Literal["rounds", "batches", "ab"]
+    mode: Literal["rounds", "batches", "ab", "chaos"]
     blind_to_drift: bool
     threshold: float
     alpha: float = 0.05

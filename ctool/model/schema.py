@@ -1,7 +1,8 @@
 """Report schema, version 1 (docs/design.md section 8). Scripts rely on these field names.
 
 History:
-  v1 (ctool 0.1): first version. Kinds: profile, leakcheck, suite, compare.
+  v1 (ctool 0.1): first version. Kinds: profile, leakcheck, suite, compare; chaos added
+      (an added kind, not a version bump).
   v1, extended (no field renamed, so no bump): ``ProfileReport.declared_metrics`` and
   ``neutral_settings``, ``ProfilerRun.row_shares`` / ``row_ms_per_episode`` (were free-form
   ``metadata``), ``MetricComparison.label``, ``HotspotMover.basis``. v1's typed reading
@@ -34,6 +35,7 @@ from ctool.model.base import (
     Samples,
     now_iso,
 )
+from ctool.model.chaos_schema import ChaosReport
 from ctool.model.compare_schema import (
     CompareReport,
     EnvironmentDiffRow,
@@ -402,13 +404,14 @@ class ProfileReport(Report):
         return v1_neutral_settings(self.pipeline_metrics)
 
 
-AnyReport = ProfileReport | LeakcheckReport | SuiteReport | CompareReport
+AnyReport = ProfileReport | LeakcheckReport | SuiteReport | CompareReport | ChaosReport
 
 REPORT_MODELS: dict[str, type[Report]] = {
     "profile": ProfileReport,
     "leakcheck": LeakcheckReport,
     "suite": SuiteReport,
     "compare": CompareReport,
+    "chaos": ChaosReport,
 }
 
 
@@ -418,6 +421,7 @@ __all__ = [
     "SequentialStop",
     "AnyReport",
     "BlockingCall",
+    "ChaosReport",
     "CompareReport",
     "Drift",
     "DriftVerdict",

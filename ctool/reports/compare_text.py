@@ -88,6 +88,11 @@ def mode_line(report: CompareReport) -> str:
     if report.mode == "ab":
         what = f"interleaved A/B blocks, {n_b} rounds" if n_b else "interleaved A/B"
         what += f" · measure {report.measure}"
+    elif report.mode == "chaos":
+        return (
+            "mode: chaos reports · episode outcomes by Fisher's exact test · recovery "
+            f"figures one run each · {100 * (1 - report.alpha):g} % level"
+        )
     elif report.mode == "rounds":
         what = f"rounds ({n_b} vs {n_a} fresh processes)" if n_b else "rounds"
     else:

@@ -34,6 +34,8 @@ MODULES: dict[tuple[str, str], str] = {
     ("leakcheck", "markdown"): "ctool.reports.leak_markdown",
     ("suite", "table"): "ctool.reports.suite_terminal",
     ("suite", "markdown"): "ctool.reports.suite_terminal",
+    ("chaos", "table"): "ctool.reports.chaos_terminal",
+    ("chaos", "markdown"): "ctool.reports.chaos_terminal",
 }
 """Where each registered renderer lives (imported on first use)."""
 

@@ -35,6 +35,7 @@ from ctool.analysis.statistics import (
     paired_ratio,
     two_sample_ratio,
 )
+from ctool.model.chaos_schema import ChaosReport
 from ctool.model.schema import (
     CompareReport,
     MetricComparison,
@@ -265,12 +266,19 @@ def compare_files(
     threshold: float = DEFAULT_THRESHOLD,
     alpha: float = DEFAULT_ALPHA,
     gate: Sequence[str] | None = None,
-) -> tuple[CompareReport, tuple[ProfileReport, ProfileReport]]:
-    """Load, check and compare two report files; returns the report and the two inputs."""
+) -> tuple[CompareReport, tuple[ProfileReport, ProfileReport] | tuple[ChaosReport, ChaosReport]]:
+    """Load, check and compare two report files; returns the report and the two inputs
+    (two chaos reports are compared by :mod:`ctool.analysis.chaos_compare`)."""
     from ctool.model.io import load_report
 
-    old = require_profile(load_report(before), before)
-    new = require_profile(load_report(after), after)
+    old_any, new_any = load_report(before), load_report(after)
+    if isinstance(old_any, ChaosReport) and isinstance(new_any, ChaosReport):
+        from ctool.analysis.chaos_compare import compare_chaos
+
+        chaos = compare_chaos(old_any, new_any, before_name=before, after_name=after, alpha=alpha)
+        return chaos, (old_any, new_any)
+    old = require_profile(old_any, before)
+    new = require_profile(new_any, after)
     report = compare_reports(
         old,
         new,

@@ -26,6 +26,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ctool.model.chaos_schema import ChaosReport
 from ctool.model.io import atomic_write_text
 from ctool.model.schema import (
     CompareReport,
@@ -34,6 +35,7 @@ from ctool.model.schema import (
     Report,
     SuiteReport,
 )
+from ctool.reports.html.chaos import chaos_page
 from ctool.reports.html.compare import compare_page
 from ctool.reports.html.leakcheck import leak_page
 from ctool.reports.html.profile import profile_page
@@ -55,6 +57,8 @@ def build_page(
         return suite_page(report)
     if isinstance(report, CompareReport):
         return compare_page(report, related, base_dirs)
+    if isinstance(report, ChaosReport):
+        return chaos_page(report)
     raise TypeError(f"no HTML renderer for report kind {report.kind!r}")
 
 

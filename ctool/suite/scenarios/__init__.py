@@ -1,4 +1,5 @@
-"""The twenty scenarios of the performance plan, and its three correctness metrics (21-23).
+"""The twenty scenarios of the performance plan, its three correctness metrics (21-23) and
+Day 9, chaos (24-27).
 
 Each scenario measures one thing on the pipeline under test and holds it to one target
 (``ctool.suite.targets``). A scenario that needs what the pipeline lacks (Φ metrics, presets,
@@ -7,13 +8,20 @@ tests; they only measure and judge here.
 
 The scenarios live by subject: ``latency`` (latency and throughput), ``load`` (load shapes),
 ``resources`` (memory, CPU, pool, bandwidth), ``phi`` (Φ), ``scaling`` (workers and
-baseline against optimized), ``correctness`` (the three correctness metrics); ``base``
+baseline against optimized), ``correctness`` (the three correctness metrics), ``chaos``
+(Day 9: faults against a control); ``base``
 holds what they share. ``SCENARIOS`` is the plan, in its order and numbering.
 """
 
 from __future__ import annotations
 
 from ctool.suite.scenarios.base import Measurement, Scenario, Skip, judge
+from ctool.suite.scenarios.chaos import (
+    chaos_corruption,
+    chaos_errors,
+    chaos_exhaustion,
+    chaos_partition,
+)
 from ctool.suite.scenarios.correctness import (
     coherence_maintenance,
     integration_behaviour,
@@ -75,4 +83,12 @@ SCENARIOS: list[Scenario] = [
              phi_stability),
     Scenario(23, "coherence", "Correctness: coherence maintenance", "coherence_maintained",
              coherence_maintenance),
+    Scenario(24, "chaos_errors", "Day 9: >= 99 % of episodes complete under 5 % stage errors",
+             None, chaos_errors),
+    Scenario(25, "chaos_corruption", "Day 9: 0 wrong outputs escape under corruption", None,
+             chaos_corruption),
+    Scenario(26, "chaos_partition", "Day 9: back within tolerance <= 2 s after a partition",
+             None, chaos_partition),
+    Scenario(27, "chaos_exhaustion", "Day 9: nothing left behind after resource exhaustion",
+             None, chaos_exhaustion),
 ]  # fmt: skip

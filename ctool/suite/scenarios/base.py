@@ -92,4 +92,8 @@ def _rule(scenario: Scenario) -> str:
         "queue": "bottleneck named",
         "behaviour": "identical digests",
         "integration": "every output equal",
+        "chaos_errors": ">= 99 %",
+        "chaos_corruption": "0 escaped",
+        "chaos_partition": "<= 2 s",
+        "chaos_exhaustion": "nothing left",
     }.get(scenario.name, "")
