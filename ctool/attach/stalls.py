@@ -103,13 +103,13 @@ def _credit(
         site = site_of(stack, frames)
         if site is None:
             continue
-        key = (site.file, site.line, site.function, None)
+        key: tuple[str, int, str, str | None] = (site.file, site.line, site.function, None)
         sites.setdefault(key, site)
         seen[key] = seen.get(key, 0) + int(weight * 1e9)
-    for key, attributed in seen.items():
-        known = summary.sites.get(key)
+    for found, attributed in seen.items():
+        known = summary.sites.get(found)
         if known is None:
-            known = summary.sites[key] = sites[key]
+            known = summary.sites[found] = sites[found]
         known.count += 1
         known.total_ns += attributed
         known.max_ns = max(known.max_ns, attributed)
