@@ -60,17 +60,22 @@ def blocking_asked() -> bool:
     return os.environ.get(ENV_BLOCKING, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def record(binary: str, pid: int, *, duration_s: float, rate: int, path: Path) -> dict[str, Any]:
-    """Sample ``pid`` for ``duration_s`` at ``rate`` Hz; the speedscope document.
-
-    Ctrl-C stops the recording early (py-spy writes what it has); the caller sees
-    ``KeyboardInterrupt`` after the document is read, via ``document["interrupted"]``.
-    """
+def record_argv(binary: str, pid: int, *, duration_s: float, rate: int, path: Path) -> list[str]:
+    """py-spy's command line (``benchmarks/attach_overhead.py`` runs exactly this)."""
     argv = [binary, "record", "--pid", str(pid), "--rate", str(rate), "--idle"]
     argv += ["--duration", str(max(1, round(duration_s))), "--format", "speedscope"]
     argv += ["--output", str(path)]
     if not blocking_asked():
         argv.append("--nonblocking")
+    return argv
+
+
+def record(binary: str, pid: int, *, duration_s: float, rate: int, path: Path) -> dict[str, Any]:
+    """Sample ``pid`` for ``duration_s`` (whole seconds) at ``rate`` Hz; the speedscope
+    document, with ``interrupted`` set when Ctrl-C stopped it early (py-spy writes what it
+    has) and ``pyspy_output``, py-spy's own words.
+    """
+    argv = record_argv(binary, pid, duration_s=duration_s, rate=rate, path=path)
     path.unlink(missing_ok=True)
     process = subprocess.Popen(
         argv,

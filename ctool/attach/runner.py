@@ -150,6 +150,9 @@ def _report(
         warnings=warnings,
     )
     report = profile_report(measured)
+    # Outside the process: no GC hook, no heartbeat. The longest stall is the largest lag.
+    report.resources.gc_pause_ms_total = report.resources.gc_collections = None
+    report.resources.loop_lag_ms_p99 = None
     report.program = {  # type: ignore[attr-defined]  # an extra field (extra="allow")
         "kind": "pid",
         "pid": config.pid,

@@ -54,3 +54,16 @@ def validate_order(index: int) -> float:
     CALLS["pydantic"].append(index)
     orders = [Order.model_validate({"id": i, "cents": i * 3, "tags": ["a"]}) for i in range(50)]
     return sum(o.cents for o in orders) / 100
+
+
+def work_a() -> int:
+    """A small CPU-bound episode for ab / leakcheck (no argument)."""
+    return sum(i * i for i in range(2000))
+
+
+RETAINED: list[bytes] = []
+
+
+def leaky(index: int) -> None:
+    """Keeps 10 KiB per episode, forever: a leak by construction."""
+    RETAINED.append(bytes(10_240))

@@ -117,3 +117,34 @@ def test_bad_episode_targets_are_one_line_and_exit_2(args: list[str], needle: st
     assert needle in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_ab_takes_the_episode_form_in_its_worker_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paths import subprocess_env
+
+    monkeypatch.setenv("PYTHONPATH", subprocess_env()["PYTHONPATH"])
+    out = tmp_path / "ab.json"
+    ref = "episode:episode_functions:work_a"
+    result: Any = CliRunner().invoke(
+        app,
+        [
+            "ab",
+            "--a-pipeline",
+            ref,
+            "--b-pipeline",
+            ref,
+            "--rounds",
+            "3",
+            "--block-ms",
+            "20",
+            "-q",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(out.read_text())
+    assert report["kind"] == "compare"
+    assert ref in json.dumps(report)
