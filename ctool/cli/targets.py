@@ -65,7 +65,7 @@ PidOption = Annotated[
 ProgramArgs = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[-- ARGS]", help="The program's arguments (--script, -m).", show_default=False
+        metavar="ARGS", help="The program's arguments, after -- (--script, -m).", show_default=False
     ),
 ]
 

@@ -91,3 +91,34 @@ def test_stalls_are_runs_outside_the_selector_wait() -> None:
     assert summary.stalled_ns == 50_000_000
     (site,) = summary.sites.values()
     assert (site.function, site.line, site.count) == ("handler", 7, 2)
+
+
+@pytest.mark.parametrize(
+    ("fake", "needle"),
+    [
+        ("echo 'Error: Permission Denied (os error 13)' >&2; exit 1", "ptrace is not permitted"),
+        (
+            "echo 'Error: Failed to find python version from target process' >&2; exit 1",
+            "py-spy failed: Failed to find python version",
+        ),
+        (None, "--pid needs py-spy: pip install py-spy"),
+    ],
+)
+def test_py_spy_refusals_are_one_line_with_what_to_do(
+    fake: str | None, needle: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in py-spy (``CTOOL_PYSPY``) answers as the real one does when refused."""
+    binary = tmp_path / "py-spy"
+    if fake is not None:
+        binary.write_text(f"#!/bin/sh\n{fake}\n")
+        binary.chmod(0o755)
+    monkeypatch.setenv("CTOOL_PYSPY", str(binary))
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        result: Any = CliRunner().invoke(app, ["profile", "--pid", str(sleeper.pid)])
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert result.exit_code == 2, result.output
+    assert needle in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -67,3 +67,13 @@ RETAINED: list[bytes] = []
 def leaky(index: int) -> None:
     """Keeps 10 KiB per episode, forever: a leak by construction."""
     RETAINED.append(bytes(10_240))
+
+
+def reference_episode() -> Any:
+    """The reference pipeline's bound ``episode`` method: a method as the episode."""
+    import ctool.pipeline
+
+    return ctool.pipeline.create(seed=0).episode
+
+
+REFERENCE_EPISODE = reference_episode()

@@ -148,3 +148,11 @@ def test_ab_takes_the_episode_form_in_its_worker_processes(
     report = json.loads(out.read_text())
     assert report["kind"] == "compare"
     assert ref in json.dumps(report)
+
+
+def test_the_reference_pipelines_bound_episode_method_as_the_episode() -> None:
+    report = run_profile(
+        RunConfig(pipeline="episode:episode_functions:REFERENCE_EPISODE", episodes=5, warmup=1)
+    )
+    assert report.latency_ms.count == 5 and report.errors.count == 0
+    assert {"TIG", "ESGT"} <= set(report.stages)  # its spans record as the pipeline's do

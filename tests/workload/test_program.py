@@ -137,3 +137,13 @@ def test_bad_program_targets_are_one_line_and_exit_2(args: list[str], needle: st
     assert result.exit_code == 2, result.output
     assert needle in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_reference_pipeline_in_a_program_records_its_stages() -> None:
+    script = HELPERS / "reference_script.py"
+    report = run_program_profile(
+        ProgramRunConfig(Program("script", str(script), ("4",)), profilers=())
+    )
+    assert report.program["exit_code"] == 0  # type: ignore[attr-defined]
+    assert {"TIG", "ESGT", "MEA"} <= set(report.stages)
+    assert report.stages["TIG"].count == 4  # one span per episode, in the program's task
