@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -67,14 +68,16 @@ T_975 = {
 
 
 def run_once(
-    script: Path, rounds: int, *, attach: bool, rate: int, scratch: Path
-) -> tuple[float, float]:
-    """(wall s, CPU s) the target took for its work."""
+    script: Path, rounds: int, *, attach: bool, rate: int, scratch: Path, nice: int = 0
+) -> tuple[float, float, float]:
+    """(wall s, CPU s) the target took for its work, and py-spy's CPU s meanwhile."""
+    niced = (lambda: os.nice(nice)) if nice else None
     target = subprocess.Popen(
         [sys.executable, str(script), str(rounds)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=niced,
     )
     assert target.stdin is not None and target.stdout is not None
     spy = None
@@ -82,7 +85,9 @@ def run_once(
         binary = find_binary()
         assert binary is not None, "py-spy not found"
         argv = record_argv(binary, target.pid, duration_s=600, rate=rate, path=scratch / "spy.json")
-        spy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        spy = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=niced
+        )
         assert spy.stdout is not None
         sampling = threading.Event()
 
@@ -95,13 +100,24 @@ def run_once(
         threading.Thread(target=read, daemon=True).start()
         if not sampling.wait(15):
             raise SystemExit("py-spy did not start sampling")
+        spy_cpu0 = cpu_seconds(spy.pid)
     target.stdin.write("go\n")
     target.stdin.flush()
     wall, cpu = (float(v) for v in target.stdout.readline().split())
+    spy_cpu = 0.0
+    if spy is not None:
+        spy_cpu = cpu_seconds(spy.pid) - spy_cpu0
     target.wait()
     if spy is not None:
         spy.wait(timeout=30)
-    return wall, cpu
+    return wall, cpu, spy_cpu
+
+
+def cpu_seconds(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def interval(ratios: list[float]) -> str:
@@ -120,9 +136,17 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=12)
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=1500, help="work units per run")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run the target and py-spy at this niceness (root: negative values cut the "
+        "noise of a shared machine; both sides alike)",
+    )
     args = parser.parse_args()
     walls: list[float] = []
     cpus: list[float] = []
+    spies: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         script = scratch / "target.py"
@@ -131,21 +155,31 @@ def main() -> None:
         for pair in range(args.pairs):
             order = (False, True) if pair % 2 == 0 else (True, False)
             times = {
-                a: run_once(script, args.rounds, attach=a, rate=args.rate, scratch=scratch)
+                a: run_once(
+                    script, args.rounds, attach=a, rate=args.rate, scratch=scratch, nice=args.nice
+                )
                 for a in order
             }
             walls.append(times[True][0] / times[False][0])
             cpus.append(times[True][1] / times[False][1])
+            spies.append(times[True][2] / times[True][0])
             print(
                 f"pair {pair + 1:2d}: wall {times[False][0]:.3f} -> {times[True][0]:.3f} s "
                 f"({walls[-1]:.4f}), CPU {times[False][1]:.3f} -> {times[True][1]:.3f} s "
-                f"({cpus[-1]:.4f})",
+                f"({cpus[-1]:.4f}), py-spy {100 * spies[-1]:.1f} % of a core",
                 flush=True,
             )
             time.sleep(0.2)
-    print(f"\n{len(walls)} pairs at {args.rate} Hz, attached / unattached, same work:")
+    print(
+        f"\n{len(walls)} pairs at {args.rate} Hz (nice {args.nice}), attached / unattached, "
+        "same work:"
+    )
     print(f"  wall time: {interval(walls)}")
     print(f"  CPU time:  {interval(cpus)}")
+    print(
+        f"  py-spy's own CPU while attached: median {100 * statistics.median(spies):.1f} % "
+        "of a core"
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from typing import Any
 from ctool.analysis.assemble import MeasuredRun, profile_report
 from ctool.host.environment import capture_environment
 from ctool.model.errors import UsageError
-from ctool.model.records import MonitorSummary
+from ctool.model.records import MonitorSummary, PartRecords
 from ctool.model.schema import ProfileReport, RunConfigModel, now_iso
 from ctool.monitors.sampler import ResourceSampler
 from ctool.monitors.watchdog import GCMonitor, LoopWatchdog
@@ -192,7 +192,7 @@ def _open_session(config: ProgramRunConfig) -> ProfilerSession | None:
     return ProfilerSession.open(list(config.profilers), require=config.require, options=options)
 
 
-def _part(result: ProgramResult, spans: list[SpanRecord]) -> Any:
+def _part(result: ProgramResult, spans: list[SpanRecord]) -> PartRecords:
     recorder = PartRecorder("sequential", result.start_ns)
     recorder.add(result.start_ns, result.start_ns, result.end_ns, sorted(spans, key=_by_start))
     if result.exception is not None:
