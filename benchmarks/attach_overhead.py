@@ -68,10 +68,18 @@ T_975 = {
 
 
 def run_once(
-    script: Path, rounds: int, *, attach: bool, rate: int, scratch: Path, nice: int = 0
+    script: Path,
+    rounds: int,
+    *,
+    attach: bool,
+    rate: int,
+    scratch: Path,
+    nice: int = 0,
+    spy_nice: int = 0,
 ) -> tuple[float, float, float]:
     """(wall s, CPU s) the target took for its work, and py-spy's CPU s meanwhile."""
     niced = (lambda: os.nice(nice)) if nice else None
+    spy_niced = (lambda: os.nice(spy_nice)) if spy_nice else None
     target = subprocess.Popen(
         [sys.executable, str(script), str(rounds)],
         stdin=subprocess.PIPE,
@@ -86,7 +94,7 @@ def run_once(
         assert binary is not None, "py-spy not found"
         argv = record_argv(binary, target.pid, duration_s=600, rate=rate, path=scratch / "spy.json")
         spy = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=niced
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=spy_niced
         )
         assert spy.stdout is not None
         sampling = threading.Event()
@@ -143,7 +151,14 @@ def main() -> None:
         help="run the target and py-spy at this niceness (root: negative values cut the "
         "noise of a shared machine; both sides alike)",
     )
+    parser.add_argument(
+        "--spy-nice",
+        type=int,
+        default=None,
+        help="py-spy's niceness [default: the same as --nice]",
+    )
     args = parser.parse_args()
+    spy_nice = args.nice if args.spy_nice is None else args.spy_nice
     walls: list[float] = []
     cpus: list[float] = []
     spies: list[float] = []
@@ -156,7 +171,13 @@ def main() -> None:
             order = (False, True) if pair % 2 == 0 else (True, False)
             times = {
                 a: run_once(
-                    script, args.rounds, attach=a, rate=args.rate, scratch=scratch, nice=args.nice
+                    script,
+                    args.rounds,
+                    attach=a,
+                    rate=args.rate,
+                    scratch=scratch,
+                    nice=args.nice,
+                    spy_nice=spy_nice,
                 )
                 for a in order
             }
@@ -171,7 +192,8 @@ def main() -> None:
             )
             time.sleep(0.2)
     print(
-        f"\n{len(walls)} pairs at {args.rate} Hz (nice {args.nice}), attached / unattached, "
+        f"\n{len(walls)} pairs at {args.rate} Hz (nice {args.nice}, py-spy {spy_nice}), "
+        "attached / unattached, "
         "same work:"
     )
     print(f"  wall time: {interval(walls)}")
