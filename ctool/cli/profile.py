@@ -27,6 +27,15 @@ from ctool.cli.output import (
     warning_line,
 )
 from ctool.cli.stop import Targets, finish
+from ctool.cli.targets import (
+    EpisodeOption,
+    ModuleOption,
+    PidOption,
+    ProgramArgs,
+    ScriptOption,
+    TargetOptions,
+    dispatch,
+)
 from ctool.model.errors import EXIT_INCOMPLETE, EXIT_VERDICT, UsageError
 
 if TYPE_CHECKING:
@@ -42,7 +51,12 @@ SCALE = "Replicas (more than one process or machine)"
 
 
 def profile_command(
+    args: ProgramArgs = None,
     pipeline: PipelineOption = None,
+    episode: EpisodeOption = None,
+    script: ScriptOption = None,
+    module: ModuleOption = None,
+    pid: PidOption = None,
     preset: PresetOption = None,
     settings: SettingsOption = None,
     seed: SeedOption = None,
@@ -259,6 +273,39 @@ def profile_command(
     from ctool.cli.defaults import load_defaults
     from ctool.cli.profile_options import ProfileOptions, resolve
 
+    pipeline = dispatch(
+        TargetOptions(
+            pipeline=pipeline,
+            episode=episode,
+            script=script,
+            module=module,
+            pid=pid,
+            args=args or [],
+            duration=duration,
+            profilers=profiler or [],
+            require=require,
+            pyspy_rate=pyspy_rate,
+            top=top,
+            hotspots=hotspots,
+            user_code=user_code or [],
+            block_threshold_ms=block_threshold_ms,
+            output_format=output_format,
+            quiet=quiet,
+            output=output,
+            html=html,
+            episode_options={
+                "--episodes": episodes,
+                "--warmup": warmup,
+                "--concurrency": concurrency,
+                "--rate": rate,
+                "--burst": burst,
+                "--workers": workers,
+                "--rounds": rounds,
+                "--set": settings,
+                "--preset": preset,
+            },
+        )
+    )
     defaults = load_defaults("profile")
     fmt = parse_format(output_format, defaults.get_str("format"))
     config = resolve(

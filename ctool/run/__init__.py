@@ -6,4 +6,6 @@
 - ``recorder``: span records of each episode into a column store.
 - ``cost``: the harness's own cost per episode, calibrated after a run.
 - ``workers``, ``replicas``: ``--workers`` replicas and ``--rounds`` fresh processes.
+- ``program``: :func:`~ctool.run.program.run_program_profile`, a program (``--script``,
+  ``-m``) run once under the monitors and profilers, its loops watched.
 """

@@ -114,9 +114,11 @@ class PipelineAdapter:
     def __post_init__(self) -> None:
         episode = getattr(self.target, "episode", None)
         if episode is None or not callable(episode):
+            from ctool.workload.episode_function import no_episode_hint
+
             raise PipelineLoadError(
                 f"pipeline from {self.ref!r} has no episode(index) method "
-                f"(got {type(self.target).__name__})"
+                f"(got {type(self.target).__name__}){no_episode_hint(self.ref)}"
             )
         self._declared: list[DeclaredMetric] | None = None
         self._is_async = inspect.iscoroutinefunction(episode)
@@ -197,7 +199,15 @@ def build_pipeline(
     ref = ref or DEFAULT_PIPELINE
     if ref in _PROVIDED:
         return PipelineAdapter(_PROVIDED[ref], ref)
+    from ctool.workload import episode_function as functions  # docs/profiling.md: the rule
+
+    if functions.is_episode_ref(ref):
+        wrapped = functions.build_episode_function(
+            ref, preset=preset, settings=dict(settings or {})
+        )
+        return PipelineAdapter(wrapped, ref)
     factory = load_factory(ref)
+    functions.refuse_async_factory(factory, ref)
     kwargs = factory_kwargs(factory, ref, seed=seed, preset=preset, settings=settings or {})
     try:
         target = factory(**kwargs)
@@ -209,6 +219,7 @@ def build_pipeline(
         ) from exc
     except (Exception, SystemExit) as exc:
         raise PipelineLoadError(f"pipeline factory {ref!r} failed: {_describe(exc)}") from None
+    functions.refuse_awaitable_pipeline(target, ref)
     return PipelineAdapter(target, ref)
 
 
