@@ -9,6 +9,7 @@ import typer
 
 from ctool.cli import compare_output as out
 from ctool.cli.console import make_console
+from ctool.cli.history import HistoryOption, record_history
 from ctool.cli.output import FormatOption, HtmlOption, OutputOption, check_targets, parse_format
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ def ab_command(
     fail_on_regression: out.RegressionOption = False,
     fail_on_change: out.ChangeOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    history: HistoryOption = None,
 ) -> None:
     """A/B of two configurations, interleaved in short ABBA blocks: the CI-grade comparison.
 
@@ -150,6 +152,7 @@ def ab_command(
 
             write_report(stop.report, output)
         raise KeyboardInterrupt from None
+    record_history(report, history, "ab")
     out.emit_and_gate(
         report,
         output_format=fmt,

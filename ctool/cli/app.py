@@ -94,7 +94,7 @@ def _root(
 
 
 def _register() -> None:
-    from ctool.cli import ab, compare, leakcheck, profile, profilers, report, suite
+    from ctool.cli import ab, bisect, compare, history, leakcheck, profile, profilers, report, suite
 
     app.command("profile")(profile.profile_command)
     app.command("compare")(compare.compare_command)
@@ -103,6 +103,8 @@ def _register() -> None:
     app.command("profilers")(profilers.profilers_command)
     app.command("suite")(suite.suite_command)
     app.command("report")(report.report_command)
+    app.add_typer(history.app, name="history")
+    app.command("bisect")(bisect.bisect_command)
 
 
 _register()

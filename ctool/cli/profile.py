@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ctool.cli.history import HistoryOption, record_history
 from ctool.cli.optional import optional
 from ctool.cli.options import PipelineOption, PresetOption, SettingsOption
 from ctool.cli.output import (
@@ -247,6 +248,7 @@ def profile_command(
             rich_help_panel=OUTPUT,
         ),
     ] = None,
+    history: HistoryOption = None,
 ) -> None:
     """Run a pipeline's episodes and show where the time goes.
 
@@ -314,6 +316,7 @@ def profile_command(
         pool_factory=pool_factory,
     )
     emit(report, fmt=fmt, output=output, html=html, quiet=quiet)
+    record_history(report, history, "profile")
     _exit_code(report, output)
 
 
