@@ -8,8 +8,8 @@ otherwise the search stops and says so (there is nothing to find).
 endpoints' ratio ``r`` sets the step's threshold at ``sqrt(r) - 1``, half the regression in
 log terms: a midpoint before the culprit is ``r``-times faster than that boundary's far side
 and one after it is on it, so both answers ("slower", "no significant change") are equally
-far from it. "slower" makes ``m`` bad; "no significant change", "within noise" or "faster"
-make it good; "inconclusive" (the step's time budget ran out) asks a second ``ab``, of ``m``
+far from it. "slower" (or "worse") makes ``m`` bad; "no significant change", "within noise",
+"same", "faster" or "better" make it good; "inconclusive" (the step's time budget ran out) asks a second ``ab``, of ``m``
 against the newest commit known bad, before the search gives up and reports its range.
 
 **The whole search is right at least** ``confidence`` (95 %) **of the time.** It names the
@@ -41,7 +41,8 @@ from ctool.history.gitinfo import commits_between, resolve, subject_and_stat
 from ctool.model.errors import UsageError
 from ctool.model.schema import CompareReport, Measure
 
-GOOD_VERDICTS = ("no significant change", "within noise", "faster")
+GOOD_VERDICTS = ("no significant change", "within noise", "same", "faster", "better")
+BAD_VERDICTS = ("slower", "worse")
 RunStep = Callable[[ABPlan], CompareReport]
 Progress = Callable[[Step], None]
 
@@ -153,7 +154,7 @@ class _Search:
                 result.message = f"stopped at {result.max_steps} ab runs"
                 return lo, hi
             step = self.ab(self.commits[lo], self.commits[mid], threshold, "search")
-            if step.verdict == "slower":
+            if step.verdict in BAD_VERDICTS:
                 step.conclusion, hi = "bad", mid
             elif step.verdict in GOOD_VERDICTS:
                 step.conclusion, lo = "good", mid
@@ -164,7 +165,7 @@ class _Search:
                 result.message = f"stopped at {result.max_steps} ab runs"
                 return lo, hi
             again = self.ab(self.commits[mid], self.commits[hi], threshold, "search")
-            if again.verdict == "slower":
+            if again.verdict in BAD_VERDICTS:
                 again.conclusion, lo = "good (A)", mid
             elif again.verdict in GOOD_VERDICTS:
                 again.conclusion, hi = "bad (A)", mid
@@ -196,9 +197,9 @@ def run_bisect(
             raise UsageError(f"{name} {commit[:12]}: {ready.why}")
     search = _Search(plan, commits, checkouts, result, run_step or run_ab, progress)
     first = search.ab(good, bad, plan.limit, "endpoints")
-    first.conclusion = "regression" if first.verdict == "slower" else "no regression"
+    first.conclusion = "regression" if first.verdict in BAD_VERDICTS else "no regression"
     search.announce(first)
-    if first.verdict != "slower" or first.ratio is None:
+    if first.verdict not in BAD_VERDICTS or first.ratio is None:
         result.outcome = "no regression"
         result.message = (
             f"good against bad is {first.verdict!r} (threshold {plan.limit:.1%}): nothing to bisect"
