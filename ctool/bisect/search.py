@@ -2,15 +2,17 @@
 ``ab --until-decided`` per step.
 
 **Endpoints first.** ``good`` against ``bad`` must come out "slower" beyond ``--threshold``;
-otherwise the search stops and says so (there is nothing to find).
+otherwise the search stops and says so: "no regression" when the ab decided there is none,
+"inconclusive" when it could not decide within its rounds and budget.
 
 **Each step** measures the midpoint ``m`` (B) against the newest commit known good (A). The
 endpoints' ratio ``r`` sets the step's threshold at ``sqrt(r) - 1``, half the regression in
 log terms: a midpoint before the culprit is ``r``-times faster than that boundary's far side
 and one after it is on it, so both answers ("slower", "no significant change") are equally
 far from it. "slower" (or "worse") makes ``m`` bad; "no significant change", "within noise",
-"same", "faster" or "better" make it good; "inconclusive" (the step's time budget ran out) asks a second ``ab``, of ``m``
-against the newest commit known bad, before the search gives up and reports its range.
+"same", "faster" or "better" make it good; "inconclusive" (the step's time budget ran
+out) asks a second ``ab``, of ``m`` against the newest commit known bad, before the search
+gives up and reports its range.
 
 **The whole search is right at least** ``confidence`` (95 %) **of the time.** It names the
 right commit whenever every verdict it used is right (one regression; the usual bisect
@@ -197,12 +199,13 @@ def run_bisect(
             raise UsageError(f"{name} {commit[:12]}: {ready.why}")
     search = _Search(plan, commits, checkouts, result, run_step or run_ab, progress)
     first = search.ab(good, bad, plan.limit, "endpoints")
-    first.conclusion = "regression" if first.verdict in BAD_VERDICTS else "no regression"
+    first.conclusion = "regression" if first.verdict in BAD_VERDICTS else first.verdict
     search.announce(first)
     if first.verdict not in BAD_VERDICTS or first.ratio is None:
-        result.outcome = "no regression"
-        result.message = (
-            f"good against bad is {first.verdict!r} (threshold {plan.limit:.1%}): nothing to bisect"
+        decided = first.verdict in GOOD_VERDICTS
+        result.outcome = "no regression" if decided else "inconclusive"
+        result.message = f"good against bad is {first.verdict!r} (threshold {plan.limit:.1%}): " + (
+            "nothing to bisect" if decided else "more rounds (--rounds, --budget) would decide"
         )
     else:
         threshold = math.sqrt(first.ratio) - 1

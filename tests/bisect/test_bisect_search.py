@@ -86,7 +86,7 @@ def test_only_skipped_commits_left_names_them(tmp_path: Path) -> None:
 @pytest.mark.serial
 def test_bisect_names_commit_37_with_real_ab_runs(tmp_path: Path) -> None:
     """64 commits; commit 37 makes the transform stage 8 % slower (more loop iterations);
-    commit 32 does not import. CPU time, small blocks, at most 9 rounds per step."""
+    commit 32 does not import. CPU time, small blocks, at most 14 rounds per step."""
     repo = tmp_path / "repo"
     hashes = build_repo(repo, commits=64, culprit=37, slowdown=0.08, broken=(32,))
     out = tmp_path / "bisect.json"
@@ -94,7 +94,7 @@ def test_bisect_names_commit_37_with_real_ab_runs(tmp_path: Path) -> None:
         app,
         ["bisect", "--good", hashes[0], "--bad", hashes[-1], "--pipeline", PIPELINE_REF,
          "--repo", str(repo), "--measure", "cpu", "--threshold", "3", "--block-ms", "20",
-         "--blocks", "10", "--warmup", "5", "--rounds", "9", "-q", "-o", str(out),
+         "--blocks", "10", "--warmup", "5", "--rounds", "14", "-q", "-o", str(out),
          "--history", str(tmp_path / "h.db"), "--format", "markdown"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -77,6 +77,14 @@ def build_repo(
         (repo / "stagedpipe.py").write_text(text, encoding="utf-8")
         _git(repo, "add", "stagedpipe.py")
         subject = f"commit {k}" + (": transform does more work" if k == culprit else "")
-        _git(repo, "commit", "-q", "-m", subject, "--date", f"2026-01-01T00:{k // 60:02d}:{k % 60:02d}")
+        _git(
+            repo,
+            "commit",
+            "-q",
+            "-m",
+            subject,
+            "--date",
+            f"2026-01-01T00:{k // 60:02d}:{k % 60:02d}",
+        )
         hashes.append(_git(repo, "rev-parse", "HEAD"))
     return hashes

@@ -58,8 +58,8 @@ def start_server() -> Iterator[str | None]:
         subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "ctool"],
                        check=True, capture_output=True)  # fmt: skip
         options = f"-p {port} -k {root} -h 127.0.0.1 -c fsync=off"
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-l",
-                        str(root / "log"), "-w", "start"], check=True, capture_output=True)  # fmt: skip
+        start = [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log")]
+        subprocess.run([*start, "-w", "start"], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
         shutil.rmtree(root, ignore_errors=True)
         yield None

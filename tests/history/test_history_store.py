@@ -88,8 +88,12 @@ WRITER = textwrap.dedent(
 def test_two_processes_writing_at_once_lose_nothing(target: str, tmp_path: Path) -> None:
     go = str(tmp_path / "ready-")
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, target, w, go], env=subprocess_env(),
-                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, target, w, go],
+            env=subprocess_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
         for w in "ab"
     ]
     for proc in procs:
