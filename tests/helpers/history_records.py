@@ -19,8 +19,8 @@ def make_record(
     writer: str = "",
 ) -> HistoryRecord:
     """Commit ``index`` (commit time ``index`` seconds after 2026-01-01) with one metric."""
-    sha = f"{writer}{index:08d}".rjust(40, "0")
-    parent = f"{writer}{index - 1:08d}".rjust(40, "0")
+    sha = f"{writer}{index:08d}".ljust(40, "0")
+    parent = f"{writer}{index - 1:08d}".ljust(40, "0")
     when = f"2026-01-01T{index // 3600:02d}:{index // 60 % 60:02d}:{index % 60:02d}+00:00"
     return HistoryRecord(
         commit=CommitInfo(sha, parent, "main", when, False, f"commit {index}"),
