@@ -10,7 +10,8 @@ History:
   1: ``runs`` (one report: commit, machine, environment, pipeline and settings) and
      ``metrics`` (its named values with their intervals).
   2: ``runs.commit_epoch`` (commit time as seconds, the series' order) and ``runs.subject``
-     (the commit's subject line), with an index on the commit.
+     (the commit's subject line), with an index on the commit and one that reads a series
+     in order (replacing ``runs_series``).
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ def _v2(d: Dialect) -> list[str]:
         "ALTER TABLE runs ADD COLUMN commit_epoch BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE runs ADD COLUMN subject TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX runs_commit ON runs (commit_sha)",
+        "CREATE INDEX runs_in_order ON runs "
+        "(pipeline, settings_hash, machine, dirty, commit_epoch, id)",
+        "DROP INDEX runs_series",
     ]
 
 

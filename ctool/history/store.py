@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ctool.history.gitinfo import git_root
 from ctool.history.migrations import (
@@ -57,8 +57,7 @@ class SeriesKey:
     metric: str
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     run_id: int
     commit: str
     commit_time: str
@@ -142,14 +141,22 @@ class HistoryStore:
         """Add records in one transaction; how many were added."""
         runs: list[tuple[Any, ...]] = []
         metrics: list[tuple[Any, ...]] = []
-        for record in records:
-            key = uuid.uuid4().hex
+        batch = uuid.uuid4().hex  # one random key per call, numbered: unique across writers
+        texts: dict[tuple[str, str], str] = {}  # a fingerprint's or settings' JSON, by hash
+
+        def text(kind: str, key: str, value: Any) -> str:
+            if (kind, key) not in texts:
+                texts[kind, key] = json.dumps(value, sort_keys=True, default=str)
+            return texts[kind, key]
+
+        for number, record in enumerate(records):
+            key = f"{batch}-{number}"
             c = record.commit
             runs.append((
                 key, c.commit, c.parent, c.branch, c.commit_time, epoch(c.commit_time),
-                int(c.dirty), record.machine, json.dumps(record.machine_info, sort_keys=True),
+                int(c.dirty), record.machine, text("m", record.machine, record.machine_info),
                 record.env_hash, record.ctool_version, record.pipeline, record.settings_hash,
-                json.dumps(record.settings, sort_keys=True, default=str), record.kind,
+                text("s", record.settings_hash, record.settings), record.kind,
                 record.source, record.created_at, record.samples, record.report_ref, c.subject,
             ))  # fmt: skip
             metrics.extend(
@@ -174,7 +181,7 @@ class HistoryStore:
         cursor = self.connection.cursor()
         try:
             cursor.execute(self.sql(text), tuple(params))
-            return [tuple(row) for row in cursor.fetchall()]
+            return list(cursor.fetchall())
         finally:
             cursor.close()
 
@@ -201,10 +208,7 @@ class HistoryStore:
             f"{dirty}ORDER BY r.commit_epoch, r.id",
             (key.pipeline, key.settings_hash, key.machine, key.metric),
         )
-        return [
-            Point(int(i), c, t, b, bool(d), float(v), lo, hi, src, subj)
-            for i, c, t, b, d, v, lo, hi, src, subj in rows
-        ]
+        return [Point._make(row) for row in rows]
 
     def lower_is_better(self, metric: str) -> bool | None:
         rows = self.query(
@@ -235,7 +239,6 @@ def _connect_sqlite(path: Path) -> HistoryStore:
         connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA foreign_keys=ON")
     except (OSError, sqlite3.Error) as exc:
         raise UsageError(f"--history {path}: cannot open: {exc}") from None
     return HistoryStore(connection, SQLITE, str(path))
