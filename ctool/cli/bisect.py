@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -83,6 +84,15 @@ def bisect_command(
         settings=tuple(setting or ()), rounds=rounds, blocks=blocks, block_ms=block_ms,
         warmup=warmup, budget_s=budget, seed=seed, build=build,
     )  # fmt: skip
+    result, reports = run_bisect(plan, progress=_progress(quiet))
+    if history is not None:
+        _add_steps(history, plan.repo, reports)
+    _emit(result, output_format, output)
+    if result.outcome != "found":
+        raise typer.Exit(EXIT_VERDICT)
+
+
+def _progress(quiet: bool) -> Callable[[Step], None]:
     console = make_console(stderr=True, quiet=quiet)
 
     def progress(step: Step) -> None:
@@ -92,12 +102,7 @@ def bisect_command(
             f"{step.rounds} rounds, {step.seconds:.0f} s) -> {step.conclusion or '?'}"
         )
 
-    result, reports = run_bisect(plan, progress=progress)
-    if history is not None:
-        _add_steps(history, plan.repo, reports)
-    _emit(result, output_format, output)
-    if result.outcome != "found":
-        raise typer.Exit(EXIT_VERDICT)
+    return progress
 
 
 def _add_steps(target: str, repo: Path, reports: list[tuple[str, CompareReport]]) -> None:

@@ -8,6 +8,7 @@ import sys
 
 HEAVY = ["numpy", "scipy", "line_profiler", "memory_profiler", "matplotlib", "pydantic"]
 HEAVY += ["dask", "distributed", "memray", "prometheus_client"]
+HEAVY += ["ruptures", "psycopg", "sqlalchemy"]  # ctool history / bisect (issue 23)
 
 
 def _modules_after(code: str) -> set[str]:
