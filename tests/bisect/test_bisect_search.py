@@ -108,3 +108,16 @@ def test_bisect_names_commit_37_with_real_ab_runs(tmp_path: Path) -> None:
     assert history.exit_code == 0, history.output
     sources = {p["source"] for s in json.loads(history.output)["series"] for p in s["points"]}
     assert sources == {"bisect"}
+
+
+def test_checkouts_and_their_import_checks_are_reused(tmp_path: Path) -> None:
+    hashes = build_repo(tmp_path / "repo", commits=16, culprit=9, broken=(5,))
+    plan = BisectPlan(tmp_path / "repo", hashes[0], hashes[-1], PIPELINE_REF, measure="cpu")
+    first, _ = run_bisect(plan, run_step=fake_ab(hashes, culprit=9)[0])
+    folder = tmp_path / "repo" / ".ctool" / "bisect" / "worktrees"
+    markers = {p: p.stat().st_mtime_ns for p in folder.glob("*.json")}
+    assert len(markers) >= 4 and (folder / hashes[0] / "stagedpipe.py").is_file()
+    again, _ = run_bisect(plan, run_step=fake_ab(hashes, culprit=9)[0])
+    assert {p: p.stat().st_mtime_ns for p in folder.glob("*.json")} == markers
+    assert again.culprit == first.culprit == hashes[8]
+    assert again.skipped == first.skipped

@@ -59,3 +59,15 @@ def test_two_steps_and_a_long_series() -> None:
 def test_short_or_non_finite_series_give_nothing() -> None:
     assert detect([1.0] * 9) == []
     assert detect([1.0, float("nan")] * 20) == []
+
+
+def test_without_ruptures_the_error_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from ctool.model.errors import UsageError
+
+    monkeypatch.setitem(sys.modules, "ruptures", None)  # import ruptures -> ImportError
+    with pytest.raises(UsageError, match=r'pip install "ctool\[history\]"'):
+        detect(noisy(100, 0.01, seed=1))
