@@ -126,3 +126,26 @@ def test_bad_input_is_one_line_and_exit_2(
     result = CliRunner().invoke(app, [*args, "--history", str(tmp_path / "h.db")])
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_an_ab_report_gives_ratios_with_their_intervals(tmp_path: Path) -> None:
+    report = load_report(GOLDEN / "reports" / "ab.json")
+    record = record_from_report(report, CommitInfo("c" * 40), source="ab")
+    ratios = [m for m in record.metrics if m.name.startswith("ab.")]
+    assert ratios and all(m.name.endswith(".ratio") and m.unit == "x" for m in ratios)
+    gated = [m for m in ratios if m.low is not None]
+    assert gated and all(m.low <= m.value <= m.high for m in gated)  # type: ignore[operator]
+    assert record.settings["a"] and record.kind == "compare"
+
+
+def test_without_psycopg_the_error_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from ctool.model.errors import UsageError
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(UsageError, match=r'pip install "ctool\[history-postgres\]"') as err:
+        open_store("postgresql://me:secret@127.0.0.1/db")
+    assert "secret" not in err.value.message
