@@ -7,11 +7,11 @@ lock), so two CI jobs opening a new store at once migrate it once. A store newer
 ctool (a version it does not know) is refused rather than written.
 
 History:
-  1: ``runs`` (one report: commit, machine, environment, pipeline and settings) and
-     ``metrics`` (its named values with their intervals).
+  1: ``runs`` (one report: commit, machine, environment, pipeline and settings; its
+     ``run_key`` is unique by construction, a random key per add and a number) and
+     ``metrics`` (its named values with their intervals), indexed by run and name.
   2: ``runs.commit_epoch`` (commit time as seconds, the series' order) and ``runs.subject``
-     (the commit's subject line), with an index on the commit and one that reads a series
-     in order (replacing ``runs_series``).
+     (the commit's subject line), with the index that reads a series in order.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _v1(d: Dialect) -> list[str]:
     return [
         f"""CREATE TABLE runs (
             id {d.identity},
-            run_key TEXT NOT NULL UNIQUE,
+            run_key TEXT NOT NULL,
             commit_sha TEXT NOT NULL,
             parent_sha TEXT NOT NULL,
             branch TEXT NOT NULL,
@@ -56,9 +56,8 @@ def _v1(d: Dialect) -> list[str]:
             samples TEXT,
             report_ref TEXT
         )""",
-        "CREATE INDEX runs_series ON runs (pipeline, settings_hash, machine)",
         f"""CREATE TABLE metrics (
-            run_key TEXT NOT NULL REFERENCES runs (run_key),
+            run_key TEXT NOT NULL,
             name TEXT NOT NULL,
             value {d.real} NOT NULL,
             low {d.real},
@@ -74,10 +73,8 @@ def _v2(d: Dialect) -> list[str]:
     return [
         "ALTER TABLE runs ADD COLUMN commit_epoch BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE runs ADD COLUMN subject TEXT NOT NULL DEFAULT ''",
-        "CREATE INDEX runs_commit ON runs (commit_sha)",
         "CREATE INDEX runs_in_order ON runs "
         "(pipeline, settings_hash, machine, dirty, commit_epoch, id)",
-        "DROP INDEX runs_series",
     ]
 
 

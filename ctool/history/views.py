@@ -86,8 +86,9 @@ def table(series: Sequence[Series], alpha: float) -> RenderableType:
 def regression_lines(found: Sequence[Regression]) -> list[str]:
     return [
         f"regression: {r.series.key.metric} {signed_pct(r.change.change)} "
-        f"[{signed_pct(r.change.low)}, {signed_pct(r.change.high)}] in {r.commit_range} "
-        f"({r.series.key.pipeline}, machine {r.series.key.machine[:8]})"
+        f"[{signed_pct(r.change.low)}, {signed_pct(r.change.high)}]\n"
+        f"  commits {r.commit_range} ({r.series.key.pipeline}, machine "
+        f"{r.series.key.machine[:8]})"
         for r in found
     ]
 
