@@ -63,12 +63,12 @@ class BisectResult:
         return json.dumps({"kind": "bisect", **asdict(self)}, indent=1)
 
 
-def _ratio(step: Step) -> str:
+def _ratio(step: Step, sep: str = ", ") -> str:
     if step.ratio is None:
         return "-"
     if step.low is None or step.high is None:
         return f"{step.ratio:.4f}"
-    return f"{step.ratio:.4f} [{step.low:.4f}, {step.high:.4f}]"
+    return f"{step.ratio:.3f} [{step.low:.3f}{sep}{step.high:.3f}]"
 
 
 def headline(result: BisectResult) -> str:
@@ -81,8 +81,8 @@ def summary_lines(result: BisectResult) -> list[str]:
     return [
         f"bisect {result.good[:12]}..{result.bad[:12]}: {result.commits} commits, "
         f"{result.pipeline}, --measure {result.measure}",
-        f"per-step alpha {result.per_step_alpha:.2g} over at most {result.max_steps} ab runs: "
-        f"the search is right with probability >= {result.confidence:.0%}",
+        f"per-step alpha {result.per_step_alpha:.2g}, at most {result.max_steps} ab runs: "
+        f"right with probability >= {result.confidence:.0%}",
         f"{len(result.steps)} ab runs ({result.search_steps} after the endpoints), "
         f"{result.seconds:.0f} s",
     ]
@@ -93,13 +93,13 @@ def table(result: BisectResult) -> RenderableType:
     from rich.table import Table
     from rich.text import Text
 
-    grid = Table(box=None, pad_edge=False)
-    for name in ("#", "A (good)", "B", "verdict", "B/A [interval]", "rounds", "s", "so"):
+    grid = Table(box=None, pad_edge=False, padding=(0, 1, 0, 0))  # 80 columns: one space
+    for name in ("#", "A good", "B", "verdict", "B/A [interval]", "rnds", "s", "so"):
         grid.add_column(name, overflow="fold")
     for i, step in enumerate(result.steps):
         grid.add_row(
-            "E" if step.role == "endpoints" else str(i), step.a[:8], step.b[:8], step.verdict,
-            _ratio(step), str(step.rounds), f"{step.seconds:.0f}", step.conclusion,
+            "E" if step.role == "endpoints" else str(i), step.a[:7], step.b[:7], step.verdict,
+            _ratio(step, ","), str(step.rounds), f"{step.seconds:.0f}", step.conclusion,
         )  # fmt: skip
     parts: list[RenderableType] = [Text(line) for line in summary_lines(result)]
     parts.append(grid)
