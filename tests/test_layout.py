@@ -51,14 +51,14 @@ def private_imports(path: Path) -> list[str]:
             for alias in node.names:
                 if alias.asname:
                     imported_modules.add(alias.asname)
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name)
-            and node.value.id in imported_modules
-            and _private(node.attr)
-        ):
-            found.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
+    found.extend(
+        f"{path.name}:{node.lineno} {node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in imported_modules
+        and _private(node.attr)
+    )
     return found
 
 

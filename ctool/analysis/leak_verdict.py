@@ -180,26 +180,16 @@ def decide(
     t_state = state_of(t_full, t_late, criteria.threshold, criteria.resolution)
     what = "retained memory"
     fit, late = t_full, t_late
-    beyond: float | None = None
+    beyond = rss_outgrows_traced(fits, criteria)
     if t_state == "flat":
-        r_floor = max(criteria.threshold, RSS_RESOLUTION)
-        r_state = state_of(r_full, r_late, r_floor, r_floor)
-        if r_state == "growing" and r_full.slope - t_full.slope > r_floor:
-            beyond = r_full.slope - t_full.slope
-            t_state, what, fit, late = "growing", "RSS", r_full, r_late
-        else:
+        if beyond is None:
             return _clean(episodes, traced, criteria, fits)
+        t_state, what, fit, late = "growing", "RSS", r_full, r_late
     window = late if late is not None else fit
     limit = window.ci_high - window.ci_low
     span = window.episodes_spanned
     trend = describe_trend(fit, what, criteria.confidence)
-    native = (
-        f"; RSS grew {exact_bytes(beyond)}/episode beyond traced memory "
-        f"({exact_bytes(t_full.slope)}/episode): memory outside Python's allocator "
-        "(a C extension, malloc); `--engine memray` sees it with its call site"
-        if beyond is not None
-        else ""
-    )
+    native = _native_note(beyond, t_full.slope)
     if t_state == "unsettled":
         if not final:
             return fits.analysis(None, f"{trend}: not settled yet", "unsettled", limit, span)
@@ -207,10 +197,11 @@ def decide(
             "inconclusive",
             f"{trend}: the budget ran out before the growth was settled; steady growth below "
             f"{exact_bytes(limit)}/episode over the last {span or 0:g} "
-            "episodes would not have been seen",
+            f"episodes would not have been seen{native}",
             "unsettled",
             limit,
             span,
+            beyond=beyond,
         )
     stable = late is None or late.slope >= STABLE_FRACTION * fit.slope
     floor_ok = 100.0 * fit.slope * done / max(rss_base, 1.0) > criteria.growth_floor_pct
@@ -250,13 +241,33 @@ def _why_not_settled(*, stable: bool, done: float, criteria: Criteria) -> str:
     return f"the growth is below the floor ({criteria.growth_floor_pct:g}% of RSS)"
 
 
+RSS_OUTGROWS = 2.0
+"""RSS grows "clearly faster" than traced memory: the lower end of its slope's interval is
+above this many times the upper end of the traced slope's (and the gap above the floor)."""
+
+
+def rss_outgrows_traced(fits: Fits, criteria: Criteria) -> float | None:
+    """Bytes per episode by which RSS grows beyond traced memory, when it clearly does --
+    whatever the traced verdict -- else None. That growth is outside Python's allocator,
+    which only ``--engine memray`` attributes."""
+    floor = max(criteria.threshold, RSS_RESOLUTION)
+    state = state_of(fits.rss, fits.rss_late, floor, floor)
+    gap = fits.rss.slope - fits.traced.slope
+    if state != "growing" or gap <= floor:
+        return None
+    if fits.rss.ci_low <= RSS_OUTGROWS * max(fits.traced.ci_high, 0.0):
+        return None
+    return gap
+
+
 def _native_note(beyond: float | None, traced_slope: float) -> str:
     if beyond is None:
         return ""
     return (
-        f"; RSS grew {exact_bytes(beyond)}/episode beyond traced memory "
-        f"({exact_bytes(traced_slope)}/episode): memory outside Python's allocator "
-        "(a C extension, malloc); `--engine memray` sees it with its call site"
+        f"; the process's RSS grew {exact_bytes(beyond)}/episode beyond traced memory "
+        f"({exact_bytes(traced_slope)}/episode traced): memory outside Python's allocator "
+        "(a C extension, malloc) that this engine cannot see; `--engine memray` sees it "
+        "with its call site"
     )
 
 

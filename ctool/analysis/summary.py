@@ -15,14 +15,11 @@ from ctool.model.samples import ENCODING, encode_ns
 from ctool.model.schema import (
     BlockingCall,
     Drift,
-    DriftVerdict,
-    DriftWindow,
     ErrorSample,
     ErrorSummary,
     LatencySummary,
     LoadLevel,
     LoadVerdict,
-    LoadVerdictKind,
     Samples,
     ScalingRow,
     StageStats,
@@ -40,11 +37,6 @@ PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 MIN_BATCHES = 20
 MAX_BATCHES = 50
 DRIFT_WINDOWS = 10
-DRIFT_THRESHOLD = 0.05
-DRIFT_ALPHA = 0.01
-KNEE_ELASTICITY = 0.5
-CLIFF_ELASTICITY = 1.2
-CLIFF_THROUGHPUT_DROP = 0.8
 
 
 def as_array(values: Iterable[int]) -> IntArray:
@@ -223,62 +215,16 @@ def batches(part: PartRecords) -> list[WindowStats]:
 
 
 def drift(part: PartRecords, windows: int = DRIFT_WINDOWS) -> Drift | None:
-    """First against last time window of a part: is the pipeline slowing down (or speeding up)?
+    """First against last time window of a part, judged on an interval (analysis.drift)."""
+    from ctool.analysis import drift as drift_analysis
 
-    Windows split the part's time span into equal slices. A drift is reported when the last
-    window's median differs from the first's by more than 5 % and a Mann-Whitney U test
-    rejects "same distribution" at alpha 0.01.
-    """
-    import numpy as np
+    return drift_analysis.drift(part, windows)
 
-    if part.ok < 5 * windows:
-        return None
-    offsets = as_array(part.offsets)
-    order = np.argsort(offsets, kind="stable")
-    sorted_offsets = offsets[order]
-    span = float(sorted_offsets[-1] - sorted_offsets[0])
-    if span <= 0:
-        return None
-    edges = sorted_offsets[0] + np.arange(windows + 1) * span / windows
-    idx = np.searchsorted(sorted_offsets, edges[1:-1])
-    groups = np.split(order, idx)
-    lat = as_array(part.latencies)
-    rows: list[DriftWindow] = []
-    for i, group in enumerate(groups):
-        if group.size:
-            values = lat[group]
-            p50, p95 = percentiles_ms(values, (50.0, 95.0))
-            rows.append(
-                DriftWindow(
-                    index=i,
-                    t_s=float(edges[i]) / 1e9,
-                    episodes=int(group.size),
-                    mean_ms=_ms(float(values.mean())),
-                    p50_ms=p50,
-                    p95_ms=p95,
-                )
-            )
-    first, last = lat[groups[0]], lat[groups[-1]]
-    if first.size < 3 or last.size < 3:
-        return None
-    from scipy.stats import mannwhitneyu
 
-    p_value = float(mannwhitneyu(first, last, alternative="two-sided").pvalue)
-    first_p50 = float(np.median(first))
-    change = float(np.median(last)) / first_p50 - 1.0 if first_p50 > 0 else 0.0
-    verdict: DriftVerdict
-    if abs(change) > DRIFT_THRESHOLD and p_value < DRIFT_ALPHA:
-        verdict = "slower over time" if change > 0 else "faster over time"
-    else:
-        verdict = "stable"
-    return Drift(
-        windows=rows,
-        first_p50_ms=_ms(first_p50),
-        last_p50_ms=_ms(float(np.median(last))),
-        p50_change_pct=100.0 * change,
-        p_value=p_value,
-        verdict=verdict,
-    )
+def slice_throughputs(part: PartRecords) -> list[float]:
+    from ctool.analysis import load
+
+    return load.slice_throughputs(part)
 
 
 def load_level(
@@ -306,88 +252,16 @@ def load_level(
         throughput_eps=throughput(part),
         errors=part.errors,
         queue_depth_max=part.queue_depth_max,
+        slice_throughput_eps=slice_throughputs(part) if concurrency else [],
         extra=extra,
     )
 
 
 def load_verdict(levels: Sequence[LoadLevel]) -> LoadVerdict | None:
-    """Knee and cliff of a closed-loop concurrency sweep.
+    """Knee, cliff or scaling of a concurrency sweep, from intervals (analysis.load)."""
+    from ctool.analysis import load
 
-    Between two levels, the *elasticity* is log(latency growth) / log(load growth), on the
-    mean latency (by Little's law, throughput = concurrency / mean latency): 0 means latency
-    stays flat as load grows (throughput scales), 1 means latency grows as fast as load
-    (throughput saturated), above 1 it grows faster (throughput falls). The knee is the last
-    level before elasticity reaches 0.5; the cliff is the first level where it exceeds 1.2 or
-    throughput falls below 80 % of the best seen.
-    Each row's ``extra`` receives its growth figures.
-    """
-    rows = sorted((lv for lv in levels if lv.concurrency), key=lambda lv: lv.concurrency or 0)
-    if len(rows) < 2:
-        return None
-    knee: int | None = None
-    cliff: int | None = None
-    best = rows[0].throughput_eps
-    best_at = rows[0].concurrency
-    for prev, row in zip(rows, rows[1:], strict=False):
-        load_growth = (row.concurrency or 1) / (prev.concurrency or 1)
-        before, after = _mean_ms(prev), _mean_ms(row)
-        latency_growth = after / before if before > 0 else math.inf
-        elasticity = (
-            math.log(latency_growth) / math.log(load_growth)
-            if load_growth > 1 and 0 < latency_growth < math.inf
-            else math.inf
-        )
-        row.extra.update(
-            load_growth=load_growth,
-            latency_growth=latency_growth,
-            elasticity=elasticity,
-        )
-        if knee is None and elasticity >= KNEE_ELASTICITY:
-            knee = prev.concurrency
-        if cliff is None and (
-            elasticity > CLIFF_ELASTICITY or row.throughput_eps < CLIFF_THROUGHPUT_DROP * best
-        ):
-            cliff = row.concurrency
-        if row.throughput_eps > best:
-            best, best_at = row.throughput_eps, row.concurrency
-    top = rows[-1]
-    overall_load = (top.concurrency or 1) / (rows[0].concurrency or 1)
-    first_mean = _mean_ms(rows[0])
-    overall_latency = _mean_ms(top) / first_mean if first_mean > 0 else math.inf
-    verdict: LoadVerdictKind
-    if cliff is not None:
-        verdict = "cliff"
-        detail = (
-            f"cliff at concurrency {cliff}: latency grows faster than load there "
-            f"(throughput peaked at {best:.1f} eps at concurrency {best_at})"
-        )
-    elif knee is not None:
-        verdict = "knee"
-        detail = (
-            f"knee at concurrency {knee}: beyond it latency grows with load and throughput "
-            f"saturates near {best:.1f} eps"
-        )
-    else:
-        verdict = "scales"
-        detail = (
-            f"scales to concurrency {top.concurrency}: mean latency x{overall_latency:.2f} "
-            f"for x{overall_load:.0f} load"
-        )
-    return LoadVerdict(
-        verdict=verdict,
-        knee_concurrency=knee,
-        cliff_concurrency=cliff,
-        peak_throughput_eps=best,
-        peak_concurrency=best_at,
-        latency_growth=overall_latency if math.isfinite(overall_latency) else None,
-        load_growth=overall_load,
-        detail=detail,
-    )
-
-
-def _mean_ms(level: LoadLevel) -> float:
-    value = level.extra.get("mean_ms")
-    return float(value) if isinstance(value, (int, float)) else level.p50_ms
+    return load.load_verdict(levels)
 
 
 def scaling_rows(throughputs: Sequence[tuple[int, float, PartRecords]]) -> list[ScalingRow]:

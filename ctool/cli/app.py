@@ -12,7 +12,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from ctool.model.errors import CtoolError
 from ctool.model.version import __version__
@@ -39,7 +39,34 @@ def _usage_exit(exc: Exception) -> typer.Exit:
 
 
 class CtoolGroup(TyperGroup):
-    """Translates ``CtoolError`` and option-parsing errors into one line and an exit code."""
+    """Translates ``CtoolError`` and option-parsing errors into one line and an exit code,
+    and loads each command's module only when that command runs (:data:`COMMANDS`)."""
+
+    listing = False
+    """True while the group's own help is drawn: commands are then listed from the table."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module_name, short = COMMANDS[cmd_name]
+        if self.listing:
+            return TyperCommand(name=cmd_name, help=short, callback=None)
+        import importlib
+
+        function = getattr(importlib.import_module(module_name), f"{cmd_name}_command")
+        single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+        single.command(cmd_name)(function)
+        return typer.main.get_command(single)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -93,21 +120,47 @@ def _root(
     """Profile and benchmark multi-stage (async) Python pipelines."""
 
 
-def _register() -> None:
-    from ctool.cli import ab, bisect, compare, history, leakcheck, profile, profilers, report, suite
+COMMANDS: dict[str, tuple[str, str]] = {
+    "profile": ("ctool.cli.profile", "Run a pipeline's episodes and show where the time goes."),
+    "compare": (
+        "ctool.cli.compare",
+        "Compare two profile reports, with a statistically honest verdict per metric.",
+    ),
+    "ab": (
+        "ctool.cli.ab",
+        "A/B of two configurations, interleaved in short ABBA blocks: the CI-grade comparison.",
+    ),
+    "leakcheck": (
+        "ctool.cli.leakcheck",
+        "Run many episodes and test whether retained memory grows per episode.",
+    ),
+    "profilers": (
+        "ctool.cli.profilers",
+        "List the profiler backends found, and whether each can run here (and why not).",
+    ),
+    "suite": (
+        "ctool.cli.suite",
+        "Run the performance plan's 20 scenarios and 3 correctness metrics, each against its "
+        "target.",
+    ),
+    "report": (
+        "ctool.cli.report",
+        "Render a saved report of any kind (profile, compare, leakcheck, suite).",
+    ),
+    "history": (
+        "ctool.cli.history",
+        "The history of measurements, commit after commit: add, show, check.",
+    ),
+    "bisect": (
+        "ctool.cli.bisect",
+        "Find the commit between --good and --bad that made the pipeline slower.",
+    ),
+}
+"""Each command: its module (which holds ``<name>_command``) and its one-line help.
 
-    app.command("profile")(profile.profile_command)
-    app.command("compare")(compare.compare_command)
-    app.command("ab")(ab.ab_command)
-    app.command("leakcheck")(leakcheck.leakcheck_command)
-    app.command("profilers")(profilers.profilers_command)
-    app.command("suite")(suite.suite_command)
-    app.command("report")(report.report_command)
-    app.add_typer(history.app, name="history")
-    app.command("bisect")(bisect.bisect_command)
-
-
-_register()
+Commands load lazily: ``ctool --help`` lists them from this table without importing a
+command module, and ``ctool NAME`` imports only NAME's. The line is the first paragraph of
+the command function's docstring (``tests/cli/test_startup.py`` checks they agree)."""
 
 
 def main() -> None:

@@ -15,12 +15,6 @@ if TYPE_CHECKING:
     from ctool.history.series import Series
     from ctool.model.schema import Report
 
-app = typer.Typer(
-    name="history",
-    help="The history of measurements, commit after commit: add, show, check.",
-    no_args_is_help=True,
-)
-
 HistoryOption = Annotated[
     str | None,
     typer.Option(
@@ -65,24 +59,15 @@ def record_history(report: Report, target: str | None, source: str) -> None:
     make_console(stderr=True).print(f"history: added to {store.where}")
 
 
-@app.command("add")
-def add_command(
-    reports: Annotated[list[Path], typer.Argument(metavar="REPORT.json...", show_default=False)],
-    *,
-    history: StoreOption = None,
-    commit: Annotated[
-        str, typer.Option(help="The commit the reports measured (a git revision).")
-    ] = "HEAD",
-    no_samples: Annotated[
-        bool, typer.Option("--no-samples", help="Keep a reference to the file, not samples.")
-    ] = False,
-) -> None:
-    """Add reports (profile or ab) to the history, as measured at --commit of this checkout."""
+def _add(reports: list[Path], history: str | None, commit: str, keep_samples: bool) -> None:
+    """Add reports (profile or ab) as measured at ``commit`` of this checkout."""
     from ctool.history.gitinfo import commit_info, resolve
     from ctool.history.record import record_from_report
     from ctool.history.store import open_store
     from ctool.model.io import load_report
 
+    if not reports:
+        raise UsageError("history add expects one or more REPORT.json files")
     cwd = Path.cwd()
     info = commit_info(cwd, commit if commit == "HEAD" else resolve(cwd, commit))
     records = []
@@ -96,7 +81,7 @@ def add_command(
                 info,
                 source="add",
                 report_ref=str(path.resolve()),
-                keep_samples=not no_samples,
+                keep_samples=keep_samples,
             )  # fmt: skip
         )
     with open_store(history) as store:
@@ -119,60 +104,27 @@ def _series(
         return load_series(store, metrics=metric or (), alpha=alpha, min_magnitude=min_change / 100)
 
 
-@app.command("show")
-def show_command(
-    *,
-    history: StoreOption = None,
-    metric: MetricOption = None,
-    alpha: AlphaOption = 0.001,
-    min_change: MinChangeOption = 1.0,
-    html: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="Write the HTML trend page here.")
-    ] = None,
-    commit_url: Annotated[
-        str,
-        typer.Option(help="Link of a point's commit, e.g. https://host/repo/commit/{commit}."),
-    ] = "#{commit}",
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
-) -> None:
-    """A table per pipeline, settings and machine: each metric with a sparkline and its
-    change points (size, interval, commit). Series never cross machines."""
+def _show(series: list[Series], alpha: float, html: Path | None, url: str, as_json: bool) -> None:
+    """A table per pipeline, settings and machine (or JSON); the HTML trend page."""
     import json
 
     from ctool.history import views
 
-    if "{commit}" not in commit_url:
-        raise UsageError("--commit-url must contain {commit}")
-    series = _series(history, metric, alpha, min_change)
     if html is not None:
         from ctool.model.io import atomic_write_text
 
-        atomic_write_text(html, views.html_page(series, alpha, commit_url))
-    if json_out:
+        atomic_write_text(html, views.html_page(series, alpha, url))
+    if as_json:
         typer.echo(json.dumps(views.as_json(series, alpha), indent=1))
         return
     make_console().print(views.table(series, alpha))
 
 
-@app.command("check")
-def check_command(
-    *,
-    history: StoreOption = None,
-    metric: MetricOption = None,
-    threshold: Annotated[float, typer.Option(help="Smallest regression, in percent.")] = 5.0,
-    recent: Annotated[
-        int, typer.Option(help="How many of the newest commits of each series to check.")
-    ] = 5,
-    alpha: AlphaOption = 0.001,
-) -> None:
-    """For CI: exit 1 when one of the newest commits holds a regression beyond the
-    threshold, naming its commit range."""
+def _check(series: list[Series], threshold: float, recent: int) -> None:
+    """Exit 1 when one of the newest commits holds a regression beyond the threshold."""
     from ctool.history import views
     from ctool.history.check import regressions
 
-    if recent < 1:
-        raise UsageError("--recent must be at least 1")
-    series = _series(history, metric, alpha, threshold / 100)
     found = regressions(series, threshold=threshold / 100, recent=recent)
     for line in views.regression_lines(found):
         typer.echo(line)
@@ -180,3 +132,62 @@ def check_command(
         raise typer.Exit(EXIT_VERDICT)
     typer.echo(f"no regression beyond {threshold:g}% in the newest {recent} commits of "
                f"{len(series)} series")  # fmt: skip
+
+
+ACTIONS = ("add", "show", "check")
+
+
+def history_command(
+    action: Annotated[str, typer.Argument(metavar="add|show|check", show_default=False)],
+    reports: Annotated[
+        list[Path] | None, typer.Argument(metavar="[REPORT.json...]", show_default=False)
+    ] = None,
+    *,
+    history: StoreOption = None,
+    metric: MetricOption = None,
+    alpha: AlphaOption = 0.001,
+    min_change: MinChangeOption = 1.0,
+    html: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="show: write the HTML trend page here.")
+    ] = None,
+    commit_url: Annotated[
+        str,
+        typer.Option(help="show: a point's commit link, e.g. https://host/repo/commit/{commit}."),
+    ] = "#{commit}",
+    json_out: Annotated[bool, typer.Option("--json", help="show: print JSON instead.")] = False,
+    threshold: Annotated[float, typer.Option(help="check: smallest regression, in percent.")] = 5.0,
+    recent: Annotated[
+        int, typer.Option(help="check: how many of the newest commits of each series.")
+    ] = 5,
+    commit: Annotated[
+        str, typer.Option(help="add: the commit the reports measured (a git revision).")
+    ] = "HEAD",
+    no_samples: Annotated[
+        bool, typer.Option("--no-samples", help="add: keep the file's path, not samples.")
+    ] = False,
+) -> None:
+    """The history of measurements, commit after commit: add, show, check.
+
+    'add REPORT.json...' records profile or ab reports at --commit of this checkout;
+    'show' prints each series (one metric of one pipeline, settings and machine) with a
+    sparkline and its change points (--html draws the trend); 'check' exits 1 when one of
+    the newest --recent commits holds a regression beyond --threshold, naming its commit
+    range (docs/history.md).
+    """
+    if action not in ACTIONS:
+        raise UsageError(f"history expects add, show or check, got {action!r}")
+    if reports and action != "add":
+        raise UsageError(f"history {action} takes no report files")
+    if action == "add":
+        _add(list(reports or []), history, commit, not no_samples)
+        return
+    if "{commit}" not in commit_url:
+        raise UsageError("--commit-url must contain {commit}")
+    if recent < 1:
+        raise UsageError("--recent must be at least 1")
+    minimum = threshold if action == "check" else min_change
+    series = _series(history, metric, alpha, minimum)
+    if action == "show":
+        _show(series, alpha, html, commit_url, json_out)
+    else:
+        _check(series, threshold, recent)

@@ -83,6 +83,9 @@ class LoadLevel(Model):
     throughput_eps: float
     errors: int = 0
     queue_depth_max: int | None = None
+    slice_throughput_eps: list[float] = Field(default_factory=list)
+    """Throughput in each equal time slice of the level (episodes completed per second):
+    the spread the load verdict's intervals come from. Empty in reports before it."""
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -215,8 +218,8 @@ class PhiMetrics(Model):
         return cls(**numbers)
 
 
-DriftVerdict = Literal["stable", "slower over time", "faster over time"]
-LoadVerdictKind = Literal["knee", "cliff", "scales"]
+DriftVerdict = Literal["stable", "slower over time", "faster over time", "inconclusive"]
+LoadVerdictKind = Literal["knee", "cliff", "scales", "inconclusive"]
 
 
 class DriftWindow(Model):
@@ -240,6 +243,12 @@ class Drift(Model):
     p50_change_pct: float
     p_value: float
     verdict: DriftVerdict
+    change_low_pct: float | None = None
+    change_high_pct: float | None = None
+    """Interval of the change (block bootstrap); the verdict rests on it. ``None`` in
+    reports written before it, whose verdict rested on ``p_value``."""
+    threshold_pct: float | None = None
+    confidence: float | None = None
 
 
 class LoadVerdict(Model):
@@ -254,6 +263,9 @@ class LoadVerdict(Model):
     """Mean latency at the top level over the first (``None``: not finite)."""
     load_growth: float
     detail: str
+    cliff_drop: float | None = None
+    """The fall of throughput below the peak that makes a cliff (0.2: 20 %)."""
+    confidence: float | None = None
 
 
 class ScalingRow(Model):

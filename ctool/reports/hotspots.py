@@ -23,6 +23,7 @@ from rich.text import Text
 
 from ctool.model.format import count, ms_fixed, pct, short_path, size_or_dash
 from ctool.model.schema import Hotspot, ProfilerRun
+from ctool.reports.fit import FitColumn, FittedTable
 
 DEFAULT_TOP = 10
 _SITE = tuple(
@@ -160,18 +161,29 @@ def bottleneck_tables(
     return tables
 
 
-def render_bottleneck(table: BottleneckTable) -> Table:
-    """A :class:`BottleneckTable` as a Rich table (names, paths and source fold, never cut)."""
-    rich_table = Table(title=table.title, title_justify="left")
-    for header, right in table.columns:
-        rich_table.add_column(header, justify="right" if right else "left", overflow="fold")
+def render_bottleneck(table: BottleneckTable) -> FittedTable:
+    """A :class:`BottleneckTable` that fits the console's width: numbers whole, names and
+    paths shortened in the middle, the stage column dropped last (with a note)."""
+    fitted = FittedTable(
+        columns=[
+            FitColumn(
+                header,
+                kind="number" if right else "text" if header == "source" else "name",
+                right=right,
+                drop_order=1 if header == "stage" else None,
+            )
+            for header, right in table.columns
+        ],
+        table_options={
+            "title": table.title,
+            "title_justify": "left",
+            "caption": "; ".join(table.notes) or None,
+            "caption_justify": "left",
+        },
+    )
     for cells in table.rows:
-        # Source text and names are data, not Rich markup ("theta[i]" must stay as written).
-        rich_table.add_row(*(Text(cell) for cell in cells))
-    if table.notes:
-        rich_table.caption = "; ".join(table.notes)
-        rich_table.caption_justify = "left"
-    return rich_table
+        fitted.add_row(cells)
+    return fitted
 
 
 def hotspots_table(
@@ -181,7 +193,7 @@ def hotspots_table(
     top: int = DEFAULT_TOP,
     run: ProfilerRun | None = None,
     artifact: str | None = None,
-) -> Table:
+) -> FittedTable:
     """One profiler's bottleneck table, rendered."""
     return render_bottleneck(
         bottleneck_table(hotspots, profiler, top=top, run=run, artifact=artifact)
@@ -194,7 +206,7 @@ def hotspot_tables(
     top: int = DEFAULT_TOP,
     runs: Sequence[ProfilerRun] = (),
     artifacts: dict[str, str] | None = None,
-) -> list[Table]:
+) -> list[FittedTable]:
     """One rendered table per profiler that produced rows, in the order they appear."""
     tables = bottleneck_tables(hotspots, top=top, runs=runs, artifacts=artifacts)
     return [render_bottleneck(table) for table in tables]

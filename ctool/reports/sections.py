@@ -65,12 +65,9 @@ def latency_section(report: ProfileReport) -> Section:
     values = [lat.mean, lat.stdev, lat.min, lat.p50, lat.p90, lat.p95, lat.p99, lat.p999, lat.max]
     section.add([f"{lat.count:,}", *(ms(v) for v in values)])
     if report.drift:
-        d = report.drift
-        section.notes.append(
-            f"Drift, first vs last tenth of the run: median {ms(d.first_p50_ms)} -> "
-            f"{ms(d.last_p50_ms)} ms ({d.p50_change_pct:+.1f}%, "
-            f"p={d.p_value:.2g}): {d.verdict}"
-        )
+        from ctool.analysis.drift import describe
+
+        section.notes.append(describe(report.drift))
     return section
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from ctool.model.schema import ProfileReport
+from ctool.reports.fit import FitColumn, FittedTable
 from ctool.reports.registry import renderer
 from ctool.reports.sections import RIGHT, Section, footer, headline, profile_sections
 
@@ -19,34 +19,38 @@ def _bar(share: float) -> Text:
     return Text("█" * filled + "·" * (BAR_WIDTH - filled), style="cyan")
 
 
-def section_table(section: Section) -> Table:
+def section_table(section: Section) -> FittedTable:
+    """A section as a table that fits the console's width (names shorten, numbers never)."""
     has_bars = any(b is not None for b in section.bars)
-    table = Table(
-        title=section.title,
-        title_justify="left",
-        title_style="bold",
-        caption="\n".join(section.notes) or None,
-        caption_justify="left",
-        caption_style="dim",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 1),
-        expand=False,
+    table = FittedTable(
+        columns=[
+            FitColumn(header, kind="number", right=True)
+            if align == RIGHT
+            else FitColumn(header, kind="name")
+            for header, align in section.columns
+        ],
+        table_options={
+            "title": section.title,
+            "title_justify": "left",
+            "title_style": "bold",
+            "caption": "\n".join(section.notes) or None,
+            "caption_justify": "left",
+            "caption_style": "dim",
+            "box": box.SIMPLE_HEAD,
+            "show_edge": False,
+            "pad_edge": False,
+            "padding": (0, 1),
+            "expand": False,
+        },
     )
-    multiline = any("\n" in cell for row in section.rows for cell in row)
-    for i, (header, align) in enumerate(section.columns):
-        if align == RIGHT:
-            table.add_column(header, justify="right", no_wrap=True)
-        else:  # the first column names the row: keep it on one line when it fits
-            table.add_column(header, overflow="fold", no_wrap=i == 0 and not multiline)
     if has_bars:
-        table.add_column("", no_wrap=True, min_width=BAR_WIDTH)
+        table.extra_columns = [("", BAR_WIDTH)]
     for row, style, bar in zip(section.rows, section.styles, section.bars, strict=True):
-        cells: list[RenderableType] = list(row)
+        table.add_row(row, style)
         if has_bars:
-            cells.append(_bar(bar) if bar is not None and style != "dim" else Text(""))
-        table.add_row(*cells, style=style)
+            table.extra_cells.append(
+                [_bar(bar) if bar is not None and style != "dim" else Text("")]
+            )
     return table
 
 

@@ -144,6 +144,27 @@ def test_rss_growth_beyond_traced_memory_is_a_native_leak() -> None:
     assert "beyond traced memory" in result.reason and "--engine memray" in result.reason
 
 
+def test_rss_far_faster_than_a_traced_leak_is_named_in_the_headline() -> None:
+    """Issue 25: sqlite3 in memory per episode -- tracemalloc sees +1,762 B/episode of
+    Python objects, RSS grows +76,007 B/episode. The traced verdict stays a leak, and its
+    reason gives both slopes and points at the engine that sees the rest."""
+    traced = _noisy([1e6 + 1762 * e for e in LONG], 2000)
+    rss = _noisy([80e6 + 76007 * e for e in LONG], 40000, seed=2)
+    result = decide(LONG, traced, rss, Criteria(), final=False)
+    assert result.verdict == "leak"
+    assert result.rss_beyond_traced == pytest.approx(76007 - 1762, rel=0.05)
+    assert "retained memory" in result.reason
+    assert "RSS grew" in result.reason and "--engine memray" in result.reason
+
+
+def test_rss_growing_with_traced_memory_is_not_called_native() -> None:
+    traced = [1e6 + 4096 * e for e in LONG]
+    rss = [80e6 + 4400 * e for e in LONG]
+    result = decide(LONG, traced, rss, Criteria(), final=False)
+    assert result.verdict == "leak" and result.rss_beyond_traced is None
+    assert "--engine memray" not in result.reason
+
+
 def test_noisy_rss_does_not_spoil_a_clean_traced_run() -> None:
     traced = [1e6] * len(LONG)
     rss = [80e6 + 1e6 * math.sin(i * 2.3) for i in range(len(LONG))]
