@@ -83,6 +83,7 @@ def test_only_skipped_commits_left_names_them(tmp_path: Path) -> None:
     assert result.range_bad == hashes[4]
 
 
+@pytest.mark.slow
 @pytest.mark.serial
 def test_bisect_names_commit_37_with_real_ab_runs(tmp_path: Path) -> None:
     """64 commits; commit 37 makes the transform stage 8 % slower (more loop iterations);
