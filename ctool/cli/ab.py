@@ -9,6 +9,7 @@ import typer
 
 from ctool.cli import compare_output as out
 from ctool.cli.console import make_console
+from ctool.cli.history import HistoryOption, record_history
 from ctool.cli.options import SeedOption, count_option, episodes_option, warmup_option
 from ctool.cli.output import FormatOption, HtmlOption, OutputOption, check_targets, parse_format
 
@@ -92,6 +93,7 @@ def ab_command(
     fail_on_regression: out.RegressionOption = False,
     fail_on_change: out.ChangeOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    history: HistoryOption = None,
 ) -> None:
     """A/B of two configurations, interleaved in short ABBA blocks: the CI-grade comparison.
 
@@ -143,6 +145,7 @@ def ab_command(
         )
 
     report = run_ab(plan, progress=progress, started=clock.started)
+    record_history(report, history, "ab")
     out.emit_and_gate(
         report,
         output_format=fmt,

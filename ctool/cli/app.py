@@ -152,6 +152,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ctool.cli.chaos",
         "Faults at the stages, every episode accounted for against a control, recovery measured.",
     ),
+    "history": (
+        "ctool.cli.history",
+        "The history of measurements, commit after commit: add, show, check.",
+    ),
+    "bisect": (
+        "ctool.cli.bisect",
+        "Find the commit between --good and --bad that made the pipeline slower.",
+    ),
 }
 """Each command: its module (which holds ``<name>_command``) and its one-line help.
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ctool.cli.history import HistoryOption, record_history
 from ctool.cli.optional import optional
 from ctool.cli.options import (
     PipelineOption,
@@ -262,6 +263,7 @@ def profile_command(
             rich_help_panel=OUTPUT,
         ),
     ] = None,
+    history: HistoryOption = None,
 ) -> None:
     """Run a pipeline's episodes and show where the time goes.
 
@@ -360,6 +362,7 @@ def profile_command(
         warn=lambda m: stderr.print(warning_line(m)),
         pool_factory=pool_factory,
     )
+    record_history(report, history, "profile")
     finish(report, targets, interrupted=report.incomplete_reason == "interrupted")
     _exit_code(report, output)
 

@@ -10,6 +10,7 @@ import sys
 HEAVY = ["numpy", "scipy", "line_profiler", "memory_profiler", "matplotlib", "pydantic"]
 HEAVY += ["dask", "distributed", "memray", "prometheus_client"]
 HEAVY += ["jinja2", "sqlalchemy", "psycopg", "chaoslib", "chaostoolkit"]
+HEAVY += ["ruptures"]  # ctool history / bisect (issue 23)
 
 
 def _modules_after(code: str) -> set[str]:
