@@ -217,7 +217,7 @@ def pytest_sessionfinish(session):
     assert data["plugin"] == PLUGIN
     assert data["heavy"] == []
     assert data["ctool"] == [
-        "ctool", "ctool.model", "ctool.model.version", "ctool.pytest_plugin",
+        "ctool", "ctool.faults", "ctool.model", "ctool.model.version", "ctool.pytest_plugin",
         "ctool.pytest_plugin.plugin", "ctool.spans",
     ]  # fmt: skip
     assert sys.modules  # the outer process is untouched

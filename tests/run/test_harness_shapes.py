@@ -219,7 +219,7 @@ def test_pipeline_errors_happen_before_anything_runs() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"episodes": -1}, "--episodes must be >= 0"),
+        ({"episodes": -1}, "--episodes must be between 0 and"),
         ({"episodes": 0}, "nothing to run"),
         ({"concurrency": (0,)}, "--concurrency"),
         ({"rate": 0.0}, "--rate must be a positive number"),

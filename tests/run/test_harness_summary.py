@@ -117,16 +117,23 @@ def _level(c: int, mean_ms: float, eps: float) -> LoadLevel:
     )
 
 
+def _sliced(levels: list[LoadLevel]) -> list[LoadLevel]:
+    """Each level's ten time slices within 1 % of its throughput (the verdict's evidence)."""
+    for level in levels:
+        level.slice_throughput_eps = [level.throughput_eps * f for f in (0.99, 1.01) * 5]
+    return levels
+
+
 def test_load_verdict_scales_knee_and_cliff() -> None:
-    scales = [_level(1, 2.0, 500), _level(4, 2.1, 1900), _level(16, 2.3, 7000)]
+    scales = _sliced([_level(1, 2.0, 500), _level(4, 2.1, 1900), _level(16, 2.3, 7000)])
     scaled = summary.load_verdict(scales)
     assert scaled is not None and scaled.verdict == "scales"
     # Latency grows as fast as load from the start: saturated at 1 client (Little's law).
-    saturated = [_level(1, 2.0, 500), _level(4, 8.0, 500), _level(16, 32.0, 500)]
+    saturated = _sliced([_level(1, 2.0, 500), _level(4, 8.0, 500), _level(16, 32.0, 500)])
     knee = summary.load_verdict(saturated)
     assert knee is not None and knee.verdict == "knee" and knee.knee_concurrency == 1
     assert saturated[1].extra["elasticity"] == pytest.approx(1.0)
-    cliff = [_level(1, 2.0, 500), _level(4, 2.2, 1800), _level(16, 40.0, 400)]
+    cliff = _sliced([_level(1, 2.0, 500), _level(4, 2.2, 1800), _level(16, 40.0, 400)])
     verdict = summary.load_verdict(cliff)
     assert verdict is not None and verdict.verdict == "cliff"
     assert verdict.cliff_concurrency == 16 and verdict.peak_concurrency == 4

@@ -33,11 +33,11 @@ def _by_name(report: SuiteReport) -> dict[str, ScenarioResult]:
 
 
 def test_all_scenarios_ran_without_errors(quick_suite: SuiteReport) -> None:
-    assert [r.id for r in quick_suite.scenarios] == list(range(1, 24))
+    assert [r.id for r in quick_suite.scenarios] == list(range(1, 28))
     errors = {r.name: r.detail for r in quick_suite.scenarios if r.status == "error"}
     assert errors == {}
     assert quick_suite.complete
-    assert quick_suite.passed + quick_suite.failed + quick_suite.skipped == 23
+    assert quick_suite.passed + quick_suite.failed + quick_suite.skipped == 27
 
 
 def test_target_verdicts_are_consistent_with_measured_values(quick_suite: SuiteReport) -> None:
